@@ -1,0 +1,153 @@
+//! The one error type of `angraph-core`.
+
+use core::fmt;
+
+/// Everything that can go wrong in `angraph-core`. `Copy`, allocation-free, and specific enough
+/// to name the offending field, index or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // variant fields are named after what they hold
+pub enum Error {
+    /// The blob does not start with the `ANGQ` magic.
+    BadMagic,
+    /// The blob's format version is not one this build reads.
+    UnsupportedVersion(u16),
+    /// The blob's checksum does not match its contents.
+    Checksum { stored: u32, computed: u32 },
+    /// The blob is shorter than its own structure says, or has trailing bytes.
+    Truncated,
+    /// postcard could not decode the blob body.
+    Decode,
+    /// postcard could not encode (buffer too small).
+    Encode,
+    /// The model has a different family than the caller asked for.
+    WrongFamily,
+    /// The model has a different precision than the execution path needs.
+    WrongPrecision,
+    /// A configuration field is out of its allowed range.
+    Config(&'static str),
+    /// A tensor has the wrong number of bytes for the shape the config implies.
+    TensorLength {
+        index: u16,
+        expected: u32,
+        found: u32,
+    },
+    /// The number of tensors does not match the config.
+    TensorCount { expected: u16, found: u16 },
+    /// A quantization parameter (multiplier or shift) is out of range.
+    QuantParam { index: u16 },
+    /// The graph's feature width differs from the model's input width.
+    FeatureWidth { expected: u32, found: u32 },
+    /// A graph array has a length that disagrees with the node or edge count.
+    GraphLength {
+        field: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    /// `row_ptr` must start at 0, never decrease and end at the edge count.
+    RowPtr { node: u32 },
+    /// An edge refers to a node that does not exist.
+    NodeIndex {
+        edge: u32,
+        node: u32,
+        num_nodes: u32,
+    },
+    /// An edge weight is negative or not finite.
+    EdgeWeight { edge: u32 },
+    /// The graph has more nodes than the model's limit.
+    TooManyNodes { num_nodes: u32, max: u32 },
+    /// The graph has no nodes.
+    EmptyGraph,
+    /// The caller's workspace is smaller than `required_workspace`.
+    Workspace { needed: usize, given: usize },
+    /// An output buffer is too small.
+    OutputLength { needed: usize, given: usize },
+    /// A fixed capacity was exceeded.
+    Capacity(&'static str),
+    /// An input value is not a finite number (f32 path, calibration).
+    NotFinite(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::BadMagic => write!(f, "not a model blob: magic is not \"ANGQ\""),
+            Error::UnsupportedVersion(v) => write!(f, "unsupported blob format version {v}"),
+            Error::Checksum { stored, computed } => {
+                write!(
+                    f,
+                    "blob checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
+                )
+            }
+            Error::Truncated => write!(f, "blob is truncated or has trailing bytes"),
+            Error::Decode => write!(f, "blob body could not be decoded"),
+            Error::Encode => write!(f, "blob could not be encoded"),
+            Error::WrongFamily => write!(f, "model family does not match (latency vs power)"),
+            Error::WrongPrecision => write!(f, "model precision does not match the execution path"),
+            Error::Config(field) => write!(f, "invalid model config field `{field}`"),
+            Error::TensorLength {
+                index,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "tensor {index}: expected {expected} bytes, found {found}"
+                )
+            }
+            Error::TensorCount { expected, found } => {
+                write!(f, "expected {expected} tensors, found {found}")
+            }
+            Error::QuantParam { index } => {
+                write!(f, "quantization parameter {index} out of range")
+            }
+            Error::FeatureWidth { expected, found } => {
+                write!(
+                    f,
+                    "graph has {found} features per node, model expects {expected}"
+                )
+            }
+            Error::GraphLength {
+                field,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "graph field `{field}`: expected length {expected}, found {found}"
+                )
+            }
+            Error::RowPtr { node } => write!(f, "graph row_ptr is not monotone at node {node}"),
+            Error::NodeIndex {
+                edge,
+                node,
+                num_nodes,
+            } => {
+                write!(
+                    f,
+                    "edge {edge} refers to node {node}, graph has {num_nodes} nodes"
+                )
+            }
+            Error::EdgeWeight { edge } => {
+                write!(f, "edge {edge} has a negative or non-finite weight")
+            }
+            Error::TooManyNodes { num_nodes, max } => {
+                write!(f, "graph has {num_nodes} nodes, model limit is {max}")
+            }
+            Error::EmptyGraph => write!(f, "graph has no nodes"),
+            Error::Workspace { needed, given } => {
+                write!(f, "workspace too small: need {needed} bytes, given {given}")
+            }
+            Error::OutputLength { needed, given } => {
+                write!(f, "output buffer too small: need {needed}, given {given}")
+            }
+            Error::Capacity(what) => write!(f, "capacity exceeded: {what}"),
+            Error::NotFinite(what) => write!(f, "non-finite value in {what}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Result alias of `angraph-core`.
+pub type Result<T> = core::result::Result<T, Error>;

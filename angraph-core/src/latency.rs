@@ -1,0 +1,555 @@
+//! ANGraph-L inference: the f32 reference path and the fixed-point path.
+//!
+//! Both follow the same model description ([`Model`]) and the same order of operations:
+//! `h_0 = [proj](pre(x))`; `h_{i+1} = act(BN_i(SAGE_i(h_i)))` with BatchNorm folded;
+//! `g = pool(sum_{t in JK} h_t)`; `y = head(g)`. Since JK-sum followed by sum pooling equals the
+//! sum over layers of each layer's node sum, only two node buffers are live at any time: working
+//! memory is `2 * nodes * width` activations plus `O(width)`, independent of the layer count.
+
+use crate::blob::Precision;
+use crate::config::{Aggr, LatencyConfig, Pool, Preprocess};
+use crate::error::{Error, Result};
+use crate::fixed::{
+    self, mul_recip, recip, sat_i32, Activation, Requant, EDGE_WEIGHT_BITS, FEATURE_FRAC_BITS,
+};
+use crate::graph::GraphView;
+use crate::model::{Linear, Model};
+use crate::workspace::{Carver, Plan};
+
+/// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixed {
+    /// Raw integer.
+    pub raw: i32,
+    /// Fractional bits.
+    pub frac_bits: u8,
+}
+
+impl Fixed {
+    /// The value as f32 (a host convenience; firmware can shift instead).
+    pub fn to_f32(self) -> f32 {
+        self.raw as f32 / (1u64 << self.frac_bits) as f32
+    }
+}
+
+fn plan(model: &Model<'_>, c: &LatencyConfig, num_nodes: u32, num_edges: u32) -> Plan {
+    let _ = num_edges; // edge state is recomputed per node: no per-edge memory
+    let n = num_nodes as usize;
+    let w = c.width as usize;
+    let in_dim = c.in_dim as usize;
+    let head_max = c.head.iter().map(|&d| d as usize).max().unwrap_or(0).max(w);
+    let mut p = Plan::default();
+    match model.precision() {
+        Precision::F32 => {
+            p.take::<f32>(n * w).take::<f32>(n * w); // h ping-pong
+            p.take::<f32>(in_dim); // preprocessed input row
+            p.take::<f32>(w); // aggregated neighbourhood
+            p.take::<f32>(w); // pooled g
+            p.take::<f32>(head_max).take::<f32>(head_max); // head ping-pong
+        }
+        Precision::Int16 => plan_fixed::<i16>(&mut p, n, w, in_dim, head_max),
+        Precision::Int8 => plan_fixed::<i8>(&mut p, n, w, in_dim, head_max),
+    }
+    p
+}
+
+fn plan_fixed<A: Activation + crate::workspace::Plain>(
+    p: &mut Plan,
+    n: usize,
+    w: usize,
+    in_dim: usize,
+    head_max: usize,
+) {
+    p.take::<A>(n * w).take::<A>(n * w); // h ping-pong
+    p.take::<A>(in_dim); // quantized input row
+    p.take::<A>(2 * w); // [aggregated | self] SAGE input
+    p.take::<i64>(w); // pooled g accumulator
+    p.take::<i64>(w); // per-layer node sums, also the aggregation accumulator
+    p.take::<A>(head_max).take::<A>(head_max); // head ping-pong
+}
+
+/// Bytes of working memory [`predict_f32`] / [`predict_fixed`] need for a graph of this size.
+/// Returns 0 for a model that is not ANGraph-L.
+pub fn required_workspace(model: &Model<'_>, num_nodes: u32, num_edges: u32) -> usize {
+    match model.latency_config() {
+        Ok(c) => plan(model, c, num_nodes, num_edges).bytes(),
+        Err(_) => 0,
+    }
+}
+
+fn check_graph<T: crate::graph::Scalar>(c: &LatencyConfig, g: &GraphView<'_, T>) -> Result<()> {
+    if g.feature_width() != c.in_dim as u32 {
+        return Err(Error::FeatureWidth {
+            expected: c.in_dim as u32,
+            found: g.feature_width(),
+        });
+    }
+    if g.num_nodes() > c.max_nodes {
+        return Err(Error::TooManyNodes {
+            num_nodes: g.num_nodes(),
+            max: c.max_nodes,
+        });
+    }
+    if c.aggr == Aggr::ActivityMean && g.edge_weight().is_none() {
+        return Err(Error::GraphLength {
+            field: "edge_weight",
+            expected: g.num_edges(),
+            found: 0,
+        });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// f32 reference path
+// ---------------------------------------------------------------------------------------------
+
+#[inline]
+fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
+    // Four partial sums let the compiler vectorize; the order is fixed, so results are
+    // deterministic across runs.
+    let mut s = [0f32; 4];
+    let mut chunks = row.chunks_exact(16).zip(x.chunks_exact(4));
+    for (r, xs) in &mut chunks {
+        for j in 0..4 {
+            let b = &r[4 * j..4 * j + 4];
+            s[j] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xs[j];
+        }
+    }
+    let done = (x.len() / 4) * 4;
+    let mut tail = 0f32;
+    for k in done..x.len() {
+        let b = &row[4 * k..4 * k + 4];
+        tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * x[k];
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+fn linear_f32(lin: &Linear<'_>, x: &[f32], out: &mut [f32], relu: bool) {
+    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
+        let v = dot_f32(lin.row_bytes(o), &x[..lin.in_dim]) + lin.b_f32(o);
+        *y = if relu { v.max(0.0) } else { v };
+    }
+}
+
+fn preprocess_f32(c: &LatencyConfig, x: &[f32], out: &mut [f32]) {
+    out.copy_from_slice(x);
+    if c.preprocess == Preprocess::ScaleByFirst {
+        let f = x[0] * 2.0;
+        for v in &mut out[1..] {
+            *v *= f;
+        }
+    }
+}
+
+/// Site indices of [`LatencyConfig`] calibration statistics (see `Config::calibration_sites`).
+struct Sites {
+    x: usize,
+    h0: usize,
+    layer0: usize,
+    g: usize,
+    head0: usize,
+}
+
+impl Sites {
+    fn of(c: &LatencyConfig) -> Sites {
+        let layer0 = 2;
+        let g = layer0 + c.computed_layers() as usize;
+        Sites {
+            x: 0,
+            h0: 1,
+            layer0,
+            g,
+            head0: g + 1,
+        }
+    }
+}
+
+fn observe(stats: &mut Option<&mut [f32]>, site: usize, v: &[f32]) {
+    if let Some(s) = stats.as_deref_mut() {
+        if let Some(m) = s.get_mut(site) {
+            for &x in v {
+                let a = libm::fabsf(x);
+                if a > *m {
+                    *m = a;
+                }
+            }
+        }
+    }
+}
+
+/// Predict with the f32 reference path (model units). `stats`, if given, receives the running
+/// max-abs of every calibration site (length `Config::calibration_sites`).
+pub fn predict_f32(
+    model: &Model<'_>,
+    graph: &GraphView<'_, f32>,
+    workspace: &mut [u8],
+    mut stats: Option<&mut [f32]>,
+) -> Result<f32> {
+    let c = model.latency_config()?;
+    if model.precision() != Precision::F32 {
+        return Err(Error::WrongPrecision);
+    }
+    check_graph(c, graph)?;
+    if let Some(s) = stats.as_deref() {
+        if s.len() < model.config().calibration_sites() {
+            return Err(Error::OutputLength {
+                needed: model.config().calibration_sites(),
+                given: s.len(),
+            });
+        }
+    }
+    let n = graph.num_nodes() as usize;
+    let w = c.width as usize;
+    let in_dim = c.in_dim as usize;
+    let p = plan(model, c, graph.num_nodes(), graph.num_edges());
+    let mut ws = Carver::new(workspace, &p)?;
+    let mut h = ws.take::<f32>(n * w)?;
+    let mut h_next = ws.take::<f32>(n * w)?;
+    let xrow = ws.take::<f32>(in_dim)?;
+    let agg = ws.take::<f32>(w)?;
+    let g = ws.take::<f32>(w)?;
+    let head_max = c.head.iter().map(|&d| d as usize).max().unwrap_or(0).max(w);
+    let mut za = ws.take::<f32>(head_max)?;
+    let mut zb = ws.take::<f32>(head_max)?;
+    let sites = Sites::of(c);
+    let lins = model.linears();
+    let mut li = 0;
+
+    // h_0
+    for v in 0..n {
+        preprocess_f32(c, graph.node_features(v), xrow);
+        observe(&mut stats, sites.x, xrow);
+        let out = &mut h[v * w..(v + 1) * w];
+        if c.input_proj {
+            linear_f32(&lins[0], xrow, out, false);
+        } else {
+            out.copy_from_slice(xrow);
+        }
+    }
+    if c.input_proj {
+        li = 1;
+    }
+    observe(&mut stats, sites.h0, h);
+    let mut t = 0u8;
+    if c.jk_includes(0) {
+        node_sum_f32(h, n, w, g);
+    }
+    let weights = graph.edge_weight();
+    for layer in 0..c.computed_layers() {
+        let lin = &lins[li];
+        li += 1;
+        let relu = c.layer_relu(layer);
+        for v in 0..n {
+            aggregate_f32(c.aggr, graph, weights, h, w, v, agg);
+            let hv = &h[v * w..(v + 1) * w];
+            let out = &mut h_next[v * w..(v + 1) * w];
+            for (o, y) in out.iter_mut().enumerate() {
+                let row = lin.row_bytes(o);
+                let val = dot_f32(&row[..4 * w], agg) + dot_f32(&row[4 * w..], hv) + lin.b_f32(o);
+                *y = if relu { val.max(0.0) } else { val };
+            }
+        }
+        core::mem::swap(&mut h, &mut h_next);
+        t += 1;
+        observe(&mut stats, sites.layer0 + layer as usize, h);
+        if c.jk_includes(t) {
+            node_sum_f32(h, n, w, g);
+        }
+    }
+    if c.pool == Pool::Mean {
+        for v in g.iter_mut() {
+            *v /= n as f32;
+        }
+    }
+    observe(&mut stats, sites.g, g);
+    za[..w].copy_from_slice(g);
+    let mut dim = w;
+    for (j, &hd) in c.head.iter().enumerate() {
+        linear_f32(&lins[li], &za[..dim], &mut zb[..hd as usize], true);
+        li += 1;
+        dim = hd as usize;
+        observe(&mut stats, sites.head0 + j, &zb[..dim]);
+        core::mem::swap(&mut za, &mut zb);
+    }
+    let mut y = [0f32];
+    linear_f32(&lins[li], &za[..dim], &mut y, false);
+    observe(&mut stats, sites.head0 + c.head.len(), &y);
+    Ok(y[0])
+}
+
+fn node_sum_f32(h: &[f32], n: usize, w: usize, g: &mut [f32]) {
+    for v in 0..n {
+        for (a, &b) in g.iter_mut().zip(&h[v * w..(v + 1) * w]) {
+            *a += b;
+        }
+    }
+}
+
+fn aggregate_f32(
+    aggr: Aggr,
+    graph: &GraphView<'_, f32>,
+    weights: Option<&[f32]>,
+    h: &[f32],
+    w: usize,
+    v: usize,
+    agg: &mut [f32],
+) {
+    agg.iter_mut().for_each(|a| *a = 0.0);
+    let range = graph.in_edges(v);
+    let src = graph.src();
+    match (aggr, weights) {
+        (Aggr::ActivityMean, Some(ew)) => {
+            let total: f32 = ew[range.clone()].iter().sum();
+            if total <= 0.0 {
+                return;
+            }
+            for e in range {
+                let u = src[e] as usize;
+                let f = ew[e] / total;
+                for (a, &b) in agg.iter_mut().zip(&h[u * w..(u + 1) * w]) {
+                    *a += f * b;
+                }
+            }
+        }
+        _ => {
+            let deg = range.len();
+            if deg == 0 {
+                return;
+            }
+            for e in range {
+                let u = src[e] as usize;
+                for (a, &b) in agg.iter_mut().zip(&h[u * w..(u + 1) * w]) {
+                    *a += b;
+                }
+            }
+            let inv = 1.0 / deg as f32;
+            agg.iter_mut().for_each(|a| *a *= inv);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fixed-point path
+// ---------------------------------------------------------------------------------------------
+
+/// `sum_k w[k] * x[k]` with int8 weights; wrapping adds (a valid blob never wraps: widths are
+/// capped so that `512 * 127 * 32767 < 2^31`; a hostile blob gets garbage, never a panic).
+#[inline]
+fn dot_i8<A: Activation>(row: &[u8], x: &[A]) -> i32 {
+    row.iter()
+        .zip(x)
+        .map(|(&a, &b)| (a as i8 as i16 as i32) * b.widen())
+        .fold(0i32, |s, p| s.wrapping_add(p))
+}
+
+#[inline]
+fn linear_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
+    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
+        let acc = dot_i8(lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64;
+        let v = lin.requant(o).apply64(acc);
+        *y = A::sat(if relu { v.max(0) } else { v });
+    }
+}
+
+fn quantize_row<A: Activation>(c: &LatencyConfig, q: Requant, x: &[i32], out: &mut [A]) {
+    let f = if c.preprocess == Preprocess::ScaleByFirst {
+        Some(x[0] as i64 * 2)
+    } else {
+        None
+    };
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        let v = match f {
+            Some(f) if k > 0 => sat_i32((v as i64 * f) >> FEATURE_FRAC_BITS),
+            _ => v,
+        };
+        *o = A::sat(q.apply32(v));
+    }
+}
+
+/// Predict with the fixed-point path. Node features are Q16.16 (`round(v * 65536)`), edge
+/// weights (activities) any non-negative integers. No floating point is used.
+pub fn predict_fixed(
+    model: &Model<'_>,
+    graph: &GraphView<'_, i32>,
+    workspace: &mut [u8],
+) -> Result<Fixed> {
+    match model.precision() {
+        Precision::Int16 => run_fixed::<i16>(model, graph, workspace),
+        Precision::Int8 => run_fixed::<i8>(model, graph, workspace),
+        Precision::F32 => Err(Error::WrongPrecision),
+    }
+}
+
+fn run_fixed<A: Activation + crate::workspace::Plain>(
+    model: &Model<'_>,
+    graph: &GraphView<'_, i32>,
+    workspace: &mut [u8],
+) -> Result<Fixed> {
+    let c = model.latency_config()?;
+    check_graph(c, graph)?;
+    let n = graph.num_nodes() as usize;
+    let w = c.width as usize;
+    let in_dim = c.in_dim as usize;
+    let head_max = c.head.iter().map(|&d| d as usize).max().unwrap_or(0).max(w);
+    let p = plan(model, c, graph.num_nodes(), graph.num_edges());
+    let mut ws = Carver::new(workspace, &p)?;
+    let mut h = ws.take::<A>(n * w)?;
+    let mut h_next = ws.take::<A>(n * w)?;
+    let xrow = ws.take::<A>(in_dim)?;
+    let sage_in = ws.take::<A>(2 * w)?;
+    let g = ws.take::<i64>(w)?;
+    let sums = ws.take::<i64>(w)?;
+    let mut za = ws.take::<A>(head_max)?;
+    let mut zb = ws.take::<A>(head_max)?;
+    let lins = model.linears();
+    let scalars = model.scalars();
+    let mut li = 0;
+    let mut term = 0usize;
+
+    for v in 0..n {
+        let out = &mut h[v * w..(v + 1) * w];
+        if c.input_proj {
+            quantize_row(c, scalars[0], graph.node_features(v), xrow);
+            linear_fixed(&lins[0], xrow, out, false);
+        } else {
+            quantize_row(c, scalars[0], graph.node_features(v), out);
+        }
+    }
+    if c.input_proj {
+        li = 1;
+    }
+    let mut t = 0u8;
+    if c.jk_includes(0) {
+        pool_fixed(h, n, w, sums, g, scalars[1 + term]);
+        term += 1;
+    }
+    let weights = graph.edge_weight();
+    for layer in 0..c.computed_layers() {
+        let lin = &lins[li];
+        li += 1;
+        let relu = c.layer_relu(layer);
+        for v in 0..n {
+            let (agg, selfv) = sage_in.split_at_mut(w);
+            aggregate_fixed(c.aggr, graph, weights, h, w, v, sums, agg);
+            selfv.copy_from_slice(&h[v * w..(v + 1) * w]);
+            linear_fixed(lin, sage_in, &mut h_next[v * w..(v + 1) * w], relu);
+        }
+        core::mem::swap(&mut h, &mut h_next);
+        t += 1;
+        if c.jk_includes(t) {
+            pool_fixed(h, n, w, sums, g, scalars[1 + term]);
+            term += 1;
+        }
+    }
+    let r = recip(n as u32);
+    for (z, &gv) in za.iter_mut().zip(g.iter()) {
+        let v = if c.pool == Pool::Mean {
+            mul_recip(gv, r)
+        } else {
+            gv
+        };
+        *z = A::sat(v);
+    }
+    let mut dim = w;
+    for &hd in c.head.iter() {
+        linear_fixed(&lins[li], &za[..dim], &mut zb[..hd as usize], true);
+        li += 1;
+        dim = hd as usize;
+        core::mem::swap(&mut za, &mut zb);
+    }
+    let last = &lins[li];
+    let acc = dot_i8(last.row_bytes(0), &za[..dim]) as i64 + last.bias_i32(0) as i64;
+    let raw = sat_i32(last.requant(0).apply64(acc));
+    Ok(Fixed {
+        raw,
+        frac_bits: model.out_frac_bits(),
+    })
+}
+
+fn pool_fixed<A: Activation>(
+    h: &[A],
+    n: usize,
+    w: usize,
+    sums: &mut [i64],
+    g: &mut [i64],
+    q: Requant,
+) {
+    sums.iter_mut().for_each(|s| *s = 0);
+    for v in 0..n {
+        for (s, &b) in sums.iter_mut().zip(&h[v * w..(v + 1) * w]) {
+            *s += b.widen() as i64;
+        }
+    }
+    for (a, &s) in g.iter_mut().zip(sums.iter()) {
+        *a = a.saturating_add(q.apply64(s));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn aggregate_fixed<A: Activation>(
+    aggr: Aggr,
+    graph: &GraphView<'_, i32>,
+    weights: Option<&[i32]>,
+    h: &[A],
+    w: usize,
+    v: usize,
+    acc: &mut [i64],
+    agg: &mut [A],
+) {
+    let range = graph.in_edges(v);
+    let src = graph.src();
+    acc.iter_mut().for_each(|a| *a = 0);
+    match (aggr, weights) {
+        (Aggr::ActivityMean, Some(ew)) => {
+            let total: i64 = ew[range.clone()].iter().map(|&x| x as i64).sum();
+            if total <= 0 {
+                agg.iter_mut().for_each(|a| *a = A::default());
+                return;
+            }
+            // sum_e round(w_e * 2^15 / total) * h[u], then >> 15.
+            for e in range {
+                let u = src[e] as usize;
+                let wn = (((ew[e] as i64) << EDGE_WEIGHT_BITS) + total / 2) / total;
+                for (a, &b) in acc.iter_mut().zip(&h[u * w..(u + 1) * w]) {
+                    *a += wn * b.widen() as i64;
+                }
+            }
+            for (o, &a) in agg.iter_mut().zip(acc.iter()) {
+                *o = A::sat((a + (1 << (EDGE_WEIGHT_BITS - 1))) >> EDGE_WEIGHT_BITS);
+            }
+        }
+        _ => {
+            let deg = range.len();
+            if deg == 0 {
+                agg.iter_mut().for_each(|a| *a = A::default());
+                return;
+            }
+            if deg == 1 {
+                let u = src[range.start] as usize;
+                agg.copy_from_slice(&h[u * w..(u + 1) * w]);
+                return;
+            }
+            for e in range {
+                let u = src[e] as usize;
+                for (a, &b) in acc.iter_mut().zip(&h[u * w..(u + 1) * w]) {
+                    *a += b.widen() as i64;
+                }
+            }
+            let r = recip(deg as u32);
+            for (o, &a) in agg.iter_mut().zip(acc.iter()) {
+                *o = A::sat(mul_recip(a, r));
+            }
+        }
+    }
+}
+
+/// Convert float features to the fixed-point input format (host convenience).
+#[cfg(feature = "std")]
+pub fn features_to_fixed(x: &[f32]) -> std::vec::Vec<i32> {
+    x.iter().map(|&v| fixed::feature_to_fixed(v)).collect()
+}
+
+#[cfg(not(feature = "std"))]
+#[allow(unused_imports)]
+use fixed as _;

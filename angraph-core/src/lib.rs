@@ -1,0 +1,38 @@
+//! `angraph-core`: the `no_std`, heap-free heart of ANGraph-rs.
+//!
+//! - [`graph`]: the CSR graph view the models read, validated over borrowed slices;
+//! - [`config`]: ANGraph-L and ANGraph-P as configurable families (the originals included);
+//! - [`blob`] and [`model`]: the versioned `*.angq` model blob, loaded zero-copy;
+//! - [`latency`] and [`power`]: inference on the f32 reference path and the fixed-point path;
+//! - [`fixed`]: the integer arithmetic (requantization, saturation, reciprocals);
+//! - `quantize` (feature `std`): f32 models, BatchNorm folding, calibration and blob writing.
+//!
+//! Working memory is always supplied by the caller ([`latency::required_workspace`],
+//! [`power::required_workspace`]); nothing here allocates.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod blob;
+pub mod config;
+mod crc;
+pub mod error;
+pub mod fixed;
+pub mod graph;
+pub mod latency;
+pub mod model;
+pub mod power;
+#[cfg(feature = "std")]
+pub mod quantize;
+pub mod workspace;
+
+pub use blob::Precision;
+pub use config::{Aggr, Config, Family, Jk, LatencyConfig, Pool, PowerConfig, Preprocess, Stage};
+pub use crc::crc32;
+pub use error::{Error, Result};
+pub use graph::GraphView;
+pub use latency::Fixed;
+pub use model::Model;

@@ -1,0 +1,213 @@
+//! A loaded model: configuration plus borrowed tensors, validated once so the kernels can index
+//! without further checks failing.
+
+use crate::blob::{self, Body, Precision};
+use crate::config::{Config, Family, LatencyConfig, PowerConfig, MAX_LINEARS};
+use crate::error::{Error, Result};
+use crate::fixed::Requant;
+use heapless::Vec;
+
+/// One linear layer's tensors, borrowed from the blob.
+#[derive(Debug, Clone, Copy)]
+pub struct Linear<'a> {
+    /// Input width.
+    pub in_dim: usize,
+    /// Output width.
+    pub out_dim: usize,
+    w: &'a [u8],
+    b: &'a [u8],
+    mult: &'a [u8],
+    shift: &'a [u8],
+}
+
+#[inline(always)]
+fn le_i32(b: &[u8], i: usize) -> i32 {
+    let c = &b[4 * i..4 * i + 4];
+    i32::from_le_bytes([c[0], c[1], c[2], c[3]])
+}
+
+#[inline(always)]
+fn le_f32(b: &[u8], i: usize) -> f32 {
+    let c = &b[4 * i..4 * i + 4];
+    f32::from_le_bytes([c[0], c[1], c[2], c[3]])
+}
+
+impl<'a> Linear<'a> {
+    /// Row `o` of the weights as raw bytes (`in_dim` i8 or `4 * in_dim` f32 LE).
+    #[inline(always)]
+    pub fn row_bytes(&self, o: usize) -> &'a [u8] {
+        let stride = self.w.len() / self.out_dim;
+        &self.w[o * stride..(o + 1) * stride]
+    }
+    /// f32 weight `(o, k)`.
+    #[inline(always)]
+    pub fn w_f32(&self, o: usize, k: usize) -> f32 {
+        le_f32(self.w, o * self.in_dim + k)
+    }
+    /// f32 bias of channel `o`.
+    #[inline(always)]
+    pub fn b_f32(&self, o: usize) -> f32 {
+        le_f32(self.b, o)
+    }
+    /// int8 weight `(o, k)`.
+    #[inline(always)]
+    pub fn w_i8(&self, o: usize, k: usize) -> i8 {
+        self.w[o * self.in_dim + k] as i8
+    }
+    /// Accumulator-unit bias of channel `o` (fixed point).
+    #[inline(always)]
+    pub fn bias_i32(&self, o: usize) -> i32 {
+        le_i32(self.b, o)
+    }
+    /// Requantization of channel `o` (fixed point).
+    #[inline(always)]
+    pub fn requant(&self, o: usize) -> Requant {
+        Requant {
+            mult: le_i32(self.mult, o),
+            shift: self.shift[o],
+        }
+    }
+}
+
+/// A validated model borrowing its tensors from blob bytes.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    body: Body<'a>,
+    linears: Vec<Linear<'a>, MAX_LINEARS>,
+}
+
+impl<'a> Model<'a> {
+    /// Decode and validate a blob. Never panics and never reads out of bounds, whatever the bytes.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_body(blob::decode(bytes)?)
+    }
+
+    /// Validate a decoded body.
+    pub fn from_body(body: Body<'a>) -> Result<Self> {
+        let shapes = body.config.linear_shapes()?;
+        let per = body.precision.tensors_per_linear();
+        let expected = shapes.len() * per;
+        if body.tensors.len() != expected {
+            return Err(Error::TensorCount {
+                expected: expected as u16,
+                found: body.tensors.len() as u16,
+            });
+        }
+        let is_fixed = body.precision != Precision::F32;
+        let scalars = if is_fixed {
+            body.config.scalar_quant_count()
+        } else {
+            0
+        };
+        if body.scalars.len() != scalars {
+            return Err(Error::Config("scalars (count)"));
+        }
+        for (i, q) in body.scalars.iter().enumerate() {
+            if !q.is_valid() {
+                return Err(Error::QuantParam { index: i as u16 });
+            }
+        }
+        if body.out_frac_bits > 30 {
+            return Err(Error::Config("out_frac_bits"));
+        }
+        if !body.label_scale.is_finite() {
+            return Err(Error::Config("label_scale"));
+        }
+        let mut linears = Vec::new();
+        for (l, &(i, o)) in shapes.iter().enumerate() {
+            let (i, o) = (i as usize, o as usize);
+            let t = &body.tensors[l * per..(l + 1) * per];
+            let check = |k: usize, expected: usize| -> Result<()> {
+                if t[k].len() != expected {
+                    return Err(Error::TensorLength {
+                        index: (l * per + k) as u16,
+                        expected: expected as u32,
+                        found: t[k].len().min(u32::MAX as usize) as u32,
+                    });
+                }
+                Ok(())
+            };
+            let lin = if is_fixed {
+                check(0, i * o)?;
+                check(1, 4 * o)?;
+                check(2, 4 * o)?;
+                check(3, o)?;
+                Linear {
+                    in_dim: i,
+                    out_dim: o,
+                    w: t[0],
+                    b: t[1],
+                    mult: t[2],
+                    shift: t[3],
+                }
+            } else {
+                check(0, 4 * i * o)?;
+                check(1, 4 * o)?;
+                Linear {
+                    in_dim: i,
+                    out_dim: o,
+                    w: t[0],
+                    b: t[1],
+                    mult: &[],
+                    shift: &[],
+                }
+            };
+            if is_fixed {
+                for c in 0..o {
+                    if !lin.requant(c).is_valid() {
+                        return Err(Error::QuantParam {
+                            index: (l * per + 2) as u16,
+                        });
+                    }
+                }
+            }
+            linears
+                .push(lin)
+                .map_err(|_| Error::Capacity("linear layers"))?;
+        }
+        Ok(Model { body, linears })
+    }
+
+    /// The decoded body (config, precision, note, ...).
+    pub fn body(&self) -> &Body<'a> {
+        &self.body
+    }
+    /// The family.
+    pub fn family(&self) -> Family {
+        self.body.config.family()
+    }
+    /// The precision.
+    pub fn precision(&self) -> Precision {
+        self.body.precision
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.body.config
+    }
+    /// The ANGraph-L configuration, or `WrongFamily`.
+    pub fn latency_config(&self) -> Result<&LatencyConfig> {
+        match &self.body.config {
+            Config::Latency(c) => Ok(c),
+            Config::Power(_) => Err(Error::WrongFamily),
+        }
+    }
+    /// The ANGraph-P configuration, or `WrongFamily`.
+    pub fn power_config(&self) -> Result<&PowerConfig> {
+        match &self.body.config {
+            Config::Power(c) => Ok(c),
+            Config::Latency(_) => Err(Error::WrongFamily),
+        }
+    }
+    /// The linear layers in canonical order.
+    pub fn linears(&self) -> &[Linear<'a>] {
+        &self.linears
+    }
+    /// Scalar requantization parameters.
+    pub fn scalars(&self) -> &[Requant] {
+        &self.body.scalars
+    }
+    /// Fractional bits of fixed-point outputs.
+    pub fn out_frac_bits(&self) -> u8 {
+        self.body.out_frac_bits
+    }
+}

@@ -1,0 +1,290 @@
+//! ANGraph-P inference: residual MLP from an activity vector to per-component energy.
+//!
+//! `x -> [Linear + ReLU -> residual blocks]* -> heads`; a residual block is
+//! `relu(lin2(relu(lin1(x))) + x)`. The heads are (dynamic, static) in the original; the total
+//! is their sum. Working memory is four activation vectors of the widest stage.
+
+use crate::blob::Precision;
+use crate::config::PowerConfig;
+use crate::error::{Error, Result};
+use crate::fixed::{sat_i32, Activation, Requant};
+use crate::latency::Fixed;
+use crate::model::{Linear, Model};
+use crate::workspace::{Carver, Plain, Plan};
+
+/// Most heads (outputs) of ANGraph-P.
+pub const MAX_OUTPUTS: usize = crate::config::MAX_HEADS as usize;
+
+/// The energy prediction of one sample: one value per head, plus their sum (`total`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Energy<T> {
+    /// Per head, in head order (original: `[dynamic, static]`); unused entries are zero.
+    pub heads: [T; MAX_OUTPUTS],
+    /// Number of heads in use.
+    pub len: u8,
+    /// Sum of the heads.
+    pub total: T,
+}
+
+fn plan(model: &Model<'_>, c: &PowerConfig) -> Plan {
+    let w = c.max_width();
+    let mut p = Plan::default();
+    match model.precision() {
+        Precision::F32 => {
+            p.take::<f32>(w).take::<f32>(w).take::<f32>(w);
+        }
+        Precision::Int16 => {
+            p.take::<i16>(w).take::<i16>(w).take::<i16>(w);
+        }
+        Precision::Int8 => {
+            p.take::<i8>(w).take::<i8>(w).take::<i8>(w);
+        }
+    }
+    p
+}
+
+/// Bytes of working memory one ANGraph-P prediction needs (any batch size reuses it).
+/// Returns 0 for a model that is not ANGraph-P.
+pub fn required_workspace(model: &Model<'_>) -> usize {
+    match model.power_config() {
+        Ok(c) => plan(model, c).bytes(),
+        Err(_) => 0,
+    }
+}
+
+fn check_input(c: &PowerConfig, len: usize, batch: usize, out_len: usize) -> Result<()> {
+    let need = c.in_dim as usize * batch;
+    if len != need {
+        return Err(Error::GraphLength {
+            field: "power input",
+            expected: need as u32,
+            found: len as u32,
+        });
+    }
+    if out_len < batch {
+        return Err(Error::OutputLength {
+            needed: batch,
+            given: out_len,
+        });
+    }
+    Ok(())
+}
+
+#[inline]
+fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
+    let mut s = [0f32; 4];
+    for (r, xs) in row.chunks_exact(16).zip(x.chunks_exact(4)) {
+        for j in 0..4 {
+            let b = &r[4 * j..4 * j + 4];
+            s[j] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xs[j];
+        }
+    }
+    let mut tail = 0f32;
+    for k in (x.len() / 4) * 4..x.len() {
+        let b = &row[4 * k..4 * k + 4];
+        tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * x[k];
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+fn lin_f32(lin: &Linear<'_>, x: &[f32], out: &mut [f32], relu: bool) {
+    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
+        let v = dot_f32(lin.row_bytes(o), &x[..lin.in_dim]) + lin.b_f32(o);
+        *y = if relu { v.max(0.0) } else { v };
+    }
+}
+
+fn observe(stats: &mut Option<&mut [f32]>, site: usize, v: &[f32]) {
+    if let Some(s) = stats.as_deref_mut() {
+        if let Some(m) = s.get_mut(site) {
+            for &x in v {
+                let a = libm::fabsf(x);
+                if a > *m {
+                    *m = a;
+                }
+            }
+        }
+    }
+}
+
+/// Predict a batch with the f32 reference path. `input` is `batch x in_dim` row-major.
+/// `stats`, if given, receives the running max-abs of every calibration site.
+pub fn predict_f32(
+    model: &Model<'_>,
+    input: &[f32],
+    out: &mut [Energy<f32>],
+    workspace: &mut [u8],
+    mut stats: Option<&mut [f32]>,
+) -> Result<()> {
+    let c = model.power_config()?;
+    if model.precision() != Precision::F32 {
+        return Err(Error::WrongPrecision);
+    }
+    let d = c.in_dim as usize;
+    let batch = input.len() / d;
+    check_input(c, input.len(), batch, out.len())?;
+    if let Some(s) = stats.as_deref() {
+        if s.len() < model.config().calibration_sites() {
+            return Err(Error::OutputLength {
+                needed: model.config().calibration_sites(),
+                given: s.len(),
+            });
+        }
+    }
+    if let Some(i) = input.iter().position(|v| !v.is_finite()) {
+        let _ = i;
+        return Err(Error::NotFinite("power input"));
+    }
+    let p = plan(model, c);
+    let mut ws = Carver::new(workspace, &p)?;
+    let w = c.max_width();
+    let mut a = ws.take::<f32>(w)?;
+    let mut b = ws.take::<f32>(w)?;
+    let t = ws.take::<f32>(w)?;
+    let lins = model.linears();
+    for (s, e) in input.chunks_exact(d).zip(out.iter_mut()) {
+        a[..d].copy_from_slice(s);
+        observe(&mut stats, 0, &a[..d]);
+        let mut site = 1;
+        let mut li = 0;
+        let mut dim = d;
+        for st in &c.stages {
+            let sw = st.width as usize;
+            lin_f32(&lins[li], &a[..dim], &mut b[..sw], true);
+            li += 1;
+            observe(&mut stats, site, &b[..sw]);
+            site += 1;
+            core::mem::swap(&mut a, &mut b);
+            dim = sw;
+            for _ in 0..st.blocks {
+                lin_f32(&lins[li], &a[..dim], &mut t[..dim], true);
+                observe(&mut stats, site, &t[..dim]);
+                lin_f32(&lins[li + 1], &t[..dim], &mut b[..dim], false);
+                li += 2;
+                for (y, &x) in b[..dim].iter_mut().zip(a[..dim].iter()) {
+                    *y = (*y + x).max(0.0);
+                }
+                observe(&mut stats, site + 1, &b[..dim]);
+                site += 2;
+                core::mem::swap(&mut a, &mut b);
+            }
+        }
+        let mut res = Energy {
+            heads: [0.0; MAX_OUTPUTS],
+            len: c.heads,
+            total: 0.0,
+        };
+        for hd in 0..c.heads as usize {
+            let mut y = [0f32];
+            lin_f32(&lins[li + hd], &a[..dim], &mut y, false);
+            observe(&mut stats, site + hd, &y);
+            res.heads[hd] = y[0];
+            res.total += y[0];
+        }
+        *e = res;
+    }
+    Ok(())
+}
+
+#[inline]
+fn dot_i8<A: Activation>(row: &[u8], x: &[A]) -> i32 {
+    row.iter()
+        .zip(x)
+        .map(|(&a, &b)| (a as i8 as i16 as i32) * b.widen())
+        .fold(0i32, |s, p| s.wrapping_add(p))
+}
+
+#[inline]
+fn acc_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], o: usize) -> i64 {
+    dot_i8(lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64
+}
+
+fn lin_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
+    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
+        let v = lin.requant(o).apply64(acc_fixed(lin, x, o));
+        *y = A::sat(if relu { v.max(0) } else { v });
+    }
+}
+
+/// Predict a batch with the fixed-point path. `input` is `batch x in_dim` Q16.16 activities.
+pub fn predict_fixed(
+    model: &Model<'_>,
+    input: &[i32],
+    out: &mut [Energy<Fixed>],
+    workspace: &mut [u8],
+) -> Result<()> {
+    match model.precision() {
+        Precision::Int16 => run_fixed::<i16>(model, input, out, workspace),
+        Precision::Int8 => run_fixed::<i8>(model, input, out, workspace),
+        Precision::F32 => Err(Error::WrongPrecision),
+    }
+}
+
+fn run_fixed<A: Activation + Plain>(
+    model: &Model<'_>,
+    input: &[i32],
+    out: &mut [Energy<Fixed>],
+    workspace: &mut [u8],
+) -> Result<()> {
+    let c = model.power_config()?;
+    let d = c.in_dim as usize;
+    let batch = input.len() / d;
+    check_input(c, input.len(), batch, out.len())?;
+    let p = plan(model, c);
+    let mut ws = Carver::new(workspace, &p)?;
+    let w = c.max_width();
+    let mut a = ws.take::<A>(w)?;
+    let mut b = ws.take::<A>(w)?;
+    let t = ws.take::<A>(w)?;
+    let lins = model.linears();
+    let scalars = model.scalars();
+    let frac_bits = model.out_frac_bits();
+    let zero = Fixed { raw: 0, frac_bits };
+    for (s, e) in input.chunks_exact(d).zip(out.iter_mut()) {
+        let q: Requant = scalars[0];
+        for (o, &v) in a.iter_mut().zip(s) {
+            *o = A::sat(q.apply32(v));
+        }
+        let mut li = 0;
+        let mut blk = 0;
+        let mut dim = d;
+        for st in &c.stages {
+            let sw = st.width as usize;
+            lin_fixed(&lins[li], &a[..dim], &mut b[..sw], true);
+            li += 1;
+            core::mem::swap(&mut a, &mut b);
+            dim = sw;
+            for _ in 0..st.blocks {
+                lin_fixed(&lins[li], &a[..dim], &mut t[..dim], true);
+                let l2 = &lins[li + 1];
+                let skip = scalars[1 + blk];
+                for o in 0..dim {
+                    let y = l2.requant(o).apply64(acc_fixed(l2, t, o));
+                    let x = skip.apply32(a[o].widen());
+                    b[o] = A::sat(y.saturating_add(x).max(0));
+                }
+                li += 2;
+                blk += 1;
+                core::mem::swap(&mut a, &mut b);
+            }
+        }
+        let mut res = Energy {
+            heads: [zero; MAX_OUTPUTS],
+            len: c.heads,
+            total: zero,
+        };
+        let mut total = 0i64;
+        for hd in 0..c.heads as usize {
+            let lin = &lins[li + hd];
+            let raw = sat_i32(lin.requant(0).apply64(acc_fixed(lin, &a[..dim], 0)));
+            res.heads[hd] = Fixed { raw, frac_bits };
+            total += raw as i64;
+        }
+        res.total = Fixed {
+            raw: sat_i32(total),
+            frac_bits,
+        };
+        *e = res;
+    }
+    Ok(())
+}

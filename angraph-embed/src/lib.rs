@@ -1,0 +1,2 @@
+//! `angraph-embed`: on-chip performance estimation.
+#![no_std]

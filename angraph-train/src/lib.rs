@@ -1,0 +1,1 @@
+//! `angraph-train`: the host side of ANGraph-rs.

@@ -1,0 +1,1 @@
+//! Benchmarks of ANGraph-rs (see `benches/`).
