@@ -1,1 +1,35 @@
-fn main() {}
+//! `angraph`: the ANGraph-rs command line. Each subcommand lives in its own module of the
+//! `angraph_train` library; this file only dispatches.
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "angraph", version, about = "Latency and energy prediction for asynchronous neuromorphic hardware")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the libtorch version tch links (a smoke test of the installation).
+    TorchInfo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {
+        Command::TorchInfo => {
+            let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+            println!("tch ok, sum = {}", t.sum(tch::Kind::Float).double_value(&[]));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
