@@ -178,7 +178,8 @@ mod tests {
         assert_eq!(half.apply32(4), 2);
         let third = Requant::from_f64(1.0 / 3.0).unwrap();
         assert_eq!(third.apply32(300), 100);
-        assert_eq!(third.apply64(3_000_000_000_000), 1_000_000_000_000);
+        // 31-bit multiplier: relative error below 2^-30.
+        assert!((third.apply64(3_000_000_000_000) - 1_000_000_000_000).abs() < 1_000);
         assert_eq!(i16::sat(1 << 20), i16::MAX);
         assert_eq!(i8::sat(-1000), i8::MIN);
     }
