@@ -65,6 +65,12 @@ pub enum Error {
     Capacity(&'static str),
     /// An input value is not a finite number (f32 path, calibration).
     NotFinite(&'static str),
+    /// A string is not a component name of the TrueAsync form (`IU-p of Router-k`, ...).
+    ComponentName,
+    /// A component (by dense id, or a tile index) lies outside the configured mesh.
+    OutOfMesh { id: u32, limit: u32 },
+    /// An event stream is malformed (e.g. a hop leaves before it enters, a hop outside an event).
+    Stream(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -142,6 +148,11 @@ impl fmt::Display for Error {
             }
             Error::Capacity(what) => write!(f, "capacity exceeded: {what}"),
             Error::NotFinite(what) => write!(f, "non-finite value in {what}"),
+            Error::ComponentName => write!(f, "not a TrueAsync component name"),
+            Error::OutOfMesh { id, limit } => {
+                write!(f, "component or tile {id} outside the mesh (limit {limit})")
+            }
+            Error::Stream(what) => write!(f, "malformed event stream: {what}"),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! - [`blob`] and [`model`]: the versioned `*.angq` model blob, loaded zero-copy;
 //! - [`latency`] and [`power`]: inference on the f32 reference path and the fixed-point path;
 //! - [`fixed`]: the integer arithmetic (requantization, saturation, reciprocals);
+//! - [`component`], [`transform`], [`features`]: hardware components, the streaming event ->
+//!   graph transform and its integer (Q16.16) node and edge features;
 //! - `quantize` (feature `std`): f32 models, BatchNorm folding, calibration and blob writing.
 //!
 //! Working memory is always supplied by the caller ([`latency::required_workspace`],
@@ -17,9 +19,11 @@
 extern crate std;
 
 pub mod blob;
+pub mod component;
 pub mod config;
 mod crc;
 pub mod error;
+pub mod features;
 pub mod fixed;
 pub mod graph;
 pub mod latency;
@@ -27,6 +31,7 @@ pub mod model;
 pub mod power;
 #[cfg(feature = "std")]
 pub mod quantize;
+pub mod transform;
 pub mod workspace;
 
 pub use blob::Precision;

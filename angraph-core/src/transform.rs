@@ -1,0 +1,516 @@
+//! The event stream -> asynchronous neuromorphic graph transform: streaming and
+//! capacity-bounded, the same code on the host and on a microcontroller.
+//!
+//! The paper's graph: one node per component that appears in the stream, one directed edge per
+//! pair of components that are consecutive in some event's path, and each edge's `activities` =
+//! how many times that pair was traversed. A [`GraphBuilder`] takes the stream one hop at a time
+//! ([`GraphBuilder::begin_event`], [`GraphBuilder::hop`], [`GraphBuilder::end_event`]) and keeps
+//! only per-component ([`NodeStats`]) and per-edge ([`EdgeStats`]) statistics in fixed arrays of
+//! `MAX_NODES` and `MAX_EDGES` entries; the stream itself is never stored. Lookups are binary
+//! searches over sorted index arrays (no hashing, no allocation).
+//!
+//! [`GraphBuilder::finish`] writes the graph into caller buffers: nodes in ascending component id,
+//! CSR by target (sources ascending within a target), Q16.16 node features
+//! ([`crate::features`]), edge weights = activities (plain counts), and optionally edge features
+//! and the component id of every node.
+//!
+//! Timestamps are integer picoseconds (the unit of the timed stream form); pass 0 for untimed
+//! streams. Every failure (capacity, component outside the mesh, malformed hop order) is an
+//! [`Error`], never a panic; a failed hop leaves the builder unchanged.
+//!
+//! ```
+//! use angraph_core::component::Mesh;
+//! use angraph_core::features::{ProcessDescriptor, NODE_FEATURES};
+//! use angraph_core::transform::{GraphBuffers, GraphBuilder};
+//! let mesh = Mesh::new(2, 2).unwrap();
+//! let mut b: GraphBuilder<65, 256> = GraphBuilder::new(mesh, ProcessDescriptor::default()).unwrap();
+//! b.begin_event().unwrap();
+//! for name in ["Injector", "NI-0-toRouter", "IU-0 of Router-0", "SA of Router-0", "OU-0 of Router-0"] {
+//!     b.hop(mesh.parse_id(name).unwrap(), 0, 0).unwrap();
+//! }
+//! b.end_event().unwrap();
+//! let (n, e) = (b.num_nodes(), b.num_edges());
+//! let (mut x, mut rp, mut src, mut w) = ([0i32; 5 * NODE_FEATURES], [0u32; 6], [0u32; 4], [0i32; 4]);
+//! let built = b.finish(GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w)).unwrap();
+//! assert_eq!((built.graph.num_nodes(), built.graph.num_edges()), (n as u32, e as u32));
+//! ```
+
+use crate::component::{ComponentKind, Mesh};
+use crate::error::{Error, Result};
+use crate::features::{
+    edge_features, node_features, EdgeStats, NodeStats, ProcessDescriptor, StreamSummary,
+    EDGE_FEATURES, NODE_FEATURES,
+};
+use crate::graph::GraphView;
+
+/// Streaming, capacity-bounded builder of one graph. Reuse it with [`GraphBuilder::reset`].
+#[derive(Debug, Clone)]
+pub struct GraphBuilder<const MAX_NODES: usize, const MAX_EDGES: usize> {
+    mesh: Mesh,
+    process: ProcessDescriptor,
+    nodes: [NodeStats; MAX_NODES],
+    /// Node slots sorted by component id (first `n_nodes` entries).
+    node_order: [u32; MAX_NODES],
+    n_nodes: usize,
+    edges: [EdgeStats; MAX_EDGES],
+    /// Edge slots sorted by key (first `n_edges` entries).
+    edge_order: [u32; MAX_EDGES],
+    n_edges: usize,
+    /// Scratch for `finish`: output position of each node slot.
+    rank: [u32; MAX_NODES],
+    in_event: bool,
+    /// Previous hop of the open event: (node slot, enter, leave).
+    prev: Option<(u32, u64, u64)>,
+    summary: StreamSummary,
+}
+
+/// Caller buffers for [`GraphBuilder::finish`]. Each must be at least as long as stated; only
+/// the needed prefix is written.
+#[derive(Debug)]
+pub struct GraphBuffers<'b> {
+    /// `num_nodes * NODE_FEATURES` Q16.16 node features.
+    pub x: &'b mut [i32],
+    /// `num_nodes + 1` CSR offsets.
+    pub row_ptr: &'b mut [u32],
+    /// `num_edges` edge sources.
+    pub src: &'b mut [u32],
+    /// `num_edges` edge weights (activities).
+    pub edge_weight: &'b mut [i32],
+    /// `num_edges * EDGE_FEATURES` Q16.16 edge features, or empty to skip them.
+    pub edge_attr: &'b mut [i32],
+    /// `num_nodes` component ids, or empty to skip them.
+    pub components: &'b mut [u32],
+}
+
+impl<'b> GraphBuffers<'b> {
+    /// The four required buffers; no edge features, no component ids.
+    pub fn new(
+        x: &'b mut [i32],
+        row_ptr: &'b mut [u32],
+        src: &'b mut [u32],
+        edge_weight: &'b mut [i32],
+    ) -> Self {
+        GraphBuffers {
+            x,
+            row_ptr,
+            src,
+            edge_weight,
+            edge_attr: &mut [],
+            components: &mut [],
+        }
+    }
+}
+
+/// The result of [`GraphBuilder::finish`]: a validated graph over the caller's buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltGraph<'b> {
+    /// Q16.16 node features, CSR by target, activities as edge weights.
+    pub graph: GraphView<'b, i32>,
+    /// Edge features aligned with the CSR edges (empty if not requested).
+    pub edge_attr: &'b [i32],
+    /// Component id of each node (empty if not requested).
+    pub components: &'b [u32],
+    /// Whole-stream statistics (`summary.span()` is the system-level latency estimate).
+    pub summary: StreamSummary,
+}
+
+impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX_EDGES> {
+    /// An empty builder for `mesh`. Fails when the capacities cannot be indexed by `u32`.
+    /// (A mesh larger than `MAX_NODES` components is accepted; it only fails if too many of
+    /// its components actually appear.)
+    pub const fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<Self> {
+        if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
+            return Err(Error::Capacity(
+                "builder capacities must be in 1..=u32::MAX",
+            ));
+        }
+        Ok(GraphBuilder {
+            mesh,
+            process,
+            nodes: [NodeStats::new(0); MAX_NODES],
+            node_order: [0; MAX_NODES],
+            n_nodes: 0,
+            edges: [EdgeStats::new(0, 0, 0); MAX_EDGES],
+            edge_order: [0; MAX_EDGES],
+            n_edges: 0,
+            rank: [0; MAX_NODES],
+            in_event: false,
+            prev: None,
+            summary: StreamSummary {
+                events: 0,
+                hops: 0,
+                start: u64::MAX,
+                end: 0,
+            },
+        })
+    }
+
+    /// Forget everything and start a new graph, possibly for another mesh or process.
+    pub fn reset(&mut self, mesh: Mesh, process: ProcessDescriptor) {
+        self.mesh = mesh;
+        self.process = process;
+        self.n_nodes = 0;
+        self.n_edges = 0;
+        self.in_event = false;
+        self.prev = None;
+        self.summary = StreamSummary {
+            events: 0,
+            hops: 0,
+            start: u64::MAX,
+            end: 0,
+        };
+    }
+
+    /// The mesh.
+    pub fn mesh(&self) -> Mesh {
+        self.mesh
+    }
+    /// Nodes so far.
+    pub fn num_nodes(&self) -> usize {
+        self.n_nodes
+    }
+    /// Edges so far.
+    pub fn num_edges(&self) -> usize {
+        self.n_edges
+    }
+    /// Whole-stream statistics so far (`start` is 0 for an empty stream).
+    pub fn summary(&self) -> StreamSummary {
+        let mut s = self.summary;
+        if s.hops == 0 {
+            s.start = 0;
+        }
+        s
+    }
+
+    /// Open an event (one spike's path). Fails if one is already open.
+    pub fn begin_event(&mut self) -> Result<()> {
+        if self.in_event {
+            return Err(Error::Stream("event begins before the previous one ended"));
+        }
+        self.in_event = true;
+        self.prev = None;
+        Ok(())
+    }
+
+    /// Close the open event. Fails if none is open.
+    pub fn end_event(&mut self) -> Result<()> {
+        if !self.in_event {
+            return Err(Error::Stream("event ends without having begun"));
+        }
+        self.in_event = false;
+        self.prev = None;
+        self.summary.events = self.summary.events.saturating_add(1);
+        Ok(())
+    }
+
+    /// One hop of the open event: component `id` (a dense id of the mesh) entered at `enter`
+    /// and left at `leave` (ps). Requires `enter <= leave` and, within an event, that a hop
+    /// does not enter before the previous hop entered.
+    pub fn hop(&mut self, id: u32, enter: u64, leave: u64) -> Result<()> {
+        if !self.in_event {
+            return Err(Error::Stream("hop outside an event"));
+        }
+        if id >= self.mesh.num_components() {
+            return Err(Error::OutOfMesh {
+                id,
+                limit: self.mesh.num_components(),
+            });
+        }
+        if leave < enter {
+            return Err(Error::Stream("hop leaves before it enters"));
+        }
+        if let Some((_, prev_enter, _)) = self.prev {
+            if enter < prev_enter {
+                return Err(Error::Stream(
+                    "hop enters before the previous hop of its event",
+                ));
+            }
+        }
+        // Capacity checks first, so that a failed hop changes nothing.
+        let node_pos = self.find_node(id);
+        let need_node = node_pos.is_err();
+        if need_node && self.n_nodes >= MAX_NODES {
+            return Err(Error::Capacity("graph nodes (MAX_NODES)"));
+        }
+        let edge_pos = match self.prev {
+            Some((p, _, _)) => {
+                let key = ((self.nodes[p as usize].id as u64) << 32) | id as u64;
+                let pos = self.find_edge(key);
+                if pos.is_err() && self.n_edges >= MAX_EDGES {
+                    return Err(Error::Capacity("graph edges (MAX_EDGES)"));
+                }
+                Some((p, key, pos))
+            }
+            None => None,
+        };
+        let slot = match node_pos {
+            Ok(i) => self.node_order[i],
+            Err(i) => self.insert_node(i, id),
+        };
+        let n = &mut self.nodes[slot as usize];
+        n.visits = n.visits.saturating_add(1);
+        let dwell = leave - enter;
+        n.dwell_sum = n.dwell_sum.saturating_add(dwell);
+        n.dwell_max = n.dwell_max.max(dwell);
+        n.first_enter = n.first_enter.min(enter);
+        n.last_leave = n.last_leave.max(leave);
+        if let Some((p, key, pos)) = edge_pos {
+            let prev_leave = self.prev.map(|v| v.2).unwrap_or(0);
+            let eslot = match pos {
+                Ok(i) => self.edge_order[i],
+                Err(i) => {
+                    let es = self.insert_edge(i, key, p, slot);
+                    self.nodes[p as usize].out_degree += 1;
+                    self.nodes[slot as usize].in_degree += 1;
+                    es
+                }
+            };
+            let e = &mut self.edges[eslot as usize];
+            e.activities = e.activities.saturating_add(1);
+            e.first = e.first.min(enter);
+            e.last = e.last.max(enter);
+            e.gap_sum = e
+                .gap_sum
+                .saturating_add(enter as i64 - prev_leave.min(i64::MAX as u64) as i64);
+        }
+        self.summary.hops = self.summary.hops.saturating_add(1);
+        self.summary.start = self.summary.start.min(enter);
+        self.summary.end = self.summary.end.max(leave);
+        self.prev = Some((slot, enter, leave));
+        Ok(())
+    }
+
+    fn find_node(&self, id: u32) -> core::result::Result<usize, usize> {
+        self.node_order[..self.n_nodes].binary_search_by(|&s| self.nodes[s as usize].id.cmp(&id))
+    }
+
+    fn find_edge(&self, key: u64) -> core::result::Result<usize, usize> {
+        self.edge_order[..self.n_edges].binary_search_by(|&s| self.edges[s as usize].key.cmp(&key))
+    }
+
+    fn insert_node(&mut self, pos: usize, id: u32) -> u32 {
+        let slot = self.n_nodes as u32;
+        self.nodes[slot as usize] = NodeStats::new(id);
+        self.node_order.copy_within(pos..self.n_nodes, pos + 1);
+        self.node_order[pos] = slot;
+        self.n_nodes += 1;
+        slot
+    }
+
+    fn insert_edge(&mut self, pos: usize, key: u64, src: u32, dst: u32) -> u32 {
+        let slot = self.n_edges as u32;
+        self.edges[slot as usize] = EdgeStats::new(key, src, dst);
+        self.edge_order.copy_within(pos..self.n_edges, pos + 1);
+        self.edge_order[pos] = slot;
+        self.n_edges += 1;
+        slot
+    }
+
+    /// Write the graph into `bufs` and return the validated view. Fails while an event is open,
+    /// for an empty stream, or when a buffer is too short ([`Error::OutputLength`]).
+    pub fn finish<'b>(&mut self, bufs: GraphBuffers<'b>) -> Result<BuiltGraph<'b>> {
+        if self.in_event {
+            return Err(Error::Stream("stream ends inside an event"));
+        }
+        let n = self.n_nodes;
+        let e = self.n_edges;
+        if n == 0 {
+            return Err(Error::EmptyGraph);
+        }
+        let check = |needed: usize, given: usize| {
+            if given < needed {
+                Err(Error::OutputLength { needed, given })
+            } else {
+                Ok(())
+            }
+        };
+        check(n * NODE_FEATURES, bufs.x.len())?;
+        check(n + 1, bufs.row_ptr.len())?;
+        check(e, bufs.src.len())?;
+        check(e, bufs.edge_weight.len())?;
+        let want_attr = !bufs.edge_attr.is_empty();
+        if want_attr {
+            check(e * EDGE_FEATURES, bufs.edge_attr.len())?;
+        }
+        let want_ids = !bufs.components.is_empty();
+        if want_ids {
+            check(n, bufs.components.len())?;
+        }
+        let summary = self.summary();
+        let x = &mut bufs.x[..n * NODE_FEATURES];
+        let row_ptr = &mut bufs.row_ptr[..n + 1];
+        let src = &mut bufs.src[..e];
+        let weight = &mut bufs.edge_weight[..e];
+        let attr: &'b mut [i32] = if want_attr {
+            &mut bufs.edge_attr[..e * EDGE_FEATURES]
+        } else {
+            &mut []
+        };
+        let ids: &'b mut [u32] = if want_ids {
+            &mut bufs.components[..n]
+        } else {
+            &mut []
+        };
+        // Nodes in ascending component id.
+        for (pos, &slot) in self.node_order[..n].iter().enumerate() {
+            self.rank[slot as usize] = pos as u32;
+            let s = &self.nodes[slot as usize];
+            let c = self.mesh.component(s.id)?;
+            node_features(
+                &self.mesh,
+                c.kind,
+                c.tile,
+                s,
+                &summary,
+                &self.process,
+                &mut x[pos * NODE_FEATURES..(pos + 1) * NODE_FEATURES],
+            );
+            if want_ids {
+                ids[pos] = s.id;
+            }
+        }
+        // CSR by target: count, prefix sum, stable scatter in key order (sources ascending).
+        row_ptr.iter_mut().for_each(|r| *r = 0);
+        for es in &self.edges[..e] {
+            row_ptr[self.rank[es.dst as usize] as usize + 1] += 1;
+        }
+        for v in 0..n {
+            row_ptr[v + 1] += row_ptr[v];
+        }
+        // The edge key orders by (source id, target id); scatter by target keeps sources sorted.
+        for &eslot in &self.edge_order[..e] {
+            let es = &self.edges[eslot as usize];
+            let t = self.rank[es.dst as usize] as usize;
+            let k = row_ptr[t] as usize;
+            row_ptr[t] += 1;
+            src[k] = self.rank[es.src as usize];
+            weight[k] = es.activities.min(i32::MAX as u32) as i32;
+            if want_attr {
+                let a = self.mesh.component(self.nodes[es.src as usize].id)?;
+                let b = self.mesh.component(es.key as u32)?;
+                let link = matches!(a.kind, ComponentKind::OutputUnit(_))
+                    && matches!(b.kind, ComponentKind::InputUnit(_))
+                    && a.tile != b.tile;
+                edge_features(
+                    es,
+                    link,
+                    &summary,
+                    &mut attr[k * EDGE_FEATURES..(k + 1) * EDGE_FEATURES],
+                );
+            }
+        }
+        for v in (1..=n).rev() {
+            row_ptr[v] = row_ptr[v - 1];
+        }
+        row_ptr[0] = 0;
+        let x: &'b [i32] = x;
+        let row_ptr: &'b [u32] = row_ptr;
+        let src: &'b [u32] = src;
+        let weight: &'b [i32] = weight;
+        let graph = GraphView::new(NODE_FEATURES as u32, x, row_ptr, src, Some(weight))?;
+        Ok(BuiltGraph {
+            graph,
+            edge_attr: attr,
+            components: ids,
+            summary,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::NODE_FEATURE_NAMES;
+
+    type Small = GraphBuilder<70, 128>;
+
+    fn feed(b: &mut Small, mesh: Mesh, path: &[(&str, u64, u64)]) -> Result<()> {
+        b.begin_event()?;
+        for &(name, t0, t1) in path {
+            b.hop(mesh.parse_id(name)?, t0, t1)?;
+        }
+        b.end_event()
+    }
+
+    #[test]
+    fn counts_activities_and_orders_nodes_by_id() {
+        let mesh = Mesh::new(2, 1).unwrap();
+        let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
+        let path = [
+            ("Injector", 0, 1000),
+            ("NI-0-toRouter", 1000, 2000),
+            ("IU-0 of Router-0", 2000, 3000),
+            ("SA of Router-0", 3000, 4000),
+            ("OU-2 of Router-0", 4000, 5000),
+            ("IU-4 of Router-1", 5500, 6000),
+        ];
+        feed(&mut b, mesh, &path).unwrap();
+        feed(&mut b, mesh, &path).unwrap();
+        feed(&mut b, mesh, &path[..3]).unwrap();
+        assert_eq!((b.num_nodes(), b.num_edges()), (6, 5));
+        let (mut x, mut rp, mut src, mut w) = ([0; 6 * NODE_FEATURES], [0; 7], [0; 5], [0; 5]);
+        let (mut attr, mut ids) = ([0; 5 * EDGE_FEATURES], [0u32; 6]);
+        let mut bufs = GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w);
+        bufs.edge_attr = &mut attr;
+        bufs.components = &mut ids;
+        let g = b.finish(bufs).unwrap();
+        assert_eq!(g.components, &[0, 7, 10, 11, 20, 32]);
+        // Injector(5) -> NI(3): 3 traversals; NI(3) -> IU-0(0): 3; IU-0 -> SA: 2.
+        assert_eq!(g.graph.row_ptr(), &[0, 1, 2, 3, 4, 5, 5]);
+        assert_eq!(g.graph.src(), &[3, 2, 0, 5, 1]);
+        assert_eq!(g.graph.edge_weight().unwrap(), &[3, 2, 2, 3, 2]);
+        assert_eq!(g.summary.events, 3);
+        assert_eq!(g.summary.span(), 6000);
+        // The OU-2 -> IU-4 edge is a link with a 500 ps gap.
+        let k = 4; // target IU-4 of Router-1 (node 4), source OU-2 (node 1)
+        assert_eq!(g.edge_attr[k * EDGE_FEATURES + 2], 1 << 16);
+        assert_eq!(g.edge_attr[k * EDGE_FEATURES + 6], 1 << 15);
+        // Injector: 3 visits, dwell 1 ns.
+        let inj = g.graph.node_features(5);
+        assert_eq!(inj[0], 2 << 16);
+        assert_eq!(inj[20], 1 << 16);
+        assert_eq!(inj[10], 1 << 16);
+        assert_eq!(NODE_FEATURE_NAMES[10], "kind_injector");
+    }
+
+    #[test]
+    fn errors_never_panic_and_leave_state_unchanged() {
+        let mesh = Mesh::new(2, 1).unwrap();
+        let mut b: GraphBuilder<3, 1> =
+            GraphBuilder::new(mesh, ProcessDescriptor::default()).unwrap();
+        assert_eq!(b.hop(0, 0, 0), Err(Error::Stream("hop outside an event")));
+        b.begin_event().unwrap();
+        assert!(b.begin_event().is_err());
+        assert!(matches!(b.hop(33, 0, 0), Err(Error::OutOfMesh { .. })));
+        assert!(b.hop(0, 5, 4).is_err());
+        b.hop(0, 0, 1).unwrap();
+        b.hop(1, 1, 2).unwrap();
+        assert_eq!(
+            b.hop(2, 2, 3),
+            Err(Error::Capacity("graph edges (MAX_EDGES)"))
+        );
+        assert_eq!((b.num_nodes(), b.num_edges()), (2, 1));
+        assert!(b.hop(1, 0, 3).is_err());
+        b.end_event().unwrap();
+        b.begin_event().unwrap();
+        b.hop(2, 0, 0).unwrap();
+        assert_eq!(
+            b.hop(3, 0, 0),
+            Err(Error::Capacity("graph nodes (MAX_NODES)"))
+        );
+        assert!(b
+            .finish(GraphBuffers::new(&mut [], &mut [], &mut [], &mut []))
+            .is_err());
+        b.end_event().unwrap();
+        assert!(matches!(
+            b.finish(GraphBuffers::new(&mut [], &mut [], &mut [], &mut [])),
+            Err(Error::OutputLength { .. })
+        ));
+        b.reset(mesh, ProcessDescriptor::default());
+        assert_eq!(
+            b.finish(GraphBuffers::new(&mut [], &mut [], &mut [], &mut []))
+                .unwrap_err(),
+            Error::EmptyGraph
+        );
+    }
+}
