@@ -16,6 +16,9 @@ use crate::graph::GraphView;
 use crate::model::{Linear, Model};
 use crate::workspace::{Carver, Plan};
 
+mod staged;
+pub use staged::{input_workspace, layer_workspace, FixedInput};
+
 /// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fixed {
@@ -43,38 +46,42 @@ fn plan(model: &Model<'_>, c: &LatencyConfig, num_nodes: u32, num_edges: u32) ->
         Precision::F32 => {
             p.take::<f32>(n * w).take::<f32>(n * w); // h ping-pong
             p.take::<f32>(in_dim); // preprocessed input row
-            p.take::<f32>(w); // aggregated neighbourhood
+            p.take::<f32>(2 * w); // [aggregated | self] SAGE input
             p.take::<f32>(w); // pooled g
             p.take::<f32>(head_max).take::<f32>(head_max); // head ping-pong
         }
-        Precision::Int16 => plan_fixed::<i16>(&mut p, n, w, in_dim, head_max),
-        Precision::Int8 => plan_fixed::<i8>(&mut p, n, w, in_dim, head_max),
+        // Fixed point runs in two stages with one plan each: see `staged`.
+        Precision::Int16 | Precision::Int8 => {}
     }
     p
-}
-
-fn plan_fixed<A: Activation + crate::workspace::Plain>(
-    p: &mut Plan,
-    n: usize,
-    w: usize,
-    in_dim: usize,
-    head_max: usize,
-) {
-    p.take::<A>(n * w).take::<A>(n * w); // h ping-pong
-    p.take::<A>(in_dim); // quantized input row
-    p.take::<A>(2 * w); // [aggregated | self] SAGE input
-    p.take::<i64>(w); // pooled g accumulator
-    p.take::<i64>(w); // per-layer node sums, also the aggregation accumulator
-    p.take::<A>(head_max).take::<A>(head_max); // head ping-pong
 }
 
 /// Bytes of working memory [`predict_f32`] / [`predict_fixed`] need for a graph of this size.
 /// Returns 0 for a model that is not ANGraph-L.
 pub fn required_workspace(model: &Model<'_>, num_nodes: u32, num_edges: u32) -> usize {
     match model.latency_config() {
-        Ok(c) => plan(model, c, num_nodes, num_edges).bytes(),
+        Ok(c) if model.precision() == Precision::F32 => {
+            plan(model, c, num_nodes, num_edges).bytes()
+        }
+        Ok(_) => input_workspace(model, num_nodes) + layer_workspace(model, num_nodes),
         Err(_) => 0,
     }
+}
+
+/// An upper bound of [`required_workspace`] for any fixed-point (`Int16` or `Int8`) ANGraph-L
+/// with these dimensions, usable in `const` context to size a static arena. `head_max` is the
+/// widest head layer. Mirrors the two fixed-point stages with `i16` activations and allows the
+/// worst-case alignment padding for each of their eight slices.
+pub const fn fixed_workspace_bound(
+    num_nodes: usize,
+    in_dim: usize,
+    width: usize,
+    head_max: usize,
+) -> usize {
+    let hm = if head_max > width { head_max } else { width };
+    let a = core::mem::size_of::<i16>();
+    let bytes = 2 * num_nodes * width * a + in_dim * a + 2 * width * a + 2 * width * 8 + 2 * hm * a;
+    bytes + 8 * 7 + 2 * crate::workspace::ALIGN_SLACK
 }
 
 fn check_graph<T: crate::graph::Scalar>(c: &LatencyConfig, g: &GraphView<'_, T>) -> Result<()> {
@@ -84,6 +91,14 @@ fn check_graph<T: crate::graph::Scalar>(c: &LatencyConfig, g: &GraphView<'_, T>)
             found: g.feature_width(),
         });
     }
+    check_graph_shape(c, g)
+}
+
+/// The checks of [`check_graph`] that do not involve node features.
+fn check_graph_shape<T: crate::graph::Scalar>(
+    c: &LatencyConfig,
+    g: &GraphView<'_, T>,
+) -> Result<()> {
     if g.num_nodes() > c.max_nodes {
         return Err(Error::TooManyNodes {
             num_nodes: g.num_nodes(),
@@ -165,10 +180,25 @@ impl Sites {
     }
 }
 
-fn observe(stats: &mut Option<&mut [f32]>, site: usize, v: &[f32]) {
-    if let Some(s) = stats.as_deref_mut() {
-        if let Some(m) = s.get_mut(site) {
-            for &x in v {
+/// Receives the activations of the f32 reference path (the quantizer's calibration hook).
+pub trait Observer {
+    /// The values of calibration site `site` (see `Config::calibration_sites`).
+    fn activation(&mut self, site: usize, values: &[f32]) {
+        let _ = (site, values);
+    }
+    /// One input vector of linear layer `linear` (canonical order).
+    fn linear_input(&mut self, linear: usize, input: &[f32]) {
+        let _ = (linear, input);
+    }
+}
+
+/// Running max-abs per site, in a caller slice.
+pub(crate) struct MaxAbs<'s>(pub(crate) &'s mut [f32]);
+
+impl Observer for MaxAbs<'_> {
+    fn activation(&mut self, site: usize, values: &[f32]) {
+        if let Some(m) = self.0.get_mut(site) {
+            for &x in values {
                 let a = libm::fabsf(x);
                 if a > *m {
                     *m = a;
@@ -178,27 +208,44 @@ fn observe(stats: &mut Option<&mut [f32]>, site: usize, v: &[f32]) {
     }
 }
 
+/// An observer that ignores everything.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
 /// Predict with the f32 reference path (model units). `stats`, if given, receives the running
 /// max-abs of every calibration site (length `Config::calibration_sites`).
 pub fn predict_f32(
     model: &Model<'_>,
     graph: &GraphView<'_, f32>,
     workspace: &mut [u8],
-    mut stats: Option<&mut [f32]>,
+    stats: Option<&mut [f32]>,
+) -> Result<f32> {
+    match stats {
+        Some(s) => {
+            if s.len() < model.config().calibration_sites() {
+                return Err(Error::OutputLength {
+                    needed: model.config().calibration_sites(),
+                    given: s.len(),
+                });
+            }
+            predict_f32_observed(model, graph, workspace, &mut MaxAbs(s))
+        }
+        None => predict_f32_observed(model, graph, workspace, &mut NoObserver),
+    }
+}
+
+/// [`predict_f32`] reporting every activation and linear-layer input to `obs`.
+pub fn predict_f32_observed<O: Observer>(
+    model: &Model<'_>,
+    graph: &GraphView<'_, f32>,
+    workspace: &mut [u8],
+    obs: &mut O,
 ) -> Result<f32> {
     let c = model.latency_config()?;
     if model.precision() != Precision::F32 {
         return Err(Error::WrongPrecision);
     }
     check_graph(c, graph)?;
-    if let Some(s) = stats.as_deref() {
-        if s.len() < model.config().calibration_sites() {
-            return Err(Error::OutputLength {
-                needed: model.config().calibration_sites(),
-                given: s.len(),
-            });
-        }
-    }
     let n = graph.num_nodes() as usize;
     let w = c.width as usize;
     let in_dim = c.in_dim as usize;
@@ -207,7 +254,7 @@ pub fn predict_f32(
     let mut h = ws.take::<f32>(n * w)?;
     let mut h_next = ws.take::<f32>(n * w)?;
     let xrow = ws.take::<f32>(in_dim)?;
-    let agg = ws.take::<f32>(w)?;
+    let sage_in = ws.take::<f32>(2 * w)?;
     let g = ws.take::<f32>(w)?;
     let head_max = c.head.iter().map(|&d| d as usize).max().unwrap_or(0).max(w);
     let mut za = ws.take::<f32>(head_max)?;
@@ -219,9 +266,10 @@ pub fn predict_f32(
     // h_0
     for v in 0..n {
         preprocess_f32(c, graph.node_features(v), xrow);
-        observe(&mut stats, sites.x, xrow);
+        obs.activation(sites.x, xrow);
         let out = &mut h[v * w..(v + 1) * w];
         if c.input_proj {
+            obs.linear_input(0, xrow);
             linear_f32(&lins[0], xrow, out, false);
         } else {
             out.copy_from_slice(xrow);
@@ -230,29 +278,25 @@ pub fn predict_f32(
     if c.input_proj {
         li = 1;
     }
-    observe(&mut stats, sites.h0, h);
+    obs.activation(sites.h0, h);
     let mut t = 0u8;
     if c.jk_includes(0) {
         node_sum_f32(h, n, w, g);
     }
     let weights = graph.edge_weight();
     for layer in 0..c.computed_layers() {
-        let lin = &lins[li];
-        li += 1;
         let relu = c.layer_relu(layer);
         for v in 0..n {
+            let (agg, selfv) = sage_in.split_at_mut(w);
             aggregate_f32(c.aggr, graph, weights, h, w, v, agg);
-            let hv = &h[v * w..(v + 1) * w];
-            let out = &mut h_next[v * w..(v + 1) * w];
-            for (o, y) in out.iter_mut().enumerate() {
-                let row = lin.row_bytes(o);
-                let val = dot_f32(&row[..4 * w], agg) + dot_f32(&row[4 * w..], hv) + lin.b_f32(o);
-                *y = if relu { val.max(0.0) } else { val };
-            }
+            selfv.copy_from_slice(&h[v * w..(v + 1) * w]);
+            obs.linear_input(li, sage_in);
+            linear_f32(&lins[li], sage_in, &mut h_next[v * w..(v + 1) * w], relu);
         }
+        li += 1;
         core::mem::swap(&mut h, &mut h_next);
         t += 1;
-        observe(&mut stats, sites.layer0 + layer as usize, h);
+        obs.activation(sites.layer0 + layer as usize, h);
         if c.jk_includes(t) {
             node_sum_f32(h, n, w, g);
         }
@@ -262,19 +306,21 @@ pub fn predict_f32(
             *v /= n as f32;
         }
     }
-    observe(&mut stats, sites.g, g);
+    obs.activation(sites.g, g);
     za[..w].copy_from_slice(g);
     let mut dim = w;
     for (j, &hd) in c.head.iter().enumerate() {
+        obs.linear_input(li, &za[..dim]);
         linear_f32(&lins[li], &za[..dim], &mut zb[..hd as usize], true);
         li += 1;
         dim = hd as usize;
-        observe(&mut stats, sites.head0 + j, &zb[..dim]);
+        obs.activation(sites.head0 + j, &zb[..dim]);
         core::mem::swap(&mut za, &mut zb);
     }
     let mut y = [0f32];
+    obs.linear_input(li, &za[..dim]);
     linear_f32(&lins[li], &za[..dim], &mut y, false);
-    observe(&mut stats, sites.head0 + c.head.len(), &y);
+    obs.activation(sites.head0 + c.head.len(), &y);
     Ok(y[0])
 }
 
@@ -374,97 +420,26 @@ pub fn predict_fixed(
     graph: &GraphView<'_, i32>,
     workspace: &mut [u8],
 ) -> Result<Fixed> {
-    match model.precision() {
-        Precision::Int16 => run_fixed::<i16>(model, graph, workspace),
-        Precision::Int8 => run_fixed::<i8>(model, graph, workspace),
-        Precision::F32 => Err(Error::WrongPrecision),
-    }
-}
-
-fn run_fixed<A: Activation + crate::workspace::Plain>(
-    model: &Model<'_>,
-    graph: &GraphView<'_, i32>,
-    workspace: &mut [u8],
-) -> Result<Fixed> {
     let c = model.latency_config()?;
+    if model.precision() == Precision::F32 {
+        return Err(Error::WrongPrecision);
+    }
     check_graph(c, graph)?;
-    let n = graph.num_nodes() as usize;
-    let w = c.width as usize;
-    let in_dim = c.in_dim as usize;
-    let head_max = c.head.iter().map(|&d| d as usize).max().unwrap_or(0).max(w);
-    let p = plan(model, c, graph.num_nodes(), graph.num_edges());
-    let mut ws = Carver::new(workspace, &p)?;
-    let mut h = ws.take::<A>(n * w)?;
-    let mut h_next = ws.take::<A>(n * w)?;
-    let xrow = ws.take::<A>(in_dim)?;
-    let sage_in = ws.take::<A>(2 * w)?;
-    let g = ws.take::<i64>(w)?;
-    let sums = ws.take::<i64>(w)?;
-    let mut za = ws.take::<A>(head_max)?;
-    let mut zb = ws.take::<A>(head_max)?;
-    let lins = model.linears();
-    let scalars = model.scalars();
-    let mut li = 0;
-    let mut term = 0usize;
-
-    for v in 0..n {
-        let out = &mut h[v * w..(v + 1) * w];
-        if c.input_proj {
-            quantize_row(c, scalars[0], graph.node_features(v), xrow);
-            linear_fixed(&lins[0], xrow, out, false);
-        } else {
-            quantize_row(c, scalars[0], graph.node_features(v), out);
-        }
+    // The two stages of `staged` over one buffer: one implementation of the fixed-point path.
+    let n = graph.num_nodes();
+    let (a, b) = (input_workspace(model, n), layer_workspace(model, n));
+    if workspace.len() < a + b {
+        return Err(Error::Workspace {
+            needed: a + b,
+            given: workspace.len(),
+        });
     }
-    if c.input_proj {
-        li = 1;
+    let (ws_input, ws_layers) = workspace.split_at_mut(a);
+    let mut stage = FixedInput::new(model, n, ws_input)?;
+    for v in 0..n as usize {
+        stage.push_node(graph.node_features(v))?;
     }
-    let mut t = 0u8;
-    if c.jk_includes(0) {
-        pool_fixed(h, n, w, sums, g, scalars[1 + term]);
-        term += 1;
-    }
-    let weights = graph.edge_weight();
-    for layer in 0..c.computed_layers() {
-        let lin = &lins[li];
-        li += 1;
-        let relu = c.layer_relu(layer);
-        for v in 0..n {
-            let (agg, selfv) = sage_in.split_at_mut(w);
-            aggregate_fixed(c.aggr, graph, weights, h, w, v, sums, agg);
-            selfv.copy_from_slice(&h[v * w..(v + 1) * w]);
-            linear_fixed(lin, sage_in, &mut h_next[v * w..(v + 1) * w], relu);
-        }
-        core::mem::swap(&mut h, &mut h_next);
-        t += 1;
-        if c.jk_includes(t) {
-            pool_fixed(h, n, w, sums, g, scalars[1 + term]);
-            term += 1;
-        }
-    }
-    let r = recip(n as u32);
-    for (z, &gv) in za.iter_mut().zip(g.iter()) {
-        let v = if c.pool == Pool::Mean {
-            mul_recip(gv, r)
-        } else {
-            gv
-        };
-        *z = A::sat(v);
-    }
-    let mut dim = w;
-    for &hd in c.head.iter() {
-        linear_fixed(&lins[li], &za[..dim], &mut zb[..hd as usize], true);
-        li += 1;
-        dim = hd as usize;
-        core::mem::swap(&mut za, &mut zb);
-    }
-    let last = &lins[li];
-    let acc = dot_i8(last.row_bytes(0), &za[..dim]) as i64 + last.bias_i32(0) as i64;
-    let raw = sat_i32(last.requant(0).apply64(acc));
-    Ok(Fixed {
-        raw,
-        frac_bits: model.out_frac_bits(),
-    })
+    stage.finish(graph, ws_layers)
 }
 
 fn pool_fixed<A: Activation>(
@@ -553,3 +528,39 @@ pub fn features_to_fixed(x: &[f32]) -> std::vec::Vec<i32> {
 #[cfg(not(feature = "std"))]
 #[allow(unused_imports)]
 use fixed as _;
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn fixed_workspace_bound_covers_the_plan() {
+        let mut seed = 0x5eed_u64;
+        let mut next = |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            1 + (seed >> 33) as usize % m
+        };
+        for _ in 0..2000 {
+            let (n, w, d, hm) = (next(600), next(256), next(512), next(512));
+            let bound = fixed_workspace_bound(n, d, w, hm);
+            let mut c = LatencyConfig::original();
+            c.in_dim = d as u16;
+            c.input_proj = true;
+            c.width = w as u16;
+            c.head.clear();
+            c.head.push(hm as u16).unwrap();
+            let p16 =
+                staged::input_plan::<i16>(&c, n).bytes() + staged::layer_plan::<i16>(&c, n).bytes();
+            let p8 =
+                staged::input_plan::<i8>(&c, n).bytes() + staged::layer_plan::<i8>(&c, n).bytes();
+            assert!(p16 <= bound, "n={n} w={w} d={d} hm={hm}");
+            assert!(p8 <= bound, "n={n} w={w} d={d} hm={hm}");
+            // Tight for int16: the bound only adds worst-case alignment padding.
+            assert!(bound - p16 <= 8 * 7, "n={n} w={w} d={d} hm={hm}");
+        }
+        // 4x4 mesh (257 nodes), width 100, head 200: the 110 KB budget.
+        assert!(fixed_workspace_bound(257, 100, 100, 200) <= 110 * 1024);
+    }
+}

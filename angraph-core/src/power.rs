@@ -9,6 +9,7 @@ use crate::config::PowerConfig;
 use crate::error::{Error, Result};
 use crate::fixed::{sat_i32, Activation, Requant};
 use crate::latency::Fixed;
+use crate::latency::{MaxAbs, NoObserver, Observer};
 use crate::model::{Linear, Model};
 use crate::workspace::{Carver, Plain, Plan};
 
@@ -50,6 +51,12 @@ pub fn required_workspace(model: &Model<'_>) -> usize {
         Ok(c) => plan(model, c).bytes(),
         Err(_) => 0,
     }
+}
+
+/// An upper bound of [`required_workspace`] for any fixed-point ANGraph-P whose widest layer
+/// (input included) is `max_width`, usable in `const` context.
+pub const fn fixed_workspace_bound(max_width: usize) -> usize {
+    3 * max_width * core::mem::size_of::<i16>() + 3 + crate::workspace::ALIGN_SLACK
 }
 
 fn check_input(c: &PowerConfig, len: usize, batch: usize, out_len: usize) -> Result<()> {
@@ -94,19 +101,6 @@ fn lin_f32(lin: &Linear<'_>, x: &[f32], out: &mut [f32], relu: bool) {
     }
 }
 
-fn observe(stats: &mut Option<&mut [f32]>, site: usize, v: &[f32]) {
-    if let Some(s) = stats.as_deref_mut() {
-        if let Some(m) = s.get_mut(site) {
-            for &x in v {
-                let a = libm::fabsf(x);
-                if a > *m {
-                    *m = a;
-                }
-            }
-        }
-    }
-}
-
 /// Predict a batch with the f32 reference path. `input` is `batch x in_dim` row-major.
 /// `stats`, if given, receives the running max-abs of every calibration site.
 pub fn predict_f32(
@@ -114,7 +108,29 @@ pub fn predict_f32(
     input: &[f32],
     out: &mut [Energy<f32>],
     workspace: &mut [u8],
-    mut stats: Option<&mut [f32]>,
+    stats: Option<&mut [f32]>,
+) -> Result<()> {
+    match stats {
+        Some(s) => {
+            if s.len() < model.config().calibration_sites() {
+                return Err(Error::OutputLength {
+                    needed: model.config().calibration_sites(),
+                    given: s.len(),
+                });
+            }
+            predict_f32_observed(model, input, out, workspace, &mut MaxAbs(s))
+        }
+        None => predict_f32_observed(model, input, out, workspace, &mut NoObserver),
+    }
+}
+
+/// [`predict_f32`] reporting every activation and linear-layer input to `obs`.
+pub fn predict_f32_observed<O: Observer>(
+    model: &Model<'_>,
+    input: &[f32],
+    out: &mut [Energy<f32>],
+    workspace: &mut [u8],
+    obs: &mut O,
 ) -> Result<()> {
     let c = model.power_config()?;
     if model.precision() != Precision::F32 {
@@ -123,16 +139,7 @@ pub fn predict_f32(
     let d = c.in_dim as usize;
     let batch = input.len() / d;
     check_input(c, input.len(), batch, out.len())?;
-    if let Some(s) = stats.as_deref() {
-        if s.len() < model.config().calibration_sites() {
-            return Err(Error::OutputLength {
-                needed: model.config().calibration_sites(),
-                given: s.len(),
-            });
-        }
-    }
-    if let Some(i) = input.iter().position(|v| !v.is_finite()) {
-        let _ = i;
+    if input.iter().any(|v| !v.is_finite()) {
         return Err(Error::NotFinite("power input"));
     }
     let p = plan(model, c);
@@ -144,27 +151,30 @@ pub fn predict_f32(
     let lins = model.linears();
     for (s, e) in input.chunks_exact(d).zip(out.iter_mut()) {
         a[..d].copy_from_slice(s);
-        observe(&mut stats, 0, &a[..d]);
+        obs.activation(0, &a[..d]);
         let mut site = 1;
         let mut li = 0;
         let mut dim = d;
         for st in &c.stages {
             let sw = st.width as usize;
+            obs.linear_input(li, &a[..dim]);
             lin_f32(&lins[li], &a[..dim], &mut b[..sw], true);
             li += 1;
-            observe(&mut stats, site, &b[..sw]);
+            obs.activation(site, &b[..sw]);
             site += 1;
             core::mem::swap(&mut a, &mut b);
             dim = sw;
             for _ in 0..st.blocks {
+                obs.linear_input(li, &a[..dim]);
                 lin_f32(&lins[li], &a[..dim], &mut t[..dim], true);
-                observe(&mut stats, site, &t[..dim]);
+                obs.activation(site, &t[..dim]);
+                obs.linear_input(li + 1, &t[..dim]);
                 lin_f32(&lins[li + 1], &t[..dim], &mut b[..dim], false);
                 li += 2;
                 for (y, &x) in b[..dim].iter_mut().zip(a[..dim].iter()) {
                     *y = (*y + x).max(0.0);
                 }
-                observe(&mut stats, site + 1, &b[..dim]);
+                obs.activation(site + 1, &b[..dim]);
                 site += 2;
                 core::mem::swap(&mut a, &mut b);
             }
@@ -176,8 +186,9 @@ pub fn predict_f32(
         };
         for hd in 0..c.heads as usize {
             let mut y = [0f32];
+            obs.linear_input(li + hd, &a[..dim]);
             lin_f32(&lins[li + hd], &a[..dim], &mut y, false);
-            observe(&mut stats, site + hd, &y);
+            obs.activation(site + hd, &y);
             res.heads[hd] = y[0];
             res.total += y[0];
         }
@@ -287,4 +298,21 @@ fn run_fixed<A: Activation + Plain>(
         *e = res;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn fixed_workspace_bound_covers_the_plan() {
+        for w in 1..=512usize {
+            let mut p16 = Plan::default();
+            p16.take::<i16>(w).take::<i16>(w).take::<i16>(w);
+            let mut p8 = Plan::default();
+            p8.take::<i8>(w).take::<i8>(w).take::<i8>(w);
+            assert!(p16.bytes() <= fixed_workspace_bound(w), "w={w}");
+            assert!(p8.bytes() <= fixed_workspace_bound(w), "w={w}");
+        }
+    }
 }

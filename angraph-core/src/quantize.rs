@@ -269,7 +269,7 @@ impl ModelF32 {
         }
         let f32_blob = self.to_blob()?;
         let model = Model::from_bytes(&f32_blob)?;
-        let mut stats = vec![0f32; self.config.calibration_sites()];
+        let mut obs = CalibObserver::new(&self.config, &self.linears);
         match (&self.config, calib) {
             (Config::Latency(_), Calibration::Latency(graphs)) => {
                 if graphs.is_empty() {
@@ -282,7 +282,7 @@ impl ModelF32 {
                         latency::required_workspace(&model, view.num_nodes(), view.num_edges()),
                         0,
                     );
-                    latency::predict_f32(&model, &view, &mut ws, Some(&mut stats))?;
+                    latency::predict_f32_observed(&model, &view, &mut ws, &mut obs)?;
                 }
             }
             (Config::Power(c), Calibration::Power(rows)) => {
@@ -299,10 +299,11 @@ impl ModelF32 {
                     n
                 ];
                 let mut ws = vec![0u8; power::required_workspace(&model)];
-                power::predict_f32(&model, rows, &mut out, &mut ws, Some(&mut stats))?;
+                power::predict_f32_observed(&model, rows, &mut out, &mut ws, &mut obs)?;
             }
             _ => return Err(Error::WrongFamily),
         }
+        let stats = obs.max_abs.clone();
         if stats.iter().any(|v| !v.is_finite()) {
             return Err(Error::NotFinite("calibration activations"));
         }
@@ -315,6 +316,7 @@ impl ModelF32 {
         let mut q = Quantizer {
             linears: Vec::new(),
             scalars: Vec::new(),
+            input_mean: obs.means(),
         };
         let out_frac_bits;
         match &self.config {
@@ -460,11 +462,67 @@ type QTensors = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
 struct Quantizer {
     linears: Vec<QTensors>,
     scalars: Vec<Requant>,
+    /// Mean calibration input of every linear layer (for bias correction).
+    input_mean: Vec<Vec<f64>>,
+}
+
+/// Collects what the quantizer needs from the f32 path: max-abs per site and the mean input of
+/// every linear layer.
+struct CalibObserver {
+    max_abs: Vec<f32>,
+    input_sum: Vec<Vec<f64>>,
+    input_count: Vec<u64>,
+}
+
+impl CalibObserver {
+    fn new(config: &Config, linears: &[LinearF32]) -> Self {
+        CalibObserver {
+            max_abs: vec![0.0; config.calibration_sites()],
+            input_sum: linears.iter().map(|l| vec![0.0; l.in_dim]).collect(),
+            input_count: vec![0; linears.len()],
+        }
+    }
+
+    fn means(&self) -> Vec<Vec<f64>> {
+        self.input_sum
+            .iter()
+            .zip(&self.input_count)
+            .map(|(s, &n)| {
+                s.iter()
+                    .map(|&v| if n > 0 { v / n as f64 } else { 0.0 })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl latency::Observer for CalibObserver {
+    fn activation(&mut self, site: usize, values: &[f32]) {
+        if let Some(m) = self.max_abs.get_mut(site) {
+            *m = values.iter().fold(*m, |a, &v| a.max(v.abs()));
+        }
+    }
+    fn linear_input(&mut self, linear: usize, input: &[f32]) {
+        if let Some(sum) = self.input_sum.get_mut(linear) {
+            for (s, &v) in sum.iter_mut().zip(input) {
+                *s += v as f64;
+            }
+            self.input_count[linear] += 1;
+        }
+    }
 }
 
 impl Quantizer {
-    /// int8 per-output-channel weights; bias in accumulator units; requantization to `s_out`.
+    /// int8 per-output-channel weights; bias in accumulator units, corrected for the mean
+    /// error the weight rounding causes on calibration inputs (bias correction, Nagel et al.
+    /// 2019: otherwise sum pooling over hundreds of nodes turns the per-channel rounding error
+    /// into a systematic offset); requantization to `s_out`.
     fn linear(&mut self, l: &LinearF32, s_in: f64, s_out: f64) -> Result<()> {
+        let mean = self
+            .input_mean
+            .get(self.linears.len())
+            .cloned()
+            .unwrap_or_default();
         let mut w = Vec::with_capacity(l.w.len());
         let mut bias = Vec::with_capacity(4 * l.out_dim);
         let mut mult = Vec::with_capacity(4 * l.out_dim);
@@ -473,11 +531,18 @@ impl Quantizer {
             let row = &l.w[o * l.in_dim..(o + 1) * l.in_dim];
             let m = row.iter().fold(0f64, |a, &v| a.max((v as f64).abs()));
             let s_w = if m > 0.0 { m / 127.0 } else { 1.0 };
-            w.extend(
-                row.iter()
-                    .map(|&v| ((v as f64 / s_w).round().clamp(-127.0, 127.0) as i8) as u8),
-            );
-            let b = (l.b[o] as f64 / (s_in * s_w))
+            let q: Vec<i8> = row
+                .iter()
+                .map(|&v| (v as f64 / s_w).round().clamp(-127.0, 127.0) as i8)
+                .collect();
+            let err: f64 = q
+                .iter()
+                .zip(row)
+                .zip(&mean)
+                .map(|((&qv, &v), &m)| (qv as f64 * s_w - v as f64) * m)
+                .sum();
+            w.extend(q.iter().map(|&v| v as u8));
+            let b = ((l.b[o] as f64 - err) / (s_in * s_w))
                 .round()
                 .clamp(i32::MIN as f64, i32::MAX as f64) as i32;
             bias.extend(b.to_le_bytes());
