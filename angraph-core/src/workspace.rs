@@ -13,7 +13,7 @@ pub trait Plain: sealed::Sealed + Copy + Default + 'static {}
 macro_rules! plain {
     ($($t:ty),*) => { $(impl sealed::Sealed for $t {} impl Plain for $t {})* };
 }
-plain!(i8, i16, i32, i64, f32);
+plain!(i8, i16, i32, i64, u8, u16, u32, f32);
 
 /// Slack added to every requirement so that any base alignment works.
 pub const ALIGN_SLACK: usize = 8;
