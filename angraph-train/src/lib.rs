@@ -1,1 +1,2 @@
 //! `angraph-train`: the host side of ANGraph-rs.
+pub mod nn;
