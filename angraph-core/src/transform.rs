@@ -145,6 +145,44 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         })
     }
 
+    /// Initialise a builder in caller memory without a temporary on the stack (a builder for a
+    /// 4x4 mesh is tens of KB: firmware keeps it in a static, possibly sharing that memory with
+    /// other work between streams). Same checks as [`GraphBuilder::new`].
+    pub fn init_in(
+        slot: &mut core::mem::MaybeUninit<Self>,
+        mesh: Mesh,
+        process: ProcessDescriptor,
+    ) -> Result<&mut Self> {
+        if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
+            return Err(Error::Capacity(
+                "builder capacities must be in 1..=u32::MAX",
+            ));
+        }
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes and aligned (it comes from a `&mut MaybeUninit<Self>`).
+        // The arrays hold structs of plain integers, for which all-zero bytes are valid values
+        // (their contents are only read after `hop` has written them); every other field is
+        // written below, so the value is fully initialised before `assume_init_mut`.
+        unsafe {
+            core::ptr::addr_of_mut!((*p).nodes).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).node_order).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).edges).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).edge_order).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).rank).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).mesh).write(mesh);
+            core::ptr::addr_of_mut!((*p).process).write(process);
+            core::ptr::addr_of_mut!((*p).n_nodes).write(0);
+            core::ptr::addr_of_mut!((*p).n_edges).write(0);
+            core::ptr::addr_of_mut!((*p).in_event).write(false);
+            core::ptr::addr_of_mut!((*p).prev).write(None);
+            core::ptr::addr_of_mut!((*p).summary).write(StreamSummary::default());
+        }
+        // SAFETY: every field was initialised above.
+        let b = unsafe { slot.assume_init_mut() };
+        b.reset(mesh, process);
+        Ok(b)
+    }
+
     /// Forget everything and start a new graph, possibly for another mesh or process.
     pub fn reset(&mut self, mesh: Mesh, process: ProcessDescriptor) {
         self.mesh = mesh;
@@ -351,25 +389,115 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         } else {
             &mut []
         };
+        self.rank_nodes();
         // Nodes in ascending component id.
-        for (pos, &slot) in self.node_order[..n].iter().enumerate() {
-            self.rank[slot as usize] = pos as u32;
-            let s = &self.nodes[slot as usize];
-            let c = self.mesh.component(s.id)?;
-            node_features(
-                &self.mesh,
-                c.kind,
-                c.tile,
-                s,
-                &summary,
-                &self.process,
-                &mut x[pos * NODE_FEATURES..(pos + 1) * NODE_FEATURES],
-            );
-            if want_ids {
-                ids[pos] = s.id;
+        for (pos, row) in x.chunks_exact_mut(NODE_FEATURES).enumerate() {
+            self.node_row(pos, &summary, row)?;
+        }
+        if want_ids {
+            for (pos, &slot) in self.node_order[..n].iter().enumerate() {
+                ids[pos] = self.nodes[slot as usize].id;
             }
         }
-        // CSR by target: count, prefix sum, stable scatter in key order (sources ascending).
+        self.scatter_edges(row_ptr, src, weight, attr, &summary)?;
+        let x: &'b [i32] = x;
+        let row_ptr: &'b [u32] = row_ptr;
+        let src: &'b [u32] = src;
+        let weight: &'b [i32] = weight;
+        let attr: &'b [i32] = attr;
+        let ids: &'b [u32] = ids;
+        let graph = GraphView::new(NODE_FEATURES as u32, x, row_ptr, src, Some(weight))?;
+        Ok(BuiltGraph {
+            graph,
+            edge_attr: attr,
+            components: ids,
+            summary,
+        })
+    }
+
+    /// The topology part of [`GraphBuilder::finish`], for callers that take node features one
+    /// row at a time ([`GraphBuilder::node_features_at`]) instead of as a matrix: CSR by target
+    /// and activities into the caller's buffers; the view has feature width 0. Same errors.
+    pub fn finish_topology<'b>(
+        &mut self,
+        row_ptr: &'b mut [u32],
+        src: &'b mut [u32],
+        edge_weight: &'b mut [i32],
+    ) -> Result<GraphView<'b, i32>> {
+        if self.in_event {
+            return Err(Error::Stream("stream ends inside an event"));
+        }
+        let (n, e) = (self.n_nodes, self.n_edges);
+        if n == 0 {
+            return Err(Error::EmptyGraph);
+        }
+        for (needed, given) in [
+            (n + 1, row_ptr.len()),
+            (e, src.len()),
+            (e, edge_weight.len()),
+        ] {
+            if given < needed {
+                return Err(Error::OutputLength { needed, given });
+            }
+        }
+        let summary = self.summary();
+        let row_ptr = &mut row_ptr[..n + 1];
+        let src = &mut src[..e];
+        let weight = &mut edge_weight[..e];
+        self.rank_nodes();
+        self.scatter_edges(row_ptr, src, weight, &mut [], &summary)?;
+        let row_ptr: &'b [u32] = row_ptr;
+        let src: &'b [u32] = src;
+        let weight: &'b [i32] = weight;
+        GraphView::new(0, &[], row_ptr, src, Some(weight))
+    }
+
+    /// The [`NODE_FEATURES`] Q16.16 features of the node at position `pos` of the finished graph
+    /// (nodes in ascending component id), written to `out[..NODE_FEATURES]`. Errors: `pos` not
+    /// a node, `out` too short.
+    pub fn node_features_at(&self, pos: usize, out: &mut [i32]) -> Result<()> {
+        if pos >= self.n_nodes {
+            return Err(Error::GraphLength {
+                field: "node position",
+                expected: self.n_nodes as u32,
+                found: pos.min(u32::MAX as usize) as u32,
+            });
+        }
+        if out.len() < NODE_FEATURES {
+            return Err(Error::OutputLength {
+                needed: NODE_FEATURES,
+                given: out.len(),
+            });
+        }
+        self.node_row(pos, &self.summary(), &mut out[..NODE_FEATURES])
+    }
+
+    fn node_row(&self, pos: usize, summary: &StreamSummary, out: &mut [i32]) -> Result<()> {
+        let s = &self.nodes[self.node_order[pos] as usize];
+        let c = self.mesh.component(s.id)?;
+        node_features(&self.mesh, c.kind, c.tile, s, summary, &self.process, out);
+        Ok(())
+    }
+
+    /// `rank[slot]` = output position of node `slot` (ascending component id).
+    fn rank_nodes(&mut self) {
+        for (pos, &slot) in self.node_order[..self.n_nodes].iter().enumerate() {
+            self.rank[slot as usize] = pos as u32;
+        }
+    }
+
+    /// CSR by target: count, prefix sum, stable scatter in key order (sources ascending).
+    /// Needs `rank_nodes` first; `attr` empty to skip edge features.
+    fn scatter_edges(
+        &self,
+        row_ptr: &mut [u32],
+        src: &mut [u32],
+        weight: &mut [i32],
+        attr: &mut [i32],
+        summary: &StreamSummary,
+    ) -> Result<()> {
+        let (n, e) = (self.n_nodes, self.n_edges);
+        let want_attr = !attr.is_empty();
         row_ptr.iter_mut().for_each(|r| *r = 0);
         for es in &self.edges[..e] {
             row_ptr[self.rank[es.dst as usize] as usize + 1] += 1;
@@ -394,7 +522,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 edge_features(
                     es,
                     link,
-                    &summary,
+                    summary,
                     &mut attr[k * EDGE_FEATURES..(k + 1) * EDGE_FEATURES],
                 );
             }
@@ -403,17 +531,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             row_ptr[v] = row_ptr[v - 1];
         }
         row_ptr[0] = 0;
-        let x: &'b [i32] = x;
-        let row_ptr: &'b [u32] = row_ptr;
-        let src: &'b [u32] = src;
-        let weight: &'b [i32] = weight;
-        let graph = GraphView::new(NODE_FEATURES as u32, x, row_ptr, src, Some(weight))?;
-        Ok(BuiltGraph {
-            graph,
-            edge_attr: attr,
-            components: ids,
-            summary,
-        })
+        Ok(())
     }
 }
 
@@ -512,5 +630,46 @@ mod tests {
                 .unwrap_err(),
             Error::EmptyGraph
         );
+    }
+
+    #[test]
+    fn topology_and_rows_equal_finish_and_init_in_equals_new() {
+        let mesh = Mesh::new(2, 1).unwrap();
+        let path = [
+            ("Injector", 0, 1000),
+            ("NI-0-toRouter", 1000, 2000),
+            ("IU-0 of Router-0", 2000, 3000),
+            ("SA of Router-0", 3000, 4000),
+            ("OU-2 of Router-0", 4000, 5000),
+            ("IU-4 of Router-1", 5500, 6000),
+        ];
+        let mut slot = core::mem::MaybeUninit::<Small>::uninit();
+        let a = Small::init_in(&mut slot, mesh, ProcessDescriptor::default()).unwrap();
+        let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
+        for builder in [&mut *a, &mut b] {
+            feed(builder, mesh, &path).unwrap();
+            feed(builder, mesh, &path[2..]).unwrap();
+        }
+        let (mut x, mut rp, mut src, mut w) = ([0; 6 * NODE_FEATURES], [0; 7], [0; 5], [0; 5]);
+        let full = b
+            .finish(GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w))
+            .unwrap();
+        let (mut rp2, mut src2, mut w2) = ([0; 7], [0; 5], [0; 5]);
+        let topo = a.finish_topology(&mut rp2, &mut src2, &mut w2).unwrap();
+        assert_eq!(topo.row_ptr(), full.graph.row_ptr());
+        assert_eq!(topo.src(), full.graph.src());
+        assert_eq!(topo.edge_weight(), full.graph.edge_weight());
+        assert_eq!(topo.feature_width(), 0);
+        let mut row = [0i32; NODE_FEATURES];
+        for v in 0..6 {
+            a.node_features_at(v, &mut row).unwrap();
+            assert_eq!(&row[..], full.graph.node_features(v));
+        }
+        assert!(a.node_features_at(6, &mut row).is_err());
+        assert!(a.node_features_at(0, &mut row[..3]).is_err());
+        assert!(matches!(
+            a.finish_topology(&mut [0; 6], &mut [0; 5], &mut [0; 5]),
+            Err(Error::OutputLength { .. })
+        ));
     }
 }
