@@ -17,7 +17,9 @@ use crate::model::{Linear, Model};
 use crate::workspace::{Carver, Plan};
 
 mod staged;
-pub use staged::{input_workspace, layer_workspace, FixedInput};
+pub use staged::{
+    input_workspace, input_workspace_bound, layer_workspace, layer_workspace_bound, FixedInput,
+};
 
 /// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

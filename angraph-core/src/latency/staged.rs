@@ -65,6 +65,22 @@ pub fn layer_workspace(model: &Model<'_>, num_nodes: u32) -> usize {
     plans(model, num_nodes).map_or(0, |p| p.1.bytes())
 }
 
+/// An upper bound of [`input_workspace`] for any fixed-point ANGraph-L with these dimensions,
+/// usable in `const` context (int16 activations, worst-case alignment padding).
+pub const fn input_workspace_bound(num_nodes: usize, in_dim: usize, width: usize) -> usize {
+    2 * (num_nodes * width + in_dim) + 2 + crate::workspace::ALIGN_SLACK
+}
+
+/// An upper bound of [`layer_workspace`] for any fixed-point ANGraph-L with these dimensions
+/// (`head_max` = widest head layer), usable in `const` context.
+pub const fn layer_workspace_bound(num_nodes: usize, width: usize, head_max: usize) -> usize {
+    let hm = if head_max > width { head_max } else { width };
+    2 * (num_nodes * width + 2 * width + 2 * hm)
+        + 16 * width
+        + 6 * 7
+        + crate::workspace::ALIGN_SLACK
+}
+
 enum Rows<'w> {
     I16 { h: &'w mut [i16], x: &'w mut [i16] },
     I8 { h: &'w mut [i8], x: &'w mut [i8] },
@@ -256,4 +272,43 @@ fn layers<A: Activation + Plain>(
         raw,
         frac_bits: model.out_frac_bits(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn const_bounds_cover_the_plans() {
+        let mut seed = 0x1234_5678_u64;
+        let mut next = |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            1 + (seed >> 33) as usize % m
+        };
+        for _ in 0..2000 {
+            let (n, w, d, hm) = (next(1100), next(256), next(512), next(512));
+            let mut c = LatencyConfig::original();
+            c.in_dim = d as u16;
+            c.input_proj = true;
+            c.width = w as u16;
+            c.head.clear();
+            c.head.push(hm as u16).unwrap();
+            let (i16_in, i16_layers) = (input_plan::<i16>(&c, n), layer_plan::<i16>(&c, n));
+            let (i8_in, i8_layers) = (input_plan::<i8>(&c, n), layer_plan::<i8>(&c, n));
+            let ib = input_workspace_bound(n, d, w);
+            let lb = layer_workspace_bound(n, w, hm);
+            assert!(
+                i16_in.bytes() <= ib && i8_in.bytes() <= ib,
+                "n={n} w={w} d={d}"
+            );
+            assert!(
+                i16_layers.bytes() <= lb && i8_layers.bytes() <= lb,
+                "n={n} w={w} hm={hm}"
+            );
+            // Tight for int16: only alignment padding is added.
+            assert!(ib - i16_in.bytes() <= 8 && lb - i16_layers.bytes() <= 6 * 7);
+        }
+    }
 }
