@@ -97,6 +97,13 @@ pub trait Activation: Copy + Default + 'static {
     fn sat(x: i64) -> Self;
     /// Widen to `i32`.
     fn widen(self) -> i32;
+    /// `sum_k (row[k] as i8) * x[k]` (see [`crate::kernel`]).
+    fn dot_i8(row: &[u8], x: &[Self]) -> i32;
+    /// The slice as int16 activations, if that is the type (selects the 4-row kernel).
+    fn as_i16(x: &[Self]) -> Option<&[i16]> {
+        let _ = x;
+        None
+    }
 }
 
 impl Activation for i16 {
@@ -110,6 +117,14 @@ impl Activation for i16 {
     fn widen(self) -> i32 {
         self as i32
     }
+    #[inline(always)]
+    fn dot_i8(row: &[u8], x: &[i16]) -> i32 {
+        crate::kernel::dot_i8_i16(row, x)
+    }
+    #[inline(always)]
+    fn as_i16(x: &[i16]) -> Option<&[i16]> {
+        Some(x)
+    }
 }
 
 impl Activation for i8 {
@@ -122,6 +137,10 @@ impl Activation for i8 {
     #[inline(always)]
     fn widen(self) -> i32 {
         self as i32
+    }
+    #[inline(always)]
+    fn dot_i8(row: &[u8], x: &[i8]) -> i32 {
+        crate::kernel::dot_i8_i8(row, x)
     }
 }
 

@@ -381,24 +381,13 @@ fn aggregate_f32(
 // fixed-point path
 // ---------------------------------------------------------------------------------------------
 
-/// `sum_k w[k] * x[k]` with int8 weights; wrapping adds (a valid blob never wraps: widths are
-/// capped so that `512 * 127 * 32767 < 2^31`; a hostile blob gets garbage, never a panic).
+/// `sum_k w[k] * x[k]` with int8 weights (see [`crate::kernel`]).
 #[inline]
 fn dot_i8<A: Activation>(row: &[u8], x: &[A]) -> i32 {
-    row.iter()
-        .zip(x)
-        .map(|(&a, &b)| (a as i8 as i16 as i32) * b.widen())
-        .fold(0i32, |s, p| s.wrapping_add(p))
+    A::dot_i8(row, x)
 }
 
-#[inline]
-fn linear_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
-    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
-        let acc = dot_i8(lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64;
-        let v = lin.requant(o).apply64(acc);
-        *y = A::sat(if relu { v.max(0) } else { v });
-    }
-}
+pub(crate) use crate::kernel::linear_fixed;
 
 fn quantize_row<A: Activation>(c: &LatencyConfig, q: Requant, x: &[i32], out: &mut [A]) {
     let f = if c.preprocess == Preprocess::ScaleByFirst {

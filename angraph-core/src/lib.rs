@@ -26,6 +26,7 @@ pub mod error;
 pub mod features;
 pub mod fixed;
 pub mod graph;
+pub mod kernel;
 pub mod latency;
 pub mod model;
 pub mod power;

@@ -39,6 +39,12 @@ impl<'a> Linear<'a> {
         let stride = self.w.len() / self.out_dim;
         &self.w[o * stride..(o + 1) * stride]
     }
+    /// Rows `o..o + count` of the weights as raw bytes (contiguous, row-major).
+    #[inline(always)]
+    pub fn rows_bytes(&self, o: usize, count: usize) -> &'a [u8] {
+        let stride = self.w.len() / self.out_dim;
+        &self.w[o * stride..(o + count) * stride]
+    }
     /// f32 weight `(o, k)`.
     #[inline(always)]
     pub fn w_f32(&self, o: usize, k: usize) -> f32 {

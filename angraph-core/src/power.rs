@@ -197,25 +197,7 @@ pub fn predict_f32_observed<O: Observer>(
     Ok(())
 }
 
-#[inline]
-fn dot_i8<A: Activation>(row: &[u8], x: &[A]) -> i32 {
-    row.iter()
-        .zip(x)
-        .map(|(&a, &b)| (a as i8 as i16 as i32) * b.widen())
-        .fold(0i32, |s, p| s.wrapping_add(p))
-}
-
-#[inline]
-fn acc_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], o: usize) -> i64 {
-    dot_i8(lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64
-}
-
-fn lin_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
-    for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
-        let v = lin.requant(o).apply64(acc_fixed(lin, x, o));
-        *y = A::sat(if relu { v.max(0) } else { v });
-    }
-}
+use crate::kernel::{accumulate as acc_fixed, linear_fixed as lin_fixed};
 
 /// Predict a batch with the fixed-point path. `input` is `batch x in_dim` Q16.16 activities.
 pub fn predict_fixed(

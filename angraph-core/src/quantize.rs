@@ -318,13 +318,10 @@ impl ModelF32 {
             scalars: Vec::new(),
             input_mean: obs.means(),
         };
-        let out_frac_bits;
-        match &self.config {
-            Config::Latency(c) => {
-                out_frac_bits = self.quantize_latency(c, &stats, scale, &mut q)?
-            }
-            Config::Power(c) => out_frac_bits = self.quantize_power(c, &stats, scale, &mut q)?,
-        }
+        let out_frac_bits = match &self.config {
+            Config::Latency(c) => self.quantize_latency(c, &stats, scale, &mut q)?,
+            Config::Power(c) => self.quantize_power(c, &stats, scale, &mut q)?,
+        };
         let mut tensors = heapless::Vec::new();
         for t in &q.linears {
             for part in [&t.0, &t.1, &t.2, &t.3] {

@@ -23,18 +23,41 @@ fn small_latency() -> LatencyConfig {
 fn blobs() -> Vec<Vec<u8>> {
     let mut rng = SplitMix64(77);
     let lat = ModelF32::random(Config::Latency(small_latency()), 1).unwrap();
-    let graphs: Vec<OwnedGraph> = (0..4).map(|_| random_graph(&mut rng, 12, 6, 2.0, 2.0)).collect();
+    let graphs: Vec<OwnedGraph> = (0..4)
+        .map(|_| random_graph(&mut rng, 12, 6, 2.0, 2.0))
+        .collect();
     let mut stages = heapless::Vec::new();
-    stages.push(angraph_core::Stage { width: 8, blocks: 1 }).unwrap();
-    stages.push(angraph_core::Stage { width: 4, blocks: 0 }).unwrap();
-    let pow = ModelF32::random(Config::Power(PowerConfig { in_dim: 5, stages, heads: 2 }), 2).unwrap();
+    stages
+        .push(angraph_core::Stage {
+            width: 8,
+            blocks: 1,
+        })
+        .unwrap();
+    stages
+        .push(angraph_core::Stage {
+            width: 4,
+            blocks: 0,
+        })
+        .unwrap();
+    let pow = ModelF32::random(
+        Config::Power(PowerConfig {
+            in_dim: 5,
+            stages,
+            heads: 2,
+        }),
+        2,
+    )
+    .unwrap();
     let rows: Vec<f32> = (0..50).map(|_| rng.uniform(0.0, 3.0)).collect();
     vec![
         lat.to_blob().unwrap(),
-        lat.quantize(&Calibration::Latency(&graphs), Precision::Int16, "").unwrap(),
-        lat.quantize(&Calibration::Latency(&graphs), Precision::Int8, "").unwrap(),
+        lat.quantize(&Calibration::Latency(&graphs), Precision::Int16, "")
+            .unwrap(),
+        lat.quantize(&Calibration::Latency(&graphs), Precision::Int8, "")
+            .unwrap(),
         pow.to_blob().unwrap(),
-        pow.quantize(&Calibration::Power(&rows), Precision::Int16, "").unwrap(),
+        pow.quantize(&Calibration::Power(&rows), Precision::Int16, "")
+            .unwrap(),
     ]
 }
 
@@ -44,9 +67,14 @@ fn exercise(bytes: &[u8], g: &OwnedGraph) -> Result<(), Error> {
     match model.config() {
         Config::Latency(c) => {
             let mut rng = SplitMix64(5);
-            let g = if c.in_dim as u32 == g.feature_width { g.clone() } else { random_graph(&mut rng, 9, c.in_dim as u32, 2.0, 2.0) };
+            let g = if c.in_dim as u32 == g.feature_width {
+                g.clone()
+            } else {
+                random_graph(&mut rng, 9, c.in_dim as u32, 2.0, 2.0)
+            };
             let v = g.view()?;
-            let mut ws = vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
+            let mut ws =
+                vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
             if model.precision() == Precision::F32 {
                 let y = latency::predict_f32(&model, &v, &mut ws, None)?;
                 let _ = y;
@@ -59,11 +87,28 @@ fn exercise(bytes: &[u8], g: &OwnedGraph) -> Result<(), Error> {
             let d = c.in_dim as usize;
             let mut ws = vec![0u8; power::required_workspace(&model)];
             if model.precision() == Precision::F32 {
-                let mut out = vec![Energy { heads: [0.0; 4], len: 0, total: 0.0 }; 3];
+                let mut out = vec![
+                    Energy {
+                        heads: [0.0; 4],
+                        len: 0,
+                        total: 0.0
+                    };
+                    3
+                ];
                 power::predict_f32(&model, &vec![1.5; 3 * d], &mut out, &mut ws, None)?;
             } else {
-                let z = Fixed { raw: 0, frac_bits: 0 };
-                let mut out = vec![Energy { heads: [z; 4], len: 0, total: z }; 3];
+                let z = Fixed {
+                    raw: 0,
+                    frac_bits: 0,
+                };
+                let mut out = vec![
+                    Energy {
+                        heads: [z; 4],
+                        len: 0,
+                        total: z
+                    };
+                    3
+                ];
                 power::predict_fixed(&model, &vec![1 << 16; 3 * d], &mut out, &mut ws)?;
             }
         }
@@ -86,7 +131,11 @@ fn truncations_and_trailing_bytes_are_errors() {
     let g = random_graph(&mut rng, 12, 6, 2.0, 2.0);
     for b in blobs() {
         for len in 0..b.len() {
-            assert!(exercise(&b[..len], &g).is_err(), "truncated to {len} of {} loaded", b.len());
+            assert!(
+                exercise(&b[..len], &g).is_err(),
+                "truncated to {len} of {} loaded",
+                b.len()
+            );
         }
         let mut longer = b.clone();
         longer.push(0);
@@ -127,7 +176,10 @@ fn bit_flips_and_byte_noise_never_panic() {
         }
     }
     // Weight bytes flipped with a fresh checksum are a valid (different) model: some must load.
-    assert!(loaded_after_reseal > 0 && loaded_after_reseal < total, "{loaded_after_reseal}/{total}");
+    assert!(
+        loaded_after_reseal > 0 && loaded_after_reseal < total,
+        "{loaded_after_reseal}/{total}"
+    );
 }
 
 #[test]
@@ -140,39 +192,82 @@ fn wrong_magic_version_family_and_lying_shapes() {
     let mut m = q.clone();
     m[4] = 2; // version varint
     blob::reseal(&mut m);
-    assert_eq!(Model::from_bytes(&m).unwrap_err(), Error::UnsupportedVersion(2));
+    assert_eq!(
+        Model::from_bytes(&m).unwrap_err(),
+        Error::UnsupportedVersion(2)
+    );
     // A latency blob asked to run as power, and the reverse.
     let lat = Model::from_bytes(q).unwrap();
-    let z = Fixed { raw: 0, frac_bits: 0 };
-    let mut out = vec![Energy { heads: [z; 4], len: 0, total: z }; 1];
-    assert_eq!(power::predict_fixed(&lat, &[0; 36], &mut out, &mut [0u8; 64]), Err(Error::WrongFamily));
+    let z = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut out = vec![
+        Energy {
+            heads: [z; 4],
+            len: 0,
+            total: z
+        };
+        1
+    ];
+    assert_eq!(
+        power::predict_fixed(&lat, &[0; 36], &mut out, &mut [0u8; 64]),
+        Err(Error::WrongFamily)
+    );
     assert_eq!(power::required_workspace(&lat), 0);
     // Shapes that disagree with the tensors: change the config, keep the tensors.
     let body = lat.body().clone();
     let mut lies = Vec::new();
     let mut c = small_latency();
     c.width = 9;
-    lies.push(Body { config: Config::Latency(c), ..body.clone() });
+    lies.push(Body {
+        config: Config::Latency(c),
+        ..body.clone()
+    });
     let mut c = small_latency();
     c.layers = 4;
-    lies.push(Body { config: Config::Latency(c), ..body.clone() });
+    lies.push(Body {
+        config: Config::Latency(c),
+        ..body.clone()
+    });
     let mut c = small_latency();
     c.head = heapless::Vec::from_slice(&[12]).unwrap();
-    lies.push(Body { config: Config::Latency(c), ..body.clone() });
-    lies.push(Body { precision: Precision::F32, ..body.clone() });
-    lies.push(Body { config: Config::Power(PowerConfig::original()), ..body.clone() });
+    lies.push(Body {
+        config: Config::Latency(c),
+        ..body.clone()
+    });
+    lies.push(Body {
+        precision: Precision::F32,
+        ..body.clone()
+    });
+    lies.push(Body {
+        config: Config::Power(PowerConfig::original()),
+        ..body.clone()
+    });
     let mut scalars = body.scalars.clone();
     scalars.pop();
-    lies.push(Body { scalars, ..body.clone() });
+    lies.push(Body {
+        scalars,
+        ..body.clone()
+    });
     let mut scalars = body.scalars.clone();
     scalars[0].shift = 0;
-    lies.push(Body { scalars, ..body.clone() });
+    lies.push(Body {
+        scalars,
+        ..body.clone()
+    });
     let mut tensors = body.tensors.clone();
     tensors.swap(0, 1);
-    lies.push(Body { tensors, ..body.clone() });
+    lies.push(Body {
+        tensors,
+        ..body.clone()
+    });
     let mut c = small_latency();
     c.width = 1000;
-    lies.push(Body { config: Config::Latency(c), ..body.clone() });
+    lies.push(Body {
+        config: Config::Latency(c),
+        ..body.clone()
+    });
     for (i, lie) in lies.iter().enumerate() {
         let bytes = blob::encode(lie).unwrap();
         assert!(Model::from_bytes(&bytes).is_err(), "lie {i} loaded");
@@ -182,14 +277,20 @@ fn wrong_magic_version_family_and_lying_shapes() {
 #[test]
 fn malformed_graphs_never_panic() {
     let bs = blobs();
-    let models: Vec<Model> = bs.iter().take(3).map(|b| Model::from_bytes(b).unwrap()).collect();
+    let models: Vec<Model> = bs
+        .iter()
+        .take(3)
+        .map(|b| Model::from_bytes(b).unwrap())
+        .collect();
     let mut rng = SplitMix64(11);
     let mut ok = 0;
     for i in 0..3000 {
         let n = (rng.next_u64() % 12) as usize;
         let e = (rng.next_u64() % 20) as usize;
-        let width = if rng.next_u64() % 5 == 0 { 5 } else { 6 };
-        let mut row_ptr: Vec<u32> = (0..=n).map(|_| (rng.next_u64() % (e as u64 + 2)) as u32).collect();
+        let width = if rng.next_u64().is_multiple_of(5) { 5 } else { 6 };
+        let mut row_ptr: Vec<u32> = (0..=n)
+            .map(|_| (rng.next_u64() % (e as u64 + 2)) as u32)
+            .collect();
         if i % 3 != 0 {
             row_ptr.sort();
             if let Some(f) = row_ptr.first_mut() {
@@ -199,28 +300,37 @@ fn malformed_graphs_never_panic() {
                 *l = e as u32;
             }
         }
-        let src: Vec<u32> = (0..e).map(|_| (rng.next_u64() % (n as u64 + 2)) as u32).collect();
+        let src: Vec<u32> = (0..e)
+            .map(|_| (rng.next_u64() % (n as u64 + 2)) as u32)
+            .collect();
         let xlen = if i % 7 == 0 { n * width + 1 } else { n * width };
         let x: Vec<f32> = (0..xlen).map(|_| rng.uniform(-5.0, 5.0)).collect();
         let xq: Vec<i32> = (0..xlen).map(|_| rng.next_u64() as i32).collect();
         let w: Vec<f32> = (0..e).map(|_| rng.uniform(-0.5, 3.0)).collect();
-        let wq: Vec<i32> = (0..e).map(|_| (rng.next_u64() as i32) >> (rng.next_u64() % 31)).collect();
+        let wq: Vec<i32> = (0..e)
+            .map(|_| (rng.next_u64() as i32) >> (rng.next_u64() % 31))
+            .collect();
         let wopt = if i % 2 == 0 { Some(&w[..]) } else { None };
         let wqopt = if i % 2 == 0 { Some(&wq[..]) } else { None };
         if let Ok(v) = GraphView::new(width as u32, &x, &row_ptr, &src, wopt) {
-            let mut ws = vec![0u8; latency::required_workspace(&models[0], v.num_nodes(), v.num_edges())];
+            let mut ws =
+                vec![0u8; latency::required_workspace(&models[0], v.num_nodes(), v.num_edges())];
             if latency::predict_f32(&models[0], &v, &mut ws, None).is_ok() {
                 ok += 1;
             }
         }
         if let Ok(v) = GraphView::new(width as u32, &xq, &row_ptr, &src, wqopt) {
             for m in &models[1..] {
-                let mut ws = vec![0u8; latency::required_workspace(m, v.num_nodes(), v.num_edges())];
+                let mut ws =
+                    vec![0u8; latency::required_workspace(m, v.num_nodes(), v.num_edges())];
                 if latency::predict_fixed(m, &v, &mut ws).is_ok() {
                     ok += 1;
                 }
             }
         }
     }
-    assert!(ok > 100, "only {ok} graphs were valid: the generator is too hostile to test the kernels");
+    assert!(
+        ok > 100,
+        "only {ok} graphs were valid: the generator is too hostile to test the kernels"
+    );
 }
