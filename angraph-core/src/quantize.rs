@@ -312,7 +312,11 @@ impl ModelF32 {
         } else {
             i8::MAX as f64
         };
-        let scale = |m: f32| (m as f64).max(1e-12) / amax;
+        // A site that stayed at zero over the whole calibration set (a ReLU that never fired,
+        // e.g. a dead residual branch of an original ANGraph-P) gets a range floor relative to
+        // the largest range, so the multipliers into and out of it stay representable.
+        let floor = stats.iter().fold(0f32, |a, &b| a.max(b)) as f64 * 1e-5;
+        let scale = move |m: f32| (m as f64).max(floor).max(1e-12) / amax;
         let mut q = Quantizer {
             linears: Vec::new(),
             scalars: Vec::new(),
@@ -528,6 +532,10 @@ impl Quantizer {
             let row = &l.w[o * l.in_dim..(o + 1) * l.in_dim];
             let m = row.iter().fold(0f64, |a, &v| a.max((v as f64).abs()));
             let s_w = if m > 0.0 { m / 127.0 } else { 1.0 };
+            // The bias must fit an i32 in accumulator units (s_in * s_w): a large bias on a
+            // small input range coarsens the weight scale instead of saturating the bias (the
+            // static-energy head of an original ANGraph-P is a bias of 5413 plus tiny weights).
+            let s_w = s_w.max((l.b[o] as f64).abs() / (s_in * (1u64 << 30) as f64));
             let q: Vec<i8> = row
                 .iter()
                 .map(|&v| (v as f64 / s_w).round().clamp(-127.0, 127.0) as i8)
