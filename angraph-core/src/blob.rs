@@ -113,14 +113,68 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         return Err(Error::Checksum { stored, computed });
     }
     let (_, rest) = postcard::take_from_bytes::<Header>(payload).map_err(|_| Error::Truncated)?;
-    let (body, rest) = postcard::take_from_bytes::<Body<'_>>(rest).map_err(|e| match e {
+    // Everything but the tensors through serde; the tensors (the last field: a postcard sequence
+    // of byte strings) by hand, pushed in place. Same wire format as `Body`'s `Deserialize`, but
+    // without moving a `MAX_TENSORS` vector through serde by value: a microcontroller decodes a
+    // blob in a few KB of stack.
+    let (head, rest) = postcard::take_from_bytes::<Head<'_>>(rest).map_err(|e| match e {
         postcard::Error::DeserializeUnexpectedEnd => Error::Truncated,
         _ => Error::Decode,
     })?;
+    let mut body = Body {
+        config: head.config,
+        precision: head.precision,
+        out_frac_bits: head.out_frac_bits,
+        label_scale: head.label_scale,
+        unit: head.unit,
+        note: head.note,
+        scalars: head.scalars,
+        tensors: heapless::Vec::new(),
+    };
+    let (count, mut rest) = take_varint(rest)?;
+    for _ in 0..count {
+        let (len, after) = take_varint(rest)?;
+        if len > after.len() as u64 {
+            return Err(Error::Truncated);
+        }
+        let (t, after) = after.split_at(len as usize);
+        body.tensors.push(t).map_err(|_| Error::Decode)?;
+        rest = after;
+    }
     if !rest.is_empty() {
         return Err(Error::Truncated);
     }
     Ok(body)
+}
+
+/// `Body` without its last field, `tensors` (same field order: same postcard encoding).
+#[derive(Deserialize)]
+struct Head<'a> {
+    config: Config,
+    precision: Precision,
+    out_frac_bits: u8,
+    label_scale: f32,
+    #[serde(borrow)]
+    unit: &'a str,
+    #[serde(borrow)]
+    note: &'a str,
+    scalars: heapless::Vec<Requant, MAX_SCALARS>,
+}
+
+/// A postcard varint (LEB128, at most 10 bytes) and the bytes after it.
+fn take_varint(b: &[u8]) -> Result<(u64, &[u8])> {
+    let mut v = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        v |= ((byte & 0x7f) as u64) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((v, &b[i + 1..]));
+        }
+    }
+    if b.len() < 10 {
+        Err(Error::Truncated)
+    } else {
+        Err(Error::Decode)
+    }
 }
 
 /// Encode a body into `out` (no allocation); returns the blob length.
@@ -164,5 +218,48 @@ pub fn reseal(bytes: &mut [u8]) {
         let n = bytes.len() - 4;
         let crc = crc32(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::config::{Config, LatencyConfig};
+
+    #[test]
+    fn hand_decoded_tensors_equal_serde_decoding() {
+        let big = [7u8; 300]; // a length that needs a two-byte varint
+        let mut tensors = heapless::Vec::new();
+        for t in [&big[..], &[][..], &[1u8, 2, 3][..], &big[..200]] {
+            tensors.push(t).unwrap();
+        }
+        let body = Body {
+            config: Config::Latency(LatencyConfig::original()),
+            precision: Precision::Int16,
+            out_frac_bits: 12,
+            label_scale: 0.5,
+            unit: "ns",
+            note: "test",
+            scalars: heapless::Vec::new(),
+            tensors,
+        };
+        let mut buf = [0u8; 2048];
+        let n = encode_into(&body, &mut buf).unwrap();
+        let ours = decode(&buf[..n]).unwrap();
+        let (_, rest) = postcard::take_from_bytes::<Header>(&buf[..n - 4]).unwrap();
+        let serde: Body<'_> = postcard::from_bytes(rest).unwrap();
+        assert_eq!(ours.tensors, serde.tensors);
+        assert_eq!(ours.config, serde.config);
+        assert_eq!((ours.unit, ours.note), ("ns", "test"));
+        // Every truncation is an error, never a panic.
+        for cut in 0..n {
+            let mut b = [0u8; 2048];
+            b[..cut].copy_from_slice(&buf[..cut]);
+            reseal(&mut b[..cut]);
+            assert!(decode(&b[..cut]).is_err(), "cut {cut}");
+        }
+        assert_eq!(take_varint(&[0x80; 3]), Err(Error::Truncated));
+        assert_eq!(take_varint(&[0xff; 12]), Err(Error::Decode));
+        assert_eq!(take_varint(&[0xac, 0x02, 9]).unwrap(), (300, &[9u8][..]));
     }
 }
