@@ -14,11 +14,14 @@ struct Cli {
 enum Command {
     /// Print the libtorch version tch links (a smoke test of the installation).
     TorchInfo,
+    /// Import original ANGraph weights (safetensors): f32 checkpoint, quantized blob, report.
+    Import(angraph_train::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Import(a) => angraph_train::import::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
             println!("tch ok, sum = {}", t.sum(tch::Kind::Float).double_value(&[]));

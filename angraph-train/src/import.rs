@@ -1,0 +1,802 @@
+//! `angraph import`: weights of the original PyTorch-Geometric ANGraph into this project.
+//!
+//! Reads an original ANGraph-L or ANGraph-P `state_dict` saved as safetensors (original key
+//! names), infers the configuration from the tensor shapes (the options shapes cannot tell are
+//! the original's: JK quirk, sum pooling, mean aggregation, `x[:, 1:] *= 2 x[:, 0]`), and writes
+//! - `<name>.safetensors`: the f32 checkpoint (original key names + an `angraph` metadata entry),
+//! - `<name>.angq`: the fixed-point blob, calibrated on the inputs the user gives or, when none
+//!   are given, on generated ones (the blob's note and the report say which),
+//! - `<name>.json`: a report: configuration, unused tensors, calibration, and the agreement of
+//!   the tch f32 forward (original, unfolded BatchNorm), angraph-core's f32 path (BatchNorm
+//!   folded) and its fixed-point path on the calibration inputs and on a held-out generated set.
+//!
+//! The generated inputs are synthetic: graphs with the topology of a W x H mesh (16 components
+//! per tile + the injector, every structural edge) and uniform random features in `[0, 1)`;
+//! activity rows uniform in `[0, 1)`. They exercise the model over a plausible range; they are
+//! not the original's data, whose feature semantics are not published with the weights.
+
+use std::path::{Path, PathBuf};
+
+use angraph_core::config::{Config, LatencyConfig};
+use angraph_core::power::Energy;
+use angraph_core::quantize::{Calibration, ModelF32, OwnedGraph, SplitMix64};
+use angraph_core::{latency, power, Model, Precision};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use tch::{Device, Tensor};
+
+use crate::nn::checkpoint::write_atomic;
+use crate::nn::{Checkpoint, GraphBatch, Net};
+
+/// Components per tile of the hardware (IU-0..4, OU-0..4, SA, NI-toRouter, NI-toPE, LUT,
+/// WeightSRAM, AER).
+pub const COMPONENTS_PER_TILE: u32 = 16;
+
+/// A synthetic graph with the topology of a `width x height` mesh: every component of every
+/// tile plus the injector (`16 * W * H + 1` nodes) and every structural edge (injector -> NI,
+/// NI -> IU-0, IU -> SA -> OU, OU -> neighbour IU, OU-0 -> NI -> AER -> WeightSRAM -> LUT ->
+/// NI). Features are uniform in `[0, 1)`, edge weights (activities) uniform integers `1..=64`,
+/// both from `seed`. Ports: 0 local, 1 north (y-1), 2 east (x+1), 3 south (y+1), 4 west (x-1).
+pub fn synthetic_mesh_graph(
+    width: u32,
+    height: u32,
+    feature_width: u32,
+    seed: u64,
+) -> Result<OwnedGraph> {
+    if width == 0 || height == 0 || feature_width == 0 {
+        bail!("a mesh needs width, height and feature width >= 1");
+    }
+    let tiles = width * height;
+    let n = COMPONENTS_PER_TILE * tiles + 1;
+    let injector = n - 1;
+    let (iu, ou) = (|k: u32, p: u32| 16 * k + p, |k: u32, p: u32| 16 * k + 5 + p);
+    let (sa, ni_r, ni_pe, lut, sram, aer) = (
+        |k: u32| 16 * k + 10,
+        |k: u32| 16 * k + 11,
+        |k: u32| 16 * k + 12,
+        |k: u32| 16 * k + 13,
+        |k: u32| 16 * k + 14,
+        |k: u32| 16 * k + 15,
+    );
+    let neighbour = |k: u32, p: u32| -> Option<u32> {
+        let (x, y) = (k % width, k / width);
+        match p {
+            1 if y > 0 => Some(k - width),
+            2 if x + 1 < width => Some(k + 1),
+            3 if y + 1 < height => Some(k + width),
+            4 if x > 0 => Some(k - 1),
+            _ => None,
+        }
+    };
+    let opposite = |p: u32| [0, 3, 4, 1, 2][p as usize];
+    let mut edges = Vec::new();
+    for k in 0..tiles {
+        edges.push((injector, ni_r(k)));
+        edges.push((ni_r(k), iu(k, 0)));
+        for p in 0..5 {
+            let linked = p == 0 || neighbour(k, p).is_some();
+            if linked {
+                edges.push((iu(k, p), sa(k)));
+                edges.push((sa(k), ou(k, p)));
+            }
+            if let Some(m) = neighbour(k, p) {
+                edges.push((ou(k, p), iu(m, opposite(p))));
+            }
+        }
+        edges.push((ou(k, 0), ni_pe(k)));
+        edges.push((ni_pe(k), aer(k)));
+        edges.push((aer(k), sram(k)));
+        edges.push((sram(k), lut(k)));
+        edges.push((lut(k), ni_r(k)));
+    }
+    let mut rng = SplitMix64(seed);
+    let x = (0..n * feature_width)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let w: Vec<f32> = edges
+        .iter()
+        .map(|_| 1.0 + (rng.next_u64() % 64) as f32)
+        .collect();
+    Ok(OwnedGraph::from_coo(n, feature_width, x, &edges, Some(&w))?)
+}
+
+/// `count` generated calibration graphs, cycling through meshes 2x2, 3x3 and 4x4.
+pub fn generated_graphs(count: usize, feature_width: u32, seed: u64) -> Result<Vec<OwnedGraph>> {
+    (0..count)
+        .map(|i| {
+            let side = 2 + (i % 3) as u32;
+            synthetic_mesh_graph(side, side, feature_width, seed.wrapping_add(i as u64))
+        })
+        .collect()
+}
+
+/// `count` generated activity rows of `in_dim` values uniform in `[0, 1)`, row-major.
+pub fn generated_rows(count: usize, in_dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix64(seed);
+    (0..count * in_dim).map(|_| rng.uniform(0.0, 1.0)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interim readers of user inputs (an OGB raw graph dataset, an npy activity matrix). They read
+// the formats of ARCHITECTURE.md; when the dataset module lands they should be replaced by it.
+// ---------------------------------------------------------------------------------------------
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .with_context(|| format!("{}: not valid gzip text", path.display()))?;
+        Ok(s)
+    } else {
+        String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8", path.display()))
+    }
+}
+
+fn find_raw(dir: &Path, stem: &str) -> Result<PathBuf> {
+    for name in [format!("{stem}.csv.gz"), format!("{stem}.csv")] {
+        let p = dir.join("raw").join(&name);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!("{}: no raw/{stem}.csv.gz (or .csv)", dir.display())
+}
+
+fn parse_rows<T: std::str::FromStr>(path: &Path, text: &str) -> Result<Vec<Vec<T>>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            l.split(',')
+                .map(|f| {
+                    f.trim().parse::<T>().map_err(|_| {
+                        anyhow::anyhow!("{} line {}: cannot parse `{}`", path.display(), i + 1, f)
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Read the graphs of an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`,
+/// `raw/num-node-list.csv.gz`, `raw/num-edge-list.csv.gz`; node ids local to each graph). Edge
+/// features and labels are not read.
+pub fn read_ogb_raw_graphs(dir: &Path) -> Result<Vec<OwnedGraph>> {
+    let (pn, pe) = (
+        find_raw(dir, "num-node-list")?,
+        find_raw(dir, "num-edge-list")?,
+    );
+    let (pedge, pfeat) = (find_raw(dir, "edge")?, find_raw(dir, "node-feat")?);
+    let nodes: Vec<Vec<u32>> = parse_rows(&pn, &read_text(&pn)?)?;
+    let edges: Vec<Vec<u32>> = parse_rows(&pe, &read_text(&pe)?)?;
+    let edge_rows: Vec<Vec<u32>> = parse_rows(&pedge, &read_text(&pedge)?)?;
+    let feat_rows: Vec<Vec<f32>> = parse_rows(&pfeat, &read_text(&pfeat)?)?;
+    if nodes.len() != edges.len() {
+        bail!(
+            "{}: {} graphs in num-node-list but {} in num-edge-list",
+            dir.display(),
+            nodes.len(),
+            edges.len()
+        );
+    }
+    let total_nodes: usize = nodes.iter().map(|r| r[0] as usize).sum();
+    let total_edges: usize = edges.iter().map(|r| r[0] as usize).sum();
+    if feat_rows.len() != total_nodes {
+        bail!(
+            "{}: {} feature rows, num-node-list sums to {total_nodes}",
+            pfeat.display(),
+            feat_rows.len()
+        );
+    }
+    if edge_rows.len() != total_edges {
+        bail!(
+            "{}: {} edges, num-edge-list sums to {total_edges}",
+            pedge.display(),
+            edge_rows.len()
+        );
+    }
+    let width = feat_rows.first().map_or(0, |r| r.len());
+    let (mut v0, mut e0) = (0usize, 0usize);
+    let mut graphs = Vec::with_capacity(nodes.len());
+    for (g, (nr, er)) in nodes.iter().zip(&edges).enumerate() {
+        let (n, m) = (nr[0] as usize, er[0] as usize);
+        let mut x = Vec::with_capacity(n * width);
+        for (i, r) in feat_rows[v0..v0 + n].iter().enumerate() {
+            if r.len() != width {
+                bail!(
+                    "{} line {}: {} features, line 1 has {width}",
+                    pfeat.display(),
+                    v0 + i + 1,
+                    r.len()
+                );
+            }
+            x.extend_from_slice(r);
+        }
+        let mut coo = Vec::with_capacity(m);
+        for (i, r) in edge_rows[e0..e0 + m].iter().enumerate() {
+            if r.len() != 2 {
+                bail!(
+                    "{} line {}: expected `src,dst`",
+                    pedge.display(),
+                    e0 + i + 1
+                );
+            }
+            coo.push((r[0], r[1]));
+        }
+        graphs.push(
+            OwnedGraph::from_coo(n as u32, width as u32, x, &coo, None)
+                .with_context(|| format!("{}: graph {g}", dir.display()))?,
+        );
+        v0 += n;
+        e0 += m;
+    }
+    Ok(graphs)
+}
+
+/// Read a little-endian f32 or f64 `.npy` array of shape `(N, ...)` as `N` rows of the product
+/// of the remaining dimensions (the original power features `(N, 6, 6)` give rows of 36).
+pub fn read_npy_rows(path: &Path) -> Result<(Vec<f32>, usize)> {
+    let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
+        bail!("{}: not an .npy file", path.display());
+    }
+    let (hlen, hstart) = match b[6] {
+        1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
+        2 | 3 if b.len() >= 12 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
+        v => bail!("{}: unsupported .npy version {v}", path.display()),
+    };
+    let header = b
+        .get(hstart..hstart + hlen)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .with_context(|| format!("{}: truncated .npy header", path.display()))?;
+    if header.contains("'fortran_order': True") {
+        bail!("{}: Fortran-order arrays are not supported", path.display());
+    }
+    let elem = if header.contains("'<f4'") {
+        4
+    } else if header.contains("'<f8'") {
+        8
+    } else {
+        bail!("{}: dtype must be <f4 or <f8 ({header})", path.display());
+    };
+    let shape_txt = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .with_context(|| format!("{}: no shape in header", path.display()))?;
+    let dims: Vec<usize> = shape_txt
+        .trim_start_matches([' ', '('])
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .with_context(|| format!("{}: bad shape `{shape_txt}`", path.display()))?;
+    if dims.is_empty() {
+        bail!("{}: a scalar is not a set of rows", path.display());
+    }
+    let count: usize = dims.iter().product();
+    let data = &b[hstart + hlen..];
+    if data.len() != count * elem {
+        bail!(
+            "{}: shape {dims:?} needs {} data bytes, the file has {}",
+            path.display(),
+            count * elem,
+            data.len()
+        );
+    }
+    let values: Vec<f32> = if elem == 4 {
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    } else {
+        data.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()
+    };
+    let row = dims[1..].iter().product::<usize>().max(1);
+    Ok((values, row))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+// ---------------------------------------------------------------------------------------------
+
+/// Where calibration inputs come from.
+#[derive(Debug, Clone)]
+pub enum CalibSource {
+    /// Generated inputs ([`generated_graphs`] / [`generated_rows`]).
+    Generated {
+        /// How many graphs or rows.
+        count: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// An OGB raw graph dataset directory (ANGraph-L) or an `.npy` activity file (ANGraph-P).
+    User(PathBuf),
+}
+
+/// What `angraph import` does.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The original safetensors file.
+    pub source: PathBuf,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Output file stem (default: the source's).
+    pub name: Option<String>,
+    /// Activation precision of the blob.
+    pub precision: Precision,
+    /// Calibration inputs.
+    pub calib: CalibSource,
+    /// Size of the held-out generated evaluation set.
+    pub heldout: usize,
+    /// Model output x label scale = label (the original latency target was `y / 1000`).
+    pub label_scale: Option<f32>,
+    /// Unit of the label.
+    pub unit: String,
+}
+
+/// Relative-error statistics of one contender against a reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorStats {
+    /// Values compared.
+    pub count: usize,
+    /// Median of `|a - b| / |b|`.
+    pub median_rel: f64,
+    /// 90th percentile of `|a - b| / |b|`.
+    pub p90_rel: f64,
+    /// Largest `|a - b| / |b|`.
+    pub max_rel: f64,
+    /// Largest `|a - b|` (model units).
+    pub max_abs: f64,
+    /// Mean `|b|` (model units), for scale.
+    pub mean_abs_reference: f64,
+}
+
+impl ErrorStats {
+    /// Compare `a` against the reference `b`.
+    pub fn of(a: &[f64], b: &[f64]) -> ErrorStats {
+        let mut rel: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / y.abs().max(1e-12))
+            .collect();
+        rel.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            if rel.is_empty() {
+                0.0
+            } else {
+                rel[((rel.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        ErrorStats {
+            count: a.len(),
+            median_rel: q(0.5),
+            p90_rel: q(0.9),
+            max_rel: rel.last().copied().unwrap_or(0.0),
+            max_abs: a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max),
+            mean_abs_reference: b.iter().map(|v| v.abs()).sum::<f64>() / b.len().max(1) as f64,
+        }
+    }
+}
+
+/// Agreement of the three implementations on one input set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agreement {
+    /// What the inputs are.
+    pub inputs: String,
+    /// tch f32 (original layers, BatchNorm unfolded) vs angraph-core f32 (BatchNorm folded).
+    pub tch_vs_core_f32: ErrorStats,
+    /// angraph-core fixed point vs angraph-core f32.
+    pub fixed_vs_core_f32: ErrorStats,
+    /// A few outputs side by side: `[tch, core f32, fixed]` (model units).
+    pub samples: Vec<[f64; 3]>,
+}
+
+/// The JSON report of an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// The original file.
+    pub source: String,
+    /// `latency` or `power`.
+    pub family: String,
+    /// The inferred configuration.
+    pub config: Config,
+    /// Tensors of the source no layer uses (the original's unused embeddings and norms).
+    pub unused_tensors: Vec<String>,
+    /// Label scale and unit written to the checkpoint and blob.
+    pub label_scale: f32,
+    /// Unit of the label.
+    pub unit: String,
+    /// The f32 checkpoint written.
+    pub checkpoint: String,
+    /// The fixed-point blob written.
+    pub blob: String,
+    /// Its size in bytes.
+    pub blob_bytes: usize,
+    /// Its precision.
+    pub precision: String,
+    /// `generated` or `user`.
+    pub calibration_kind: String,
+    /// What the calibration inputs were.
+    pub calibration: String,
+    /// Agreement on the calibration inputs.
+    pub on_calibration: Agreement,
+    /// Agreement on a held-out generated set.
+    pub on_heldout: Agreement,
+    /// ANGraph-L: working memory of the fixed-point path for a 4x4 mesh graph (257 nodes).
+    pub workspace_bytes_257_nodes: Option<usize>,
+}
+
+/// Outputs of tch, core f32 and core fixed on a set of graphs (model units).
+pub fn latency_outputs(
+    net: &crate::nn::LatencyNet,
+    f32_blob: &[u8],
+    fixed_blob: &[u8],
+    graphs: &[OwnedGraph],
+) -> Result<[Vec<f64>; 3]> {
+    let refs: Vec<&OwnedGraph> = graphs.iter().collect();
+    let mut t = Vec::new();
+    for chunk in refs.chunks(64) {
+        let b = GraphBatch::from_graphs(chunk, Device::Cpu)?;
+        let y = tch::no_grad(|| net.forward_t(&b, false))?;
+        t.extend(Vec::<f64>::try_from(&y.to_kind(tch::Kind::Double)).context("tch output")?);
+    }
+    let mf = Model::from_bytes(f32_blob)?;
+    let mq = Model::from_bytes(fixed_blob)?;
+    let (mut f, mut q) = (Vec::new(), Vec::new());
+    let mut ws = Vec::new();
+    for g in graphs {
+        let v = g.view()?;
+        ws.resize(
+            latency::required_workspace(&mf, v.num_nodes(), v.num_edges()).max(
+                latency::required_workspace(&mq, v.num_nodes(), v.num_edges()),
+            ),
+            0,
+        );
+        f.push(latency::predict_f32(&mf, &v, &mut ws, None)? as f64);
+        let gf = g.to_fixed();
+        q.push(latency::predict_fixed(&mq, &gf.view()?, &mut ws)?.to_f32() as f64);
+    }
+    Ok([t, f, q])
+}
+
+/// Outputs (every head, then the total, per row) of tch, core f32 and core fixed.
+pub fn power_outputs(
+    net: &crate::nn::PowerNet,
+    f32_blob: &[u8],
+    fixed_blob: &[u8],
+    rows: &[f32],
+) -> Result<[Vec<f64>; 3]> {
+    let d = net.config().in_dim as usize;
+    let heads = net.config().heads as usize;
+    let n = rows.len() / d;
+    let x = Tensor::from_slice(rows).view([n as i64, d as i64]);
+    let y = tch::no_grad(|| net.forward(&x))?;
+    let yv = Vec::<f64>::try_from(&y.to_kind(tch::Kind::Double).view([-1]))?;
+    let mut t = Vec::new();
+    for r in yv.chunks_exact(heads) {
+        t.extend_from_slice(r);
+        t.push(r.iter().sum());
+    }
+    let mf = Model::from_bytes(f32_blob)?;
+    let mq = Model::from_bytes(fixed_blob)?;
+    let zero_f = Energy {
+        heads: [0f32; power::MAX_OUTPUTS],
+        len: 0,
+        total: 0.0,
+    };
+    let mut of = vec![zero_f; n];
+    let mut ws = vec![0u8; power::required_workspace(&mf).max(power::required_workspace(&mq))];
+    power::predict_f32(&mf, rows, &mut of, &mut ws, None)?;
+    let zero_q = angraph_core::Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut oq = vec![
+        Energy {
+            heads: [zero_q; power::MAX_OUTPUTS],
+            len: 0,
+            total: zero_q
+        };
+        n
+    ];
+    let fixed_rows: Vec<i32> = rows
+        .iter()
+        .map(|&v| angraph_core::fixed::feature_to_fixed(v))
+        .collect();
+    power::predict_fixed(&mq, &fixed_rows, &mut oq, &mut ws)?;
+    let (mut f, mut q) = (Vec::new(), Vec::new());
+    for (a, b) in of.iter().zip(&oq) {
+        for h in 0..heads {
+            f.push(a.heads[h] as f64);
+            q.push(b.heads[h].to_f32() as f64);
+        }
+        f.push(a.total as f64);
+        q.push(b.total.to_f32() as f64);
+    }
+    Ok([t, f, q])
+}
+
+fn agreement(inputs: String, o: &[Vec<f64>; 3]) -> Agreement {
+    Agreement {
+        inputs,
+        tch_vs_core_f32: ErrorStats::of(&o[0], &o[1]),
+        fixed_vs_core_f32: ErrorStats::of(&o[2], &o[1]),
+        samples: (0..o[0].len().min(5))
+            .map(|i| [o[0][i], o[1][i], o[2][i]])
+            .collect(),
+    }
+}
+
+/// Run an import (see the module documentation). Writes the three files and returns the report.
+pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
+    let stem = match &opts.name {
+        Some(n) => n.clone(),
+        None => opts
+            .source
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(|s| s.trim_end_matches(".safetensors").to_string())
+            .with_context(|| format!("{}: no file name", opts.source.display()))?,
+    };
+    // Peek at the family to pick the default label scale.
+    let probe = crate::nn::checkpoint::read_state_dict(&opts.source)?;
+    let is_latency = probe.shapes.contains_key("convs.0.lin_l.weight");
+    drop(probe);
+    let label_scale = opts
+        .label_scale
+        .unwrap_or(if is_latency { 1000.0 } else { 1.0 });
+    let source_name = opts
+        .source
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base_note = format!("imported from the original ANGraph weights {source_name}");
+    let ck = Checkpoint::load_original(
+        &opts.source,
+        &LatencyConfig::original(),
+        label_scale,
+        &opts.unit,
+        &base_note,
+        Device::Cpu,
+    )?;
+    let ckpt_path = opts.out_dir.join(format!("{stem}.safetensors"));
+    let blob_path = opts.out_dir.join(format!("{stem}.angq"));
+    let report_path = opts.out_dir.join(format!("{stem}.json"));
+    let model: ModelF32 = ck.to_model_f32()?;
+    let f32_blob = model.to_blob()?;
+    let in_dim = match &model.config {
+        Config::Latency(c) => c.in_dim as usize,
+        Config::Power(c) => c.in_dim as usize,
+    };
+    let heldout_seed = 0x5EED_0000_u64 + 1;
+    let (kind, calib_text, fixed_blob, on_cal, on_held) = match &ck.net {
+        Net::Latency(net) => {
+            let (kind, text, graphs) = match &opts.calib {
+                CalibSource::Generated { count, seed } => (
+                    "generated",
+                    format!(
+                        "{count} generated synthetic mesh graphs (2x2/3x3/4x4 topology, features \
+                         uniform in [0,1)), seed {seed}"
+                    ),
+                    generated_graphs(*count, in_dim as u32, *seed)?,
+                ),
+                CalibSource::User(p) => {
+                    let g = read_ogb_raw_graphs(p)?;
+                    ("user", format!("{} graphs of {}", g.len(), p.display()), g)
+                }
+            };
+            if graphs.is_empty() {
+                bail!("the calibration set is empty");
+            }
+            let blob = model.quantize(
+                &Calibration::Latency(&graphs),
+                opts.precision,
+                &format!("calibrated on {text}"),
+            )?;
+            let oc = latency_outputs(net, &f32_blob, &blob, &graphs)?;
+            let held = generated_graphs(opts.heldout, in_dim as u32, heldout_seed)?;
+            let oh = latency_outputs(net, &f32_blob, &blob, &held)?;
+            (
+                kind,
+                text.clone(),
+                blob,
+                agreement(format!("the calibration set: {text}"), &oc),
+                agreement(
+                    format!(
+                        "{} held-out generated synthetic mesh graphs, seed {heldout_seed}",
+                        opts.heldout
+                    ),
+                    &oh,
+                ),
+            )
+        }
+        Net::Power(net) => {
+            let (kind, text, rows) = match &opts.calib {
+                CalibSource::Generated { count, seed } => (
+                    "generated",
+                    format!("{count} generated activity rows uniform in [0,1), seed {seed}"),
+                    generated_rows(*count, in_dim, *seed),
+                ),
+                CalibSource::User(p) => {
+                    let (rows, width) = read_npy_rows(p)?;
+                    if width != in_dim {
+                        bail!(
+                            "{}: rows of {width} values, the model takes {in_dim}",
+                            p.display()
+                        );
+                    }
+                    let n = rows.len() / in_dim;
+                    ("user", format!("{n} rows of {}", p.display()), rows)
+                }
+            };
+            if rows.is_empty() {
+                bail!("the calibration set is empty");
+            }
+            let blob = model.quantize(
+                &Calibration::Power(&rows),
+                opts.precision,
+                &format!("calibrated on {text}"),
+            )?;
+            let oc = power_outputs(net, &f32_blob, &blob, &rows)?;
+            let held = generated_rows(opts.heldout, in_dim, heldout_seed);
+            let oh = power_outputs(net, &f32_blob, &blob, &held)?;
+            (
+                kind,
+                text.clone(),
+                blob,
+                agreement(
+                    format!("the calibration set ({text}); every head and the total"),
+                    &oc,
+                ),
+                agreement(
+                    format!(
+                        "{} held-out generated rows, seed {heldout_seed}; every head and the total",
+                        opts.heldout
+                    ),
+                    &oh,
+                ),
+            )
+        }
+    };
+    let qmodel = Model::from_bytes(&fixed_blob)?;
+    let workspace = if is_latency {
+        let g = synthetic_mesh_graph(4, 4, in_dim as u32, 0)?;
+        Some(latency::required_workspace(
+            &qmodel,
+            g.view()?.num_nodes(),
+            g.view()?.num_edges(),
+        ))
+    } else {
+        None
+    };
+    ck.save(&ckpt_path)?;
+    write_atomic(&blob_path, &fixed_blob)?;
+    let report = ImportReport {
+        source: opts.source.display().to_string(),
+        family: if is_latency { "latency" } else { "power" }.into(),
+        config: model.config.clone(),
+        unused_tensors: ck.unused.clone(),
+        label_scale,
+        unit: opts.unit.clone(),
+        checkpoint: ckpt_path.display().to_string(),
+        blob: blob_path.display().to_string(),
+        blob_bytes: fixed_blob.len(),
+        precision: format!("{:?}", opts.precision),
+        calibration_kind: kind.into(),
+        calibration: calib_text,
+        on_calibration: on_cal,
+        on_heldout: on_held,
+        workspace_bytes_257_nodes: workspace,
+    };
+    let mut json = serde_json::to_string_pretty(&report)?;
+    json.push('\n');
+    write_atomic(&report_path, json.as_bytes())?;
+    Ok(report)
+}
+
+/// `angraph import` command-line arguments.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Original ANGraph-L or ANGraph-P state dicts as safetensors (original key names); the
+    /// family is recognised from the keys.
+    #[arg(required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Directory the checkpoint (`<name>.safetensors`), blob (`<name>.angq`) and report
+    /// (`<name>.json`) are written to.
+    #[arg(long, default_value = "saved_model")]
+    pub out_dir: PathBuf,
+    /// Output file stem (only with one source; default: the source's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Calibration inputs: an OGB raw dataset directory (ANGraph-L) or an `.npy` activity file
+    /// (ANGraph-P). Without it, generated inputs are used and the blob's note says so.
+    #[arg(long)]
+    pub calib: Option<PathBuf>,
+    /// Number of generated calibration graphs / rows (without --calib).
+    #[arg(long, default_value_t = 48)]
+    pub calib_count: usize,
+    /// Seed of the generated calibration inputs.
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+    /// Size of the held-out generated set the report measures the agreement on.
+    #[arg(long, default_value_t = 48)]
+    pub heldout: usize,
+    /// Activation precision of the blob: int16 or int8 (weights are always int8).
+    #[arg(long, default_value = "int16")]
+    pub precision: String,
+    /// Model output x label scale = label. Default: 1000 for ANGraph-L (the original trained
+    /// on `y / 1000`), 1 for ANGraph-P.
+    #[arg(long)]
+    pub label_scale: Option<f32>,
+    /// Unit of the label (the original checkpoints do not record theirs).
+    #[arg(
+        long,
+        default_value = "original label unit (not recorded in the checkpoint)"
+    )]
+    pub unit: String,
+}
+
+/// Run `angraph import`.
+pub fn run(args: &ImportArgs) -> Result<()> {
+    if args.name.is_some() && args.sources.len() > 1 {
+        bail!("--name needs exactly one source");
+    }
+    let precision = match args.precision.as_str() {
+        "int16" => Precision::Int16,
+        "int8" => Precision::Int8,
+        p => bail!("--precision must be int16 or int8, not `{p}`"),
+    };
+    for source in &args.sources {
+        let opts = ImportOptions {
+            source: source.clone(),
+            out_dir: args.out_dir.clone(),
+            name: args.name.clone(),
+            precision,
+            calib: match &args.calib {
+                Some(p) => CalibSource::User(p.clone()),
+                None => CalibSource::Generated {
+                    count: args.calib_count,
+                    seed: args.seed,
+                },
+            },
+            heldout: args.heldout,
+            label_scale: args.label_scale,
+            unit: args.unit.clone(),
+        };
+        let r = import(&opts).with_context(|| format!("importing {}", source.display()))?;
+        println!(
+            "{}: {} model -> {} + {} ({} bytes, {})",
+            r.source, r.family, r.checkpoint, r.blob, r.blob_bytes, r.precision
+        );
+        println!("  calibration ({}): {}", r.calibration_kind, r.calibration);
+        for a in [&r.on_calibration, &r.on_heldout] {
+            println!(
+                "  on {}:\n    tch f32 vs core f32: median rel {:.2e}, max rel {:.2e}\n    fixed vs core f32:   median rel {:.2e}, p90 {:.2e}, max rel {:.2e}",
+                a.inputs,
+                a.tch_vs_core_f32.median_rel,
+                a.tch_vs_core_f32.max_rel,
+                a.fixed_vs_core_f32.median_rel,
+                a.fixed_vs_core_f32.p90_rel,
+                a.fixed_vs_core_f32.max_rel
+            );
+        }
+        if !r.unused_tensors.is_empty() {
+            println!(
+                "  {} tensors of the source are unused by the original forward pass (e.g. {})",
+                r.unused_tensors.len(),
+                r.unused_tensors[0]
+            );
+        }
+    }
+    Ok(())
+}
