@@ -5,6 +5,7 @@ use crate::blob::{self, Body, Precision};
 use crate::config::{Config, Family, LatencyConfig, PowerConfig, MAX_LINEARS};
 use crate::error::{Error, Result};
 use crate::fixed::Requant;
+use core::mem::MaybeUninit;
 use heapless::Vec;
 
 /// One linear layer's tensors, borrowed from the blob.
@@ -90,6 +91,38 @@ impl<'a> Model<'a> {
 
     /// Validate a decoded body.
     pub fn from_body(body: Body<'a>) -> Result<Self> {
+        let mut model = Model {
+            body,
+            linears: Vec::new(),
+        };
+        model.build_linears()?;
+        Ok(model)
+    }
+
+    /// [`Model::from_bytes`] straight into `slot`, without a model-sized temporary on the stack
+    /// (a model is about 4 KB on a 32-bit microcontroller, and moving it through `Result`s costs
+    /// several copies; firmware keeps it in a `static`). On error `slot` holds no model.
+    pub fn from_bytes_into<'s>(
+        bytes: &'a [u8],
+        slot: &'s mut MaybeUninit<Model<'a>>,
+    ) -> Result<&'s mut Model<'a>> {
+        let body = blob::decode(bytes)?;
+        let p = slot.as_mut_ptr();
+        // SAFETY: `p` is valid for writes and aligned (from a `&mut MaybeUninit`); both fields
+        // are written before `assume_init_mut`, so the value is fully initialised.
+        let model = unsafe {
+            core::ptr::addr_of_mut!((*p).body).write(body);
+            core::ptr::addr_of_mut!((*p).linears).write(Vec::new());
+            slot.assume_init_mut()
+        };
+        model.build_linears()?;
+        Ok(model)
+    }
+
+    /// Validate the body and fill `linears` (empty on entry).
+    fn build_linears(&mut self) -> Result<()> {
+        let body = &self.body;
+        let linears = &mut self.linears;
         let shapes = body.config.linear_shapes()?;
         let per = body.precision.tensors_per_linear();
         let expected = shapes.len() * per;
@@ -119,7 +152,6 @@ impl<'a> Model<'a> {
         if !body.label_scale.is_finite() {
             return Err(Error::Config("label_scale"));
         }
-        let mut linears = Vec::new();
         for (l, &(i, o)) in shapes.iter().enumerate() {
             let (i, o) = (i as usize, o as usize);
             let t = &body.tensors[l * per..(l + 1) * per];
@@ -171,7 +203,7 @@ impl<'a> Model<'a> {
                 .push(lin)
                 .map_err(|_| Error::Capacity("linear layers"))?;
         }
-        Ok(Model { body, linears })
+        Ok(())
     }
 
     /// The decoded body (config, precision, note, ...).
