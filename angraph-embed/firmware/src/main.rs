@@ -1,0 +1,234 @@
+//! angraph-embed on a Cortex-M3 (QEMU mps2-an385): replay a recorded hop stream through the
+//! streaming estimator and print the fixed-point prediction, the measured memory and the
+//! instruction count, then check that bad inputs give status codes. Output lines are
+//! `key=value` for angraph-embed/tests/qemu.rs and report.sh.
+#![no_std]
+#![no_main]
+
+mod rt;
+
+use angraph_core::component::Mesh;
+use angraph_core::features::ProcessDescriptor;
+use angraph_core::Model;
+use angraph_embed::{Arena, Dims, Estimator, Status};
+use core::fmt::Write;
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
+
+/// A 4x4 mesh: 16 components per tile plus the injector.
+const NODES: usize = 257;
+/// Distinct consecutive pairs the example provisions for.
+const EDGES: usize = 640;
+const DIMS: Dims = Dims::ORIGINAL;
+type Est<'a> = Estimator<'a, NODES, EDGES>;
+const ARENA_BYTES: usize = Est::arena_bytes(DIMS);
+
+/// The integrator-owned arena.
+static mut ARENA: Arena<ARENA_BYTES> = Arena::new();
+/// The decoded ANGraph-L (about 4 KB of slices and parameters; the weights stay in flash).
+static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
+
+static LATENCY: &[u8] = include_bytes!("../fixtures/latency.angq");
+static TINY_POWER: &[u8] = include_bytes!("../fixtures/tiny_power.angq");
+static STREAM: &[u8] = include_bytes!("../fixtures/stream.angs");
+
+const END_OF_EVENT: u32 = u32::MAX;
+const RECORD: usize = 20;
+const HEADER: usize = 24;
+
+fn le_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+fn le_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+fn le_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The `.angs` header: mesh and process (see tests/support/mod.rs), and the record count.
+fn stream_header(b: &[u8]) -> Option<(Mesh, ProcessDescriptor, usize)> {
+    if b.get(..4)? != b"ANGS" || le_u32(b, 4)? != 1 {
+        return None;
+    }
+    let mesh = Mesh::new(le_u16(b, 8)?, le_u16(b, 10)?).ok()?;
+    let process = ProcessDescriptor {
+        feature_nm: le_u16(b, 12)?,
+        vdd_mv: le_u16(b, 14)?,
+        temperature_c: le_u16(b, 16)? as i16,
+    };
+    let n = le_u32(b, 20)? as usize;
+    if b.len() != HEADER + n * RECORD {
+        return None;
+    }
+    Some((mesh, process, n))
+}
+
+/// Feed every record of the stream; the first failing call's status.
+fn replay<const N: usize, const E: usize>(
+    est: &mut Estimator<'_, N, E>,
+    b: &[u8],
+) -> Result<(), Status> {
+    let (_, _, n) = stream_header(b).ok_or(Status::BufferLength)?;
+    let mut open = false;
+    for i in 0..n {
+        let at = HEADER + i * RECORD;
+        let id = le_u32(b, at).ok_or(Status::BufferLength)?;
+        if id == END_OF_EVENT {
+            est.end_event()?;
+            open = false;
+            continue;
+        }
+        if !open {
+            est.begin_event()?;
+            open = true;
+        }
+        let enter = le_u64(b, at + 4).ok_or(Status::BufferLength)?;
+        let leave = le_u64(b, at + 12).ok_or(Status::BufferLength)?;
+        est.hop(id, enter, leave)?;
+    }
+    Ok(())
+}
+
+fn code<T>(r: Result<T, Status>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(s) => s.code(),
+    }
+}
+
+fn fail(what: &str, s: Status) -> ! {
+    let _ = writeln!(rt::Console, "error={what} {} ({})", s.code(), s.message());
+    rt::exit(false)
+}
+
+/// Load the model into its static and carve the arena.
+#[inline(never)]
+fn init(mesh: Mesh, process: ProcessDescriptor) -> Est<'static> {
+    // SAFETY: the only references to ARENA and MODEL, taken once in this single-threaded
+    // program.
+    let (arena, slot) = unsafe { (&mut *addr_of_mut!(ARENA), &mut *addr_of_mut!(MODEL)) };
+    let model: &'static Model<'static> = match Model::from_bytes_into(LATENCY, slot) {
+        Ok(m) => m,
+        Err(e) => fail("model", e.into()),
+    };
+    match Est::new(arena.bytes(), DIMS, model, mesh, process) {
+        Ok(e) => e,
+        Err(s) => fail("init", s),
+    }
+}
+
+/// Bad inputs give status codes on the chip, never a panic.
+#[inline(never)]
+fn robustness(mut est: Est<'static>, mesh: Mesh, process: ProcessDescriptor) {
+    let mut out = rt::Console;
+    let _ = writeln!(out, "check_predict_twice={}", code(est.predict()));
+    let _ = est.reset();
+    let _ = writeln!(out, "check_hop_outside_event={}", code(est.hop(0, 0, 0)));
+    let _ = est.begin_event();
+    let _ = writeln!(
+        out,
+        "check_out_of_mesh={}",
+        code(est.hop(mesh.num_components(), 0, 0))
+    );
+    let _ = writeln!(out, "check_leave_before_enter={}", code(est.hop(0, 10, 5)));
+    let _ = writeln!(out, "check_predict_open_event={}", code(est.predict()));
+    let model = est.latency_model();
+    // The arena is reused below.
+    // SAFETY: single-threaded; the estimator that borrowed the arena is not used again.
+    let arena = unsafe { &mut *addr_of_mut!(ARENA) }.bytes();
+    let n = LATENCY.len();
+    let checks: [(&str, &[u8]); 4] = [
+        ("check_truncated_blob", &LATENCY[..n - 7]),
+        ("check_shifted_blob", &LATENCY[1..]),
+        ("check_wrong_family", TINY_POWER),
+        ("check_empty_blob", &[]),
+    ];
+    let mut slot = MaybeUninit::uninit();
+    for (name, blob) in checks {
+        let r = match Model::from_bytes_into(blob, &mut slot) {
+            Ok(m) => Est::new(&mut *arena, DIMS, m, mesh, process).map(|_| ()),
+            Err(e) => Err(e.into()),
+        };
+        let _ = writeln!(out, "{name}={}", code(r));
+    }
+    let r = Est::new(&mut arena[..ARENA_BYTES / 2], DIMS, model, mesh, process);
+    let _ = writeln!(out, "check_small_arena={}", code(r));
+    // A stream larger than the capacities: an estimator for 64 components and 64 pairs.
+    type Small<'a> = Estimator<'a, 64, 64>;
+    match Small::new(&mut *arena, DIMS, model, mesh, process) {
+        Ok(mut s) => {
+            let _ = writeln!(out, "check_capacity={}", code(replay(&mut s, STREAM)));
+        }
+        Err(s) => {
+            let _ = writeln!(out, "check_capacity=init {}", s.code());
+        }
+    }
+}
+
+#[no_mangle]
+pub fn main() -> ! {
+    rt::paint_stack();
+    rt::ticks_start();
+    let mut out = rt::Console;
+    let _ = writeln!(
+        out,
+        "angraph-firmware: cortex-m3, arena {ARENA_BYTES} bytes"
+    );
+
+    // Calibrate SysTick ticks against instructions (qemu -icount: one instruction per ns).
+    let t0 = rt::ticks();
+    rt::spin(1_000_000);
+    let t1 = rt::ticks();
+    let _ = writeln!(out, "calib_insns=2000000 calib_ticks={}", t1 - t0);
+
+    let Some((mesh, process, _)) = stream_header(STREAM) else {
+        let _ = writeln!(out, "error=bad stream file");
+        rt::exit(false)
+    };
+    let t0 = rt::ticks();
+    let mut est = init(mesh, process);
+    let t_init = rt::ticks() - t0;
+    let stack_init = rt::stack_peak();
+    rt::paint_stack();
+    let t0 = rt::ticks();
+    if let Err(s) = replay(&mut est, STREAM) {
+        fail("replay", s)
+    }
+    let t_stream = rt::ticks() - t0;
+    let t0 = rt::ticks();
+    let p = match est.predict() {
+        Ok(p) => p,
+        Err(s) => fail("predict", s),
+    };
+    let t_predict = rt::ticks() - t0;
+    let stack_predict = rt::stack_peak();
+    let _ = writeln!(
+        out,
+        "latency_raw={} latency_frac_bits={} nodes={} edges={} events={} hops={} span_ps={}",
+        p.latency.raw,
+        p.latency.frac_bits,
+        p.nodes,
+        p.edges,
+        p.summary.events,
+        p.summary.hops,
+        p.summary.span()
+    );
+    let _ = writeln!(
+        out,
+        "ticks_init={t_init} ticks_stream={t_stream} ticks_predict={t_predict}"
+    );
+    // The stream again after a reset gives the same prediction.
+    let again = code(est.reset()).min(code(replay(&mut est, STREAM)));
+    let same = again == 0 && matches!(est.predict(), Ok(q) if q.latency == p.latency);
+    let _ = writeln!(out, "repeat_identical={}", same as u32);
+    robustness(est, mesh, process);
+    let _ = writeln!(
+        out,
+        "static_ram={} stack_init={stack_init} stack_predict={stack_predict} stack_peak={}",
+        rt::static_ram(),
+        rt::stack_peak()
+    );
+    let _ = writeln!(out, "done");
+    rt::exit(true)
+}

@@ -1,0 +1,179 @@
+//! The streaming estimator on the host equals `angraph_core`'s fixed-point prediction on the
+//! transform's full graph, bit for bit; errors are status codes.
+mod support;
+
+use angraph_core::component::Mesh;
+use angraph_core::Model;
+use angraph_embed::{Arena, Dims, Estimator, Status};
+use support::{EDGES, NODES};
+
+type Est<'a> = Estimator<'a, NODES, EDGES>;
+const BYTES: usize = Est::arena_bytes(Dims::ORIGINAL);
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("firmware/fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn feed(est: &mut Est<'_>, s: &support::Stream) -> Result<(), Status> {
+    for ev in &s.events {
+        est.begin_event()?;
+        for h in ev {
+            est.hop(h.id, h.enter, h.leave)?;
+        }
+        est.end_event()?;
+    }
+    Ok(())
+}
+
+fn load(blob: &[u8]) -> Result<Model<'_>, Status> {
+    Model::from_bytes(blob).map_err(Status::from)
+}
+
+#[test]
+fn streaming_equals_core_predict_fixed() {
+    let blob = fixture("latency.angq");
+    let model = load(&blob).unwrap();
+    // The in-place loader gives the same model.
+    let mut slot = std::mem::MaybeUninit::uninit();
+    let in_place = Model::from_bytes_into(&blob, &mut slot).unwrap();
+    assert_eq!(in_place.linears().len(), model.linears().len());
+    assert_eq!(in_place.config(), model.config());
+    let mut arena = Box::new(Arena::<BYTES>::new());
+    for seed in [support::STREAM_SEED, 11, 12] {
+        let s = support::synthetic_stream(4, 4, 40 + seed as usize * 5, seed);
+        let expected = support::host_latency(&blob, &s);
+        let mut est = Est::new(arena.bytes(), Dims::ORIGINAL, &model, s.mesh, s.process).unwrap();
+        feed(&mut est, &s).unwrap();
+        let p = est.predict().unwrap();
+        assert_eq!(p.latency, expected, "seed {seed}");
+        // A consumed window needs a reset; after it the same stream gives the same bits.
+        assert_eq!(est.predict().unwrap_err(), Status::NeedsReset);
+        assert_eq!(est.hop(0, 0, 0).unwrap_err(), Status::NeedsReset);
+        est.reset().unwrap();
+        feed(&mut est, &s).unwrap();
+        assert_eq!(est.predict().unwrap().latency, expected);
+    }
+}
+
+#[test]
+fn stream_errors_are_status_codes() {
+    let blob = fixture("latency.angq");
+    let model = load(&blob).unwrap();
+    let mut arena = Box::new(Arena::<BYTES>::new());
+    let mesh = Mesh::new(4, 4).unwrap();
+    let mut est = Est::new(
+        arena.bytes(),
+        Dims::ORIGINAL,
+        &model,
+        mesh,
+        support::PROCESS,
+    )
+    .unwrap();
+    assert_eq!(est.predict().unwrap_err(), Status::EmptyStream);
+    est.reset().unwrap();
+    assert_eq!(est.hop(0, 0, 0).unwrap_err(), Status::StreamOrder);
+    assert_eq!(est.end_event().unwrap_err(), Status::StreamOrder);
+    est.begin_event().unwrap();
+    assert_eq!(est.begin_event().unwrap_err(), Status::StreamOrder);
+    assert_eq!(est.hop(257, 0, 0).unwrap_err(), Status::OutOfMesh);
+    assert_eq!(est.hop(u32::MAX, 0, 0).unwrap_err(), Status::OutOfMesh);
+    assert_eq!(est.hop(3, 10, 5).unwrap_err(), Status::StreamOrder);
+    est.hop(3, 10, 20).unwrap();
+    assert_eq!(est.hop(4, 5, 30).unwrap_err(), Status::StreamOrder);
+    assert_eq!(est.predict().unwrap_err(), Status::StreamOrder);
+    est.end_event().unwrap();
+    assert!(est.predict().is_ok());
+}
+
+#[test]
+fn capacities_overflow_is_an_error_code() {
+    let blob = fixture("latency.angq");
+    let blob = load(&blob).unwrap();
+    let s = support::example_stream();
+    type Small<'a> = Estimator<'a, 64, 64>;
+    let mut arena = vec![0u8; Small::arena_bytes(Dims::ORIGINAL)];
+    let mut est = Small::new(&mut arena, Dims::ORIGINAL, &blob, s.mesh, s.process).unwrap();
+    let mut first_err = None;
+    'outer: for ev in &s.events {
+        est.begin_event().unwrap();
+        for h in ev {
+            if let Err(e) = est.hop(h.id, h.enter, h.leave) {
+                first_err = Some(e);
+                break 'outer;
+            }
+        }
+        est.end_event().unwrap();
+    }
+    assert!(
+        matches!(first_err, Some(Status::NodeCapacity | Status::EdgeCapacity)),
+        "{first_err:?}"
+    );
+    // Edge capacity alone: plenty of nodes, 8 pairs.
+    type Narrow<'a> = Estimator<'a, 257, 8>;
+    let mut arena = vec![0u8; Narrow::arena_bytes(Dims::ORIGINAL)];
+    let mut est = Narrow::new(&mut arena, Dims::ORIGINAL, &blob, s.mesh, s.process).unwrap();
+    est.begin_event().unwrap();
+    let r: Result<(), Status> = s.events[0]
+        .iter()
+        .chain(&s.events[1])
+        .try_for_each(|h| est.hop(h.id, h.enter, h.leave));
+    assert_eq!(r.unwrap_err(), Status::EdgeCapacity);
+}
+
+#[test]
+fn bad_blobs_and_small_arenas_are_error_codes() {
+    let blob = fixture("latency.angq");
+    let tiny = fixture("tiny_power.angq");
+    let mesh = Mesh::new(4, 4).unwrap();
+    let d = Dims::ORIGINAL;
+    assert_eq!(load(&blob[..blob.len() - 7]).err(), Some(Status::Checksum));
+    assert_eq!(load(&blob[1..]).err(), Some(Status::BadMagic));
+    assert_eq!(load(&[]).err(), Some(Status::BadMagic));
+    let model = load(&blob).unwrap();
+    let power = load(&tiny).unwrap();
+    let mut arena = Box::new(Arena::<BYTES>::new());
+    let mut try_new = |m: &Model<'_>, len: usize| {
+        Est::new(&mut arena.bytes()[..len], d, m, mesh, support::PROCESS).err()
+    };
+    assert_eq!(try_new(&power, BYTES), Some(Status::WrongFamily));
+    assert_eq!(try_new(&model, BYTES / 2), Some(Status::ArenaTooSmall));
+    assert_eq!(try_new(&model, BYTES), None);
+    // Dims smaller than the model.
+    let small = Dims { width: 50, ..d };
+    let mut arena2 = vec![0u8; Est::arena_bytes(small)];
+    assert_eq!(
+        Est::new(&mut arena2, small, &model, mesh, support::PROCESS).err(),
+        Some(Status::ModelTooLarge)
+    );
+    // The energy estimator refuses ANGraph-L and small workspaces.
+    let mut ws = vec![0u8; 4096];
+    assert_eq!(
+        angraph_embed::EnergyEstimator::new(&model, &mut ws).err(),
+        Some(Status::WrongFamily)
+    );
+    assert_eq!(
+        angraph_embed::EnergyEstimator::new(&power, &mut ws[..16]).err(),
+        Some(Status::ArenaTooSmall)
+    );
+    let mut e = angraph_embed::EnergyEstimator::new(&power, &mut ws).unwrap();
+    assert_eq!(e.predict(&[0; 3]).unwrap_err(), Status::BufferLength);
+    let x = [1 << 16, 0, 3 << 15, 1 << 14];
+    let got = e.predict(&x).unwrap();
+    let mut out = [angraph_core::power::Energy {
+        heads: [angraph_core::Fixed {
+            raw: 0,
+            frac_bits: 0,
+        }; 4],
+        len: 0,
+        total: angraph_core::Fixed {
+            raw: 0,
+            frac_bits: 0,
+        },
+    }];
+    let mut pws = vec![0u8; angraph_core::power::required_workspace(&power)];
+    angraph_core::power::predict_fixed(&power, &x, &mut out, &mut pws).unwrap();
+    assert_eq!(got, out[0]);
+}

@@ -1,0 +1,316 @@
+//! Host-side fixtures of the firmware example and the tests (std): the hop-stream file the
+//! firmware embeds, a seeded synthetic XY-routed stream (until `data/` has recorded streams),
+//! the placeholder models, and host reference predictions.
+#![allow(dead_code)]
+
+use angraph_core::component::{Component, ComponentKind, Mesh, Port};
+use angraph_core::config::{Config, LatencyConfig, PowerConfig, Stage};
+use angraph_core::features::{to_f32, ProcessDescriptor, NODE_FEATURES};
+use angraph_core::quantize::{Calibration, ModelF32, OwnedGraph, SplitMix64};
+use angraph_core::transform::{GraphBuffers, GraphBuilder};
+use angraph_core::{latency, Fixed, Model, Precision};
+
+/// Capacities of the example (a 4x4 mesh).
+pub const NODES: usize = 257;
+/// Edge capacity of the example.
+pub const EDGES: usize = 640;
+/// Mesh of the example.
+pub const MESH: (u16, u16) = (4, 4);
+/// Seed of the example stream.
+pub const STREAM_SEED: u64 = 7;
+/// Events in the example stream.
+pub const STREAM_EVENTS: usize = 160;
+/// Seed of the placeholder ANGraph-L weights.
+pub const MODEL_SEED: u64 = 2024;
+/// Process of the example stream.
+pub const PROCESS: ProcessDescriptor = ProcessDescriptor {
+    feature_nm: 28,
+    vdd_mv: 900,
+    temperature_c: 25,
+};
+
+/// One hop: dense component id, enter and leave (ps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub id: u32,
+    pub enter: u64,
+    pub leave: u64,
+}
+
+/// A hop stream: the mesh, the process and the events (paths of hops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    pub mesh: Mesh,
+    pub process: ProcessDescriptor,
+    pub events: Vec<Vec<Hop>>,
+}
+
+/// Record id that ends an event in the `.angs` file.
+pub const END_OF_EVENT: u32 = u32::MAX;
+
+impl Stream {
+    /// The `.angs` hop-stream file the firmware embeds (little-endian):
+    /// `"ANGS"`, u32 version 1, u16 mesh width, u16 mesh height, u16 feature nm, u16 Vdd mV,
+    /// i16 temperature degC, u16 0, u32 record count, then 20-byte records `u32 id, u64 enter_ps,
+    /// u64 leave_ps`; id `0xFFFF_FFFF` closes the current event.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(b"ANGS");
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&self.mesh.width.to_le_bytes());
+        out.extend_from_slice(&self.mesh.height.to_le_bytes());
+        out.extend_from_slice(&self.process.feature_nm.to_le_bytes());
+        out.extend_from_slice(&self.process.vdd_mv.to_le_bytes());
+        out.extend_from_slice(&self.process.temperature_c.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        let records: usize = self.events.iter().map(|e| e.len() + 1).sum();
+        out.extend_from_slice(&(records as u32).to_le_bytes());
+        for ev in &self.events {
+            for h in ev.iter().chain(std::iter::once(&Hop {
+                id: END_OF_EVENT,
+                enter: 0,
+                leave: 0,
+            })) {
+                out.extend_from_slice(&h.id.to_le_bytes());
+                out.extend_from_slice(&h.enter.to_le_bytes());
+                out.extend_from_slice(&h.leave.to_le_bytes());
+            }
+        }
+        out
+    }
+}
+
+/// A seeded synthetic stream on a `w x h` mesh: spikes from the injector or from a tile's PE
+/// to a target tile under XY routing, through the components TrueAsync names (source NI, router
+/// IU/SA/OU per tile on the way, target NI, AER, WeightSRAM, LUT), with nominal per-kind dwell
+/// times plus jitter and exponential-ish inter-arrival gaps. Stands in for a recorded stream
+/// until `data/` has one; the transform and the models do not care where hops come from.
+pub fn synthetic_stream(w: u16, h: u16, events: usize, seed: u64) -> Stream {
+    let mesh = Mesh::new(w, h).expect("mesh");
+    let mut rng = SplitMix64(seed);
+    let tiles = mesh.tiles();
+    let mut t0: u64 = 0;
+    let mut out = Vec::with_capacity(events);
+    // A few hot target tiles make the traffic non-uniform.
+    let hot = (rng.next_u64() % tiles as u64) as u32;
+    for _ in 0..events {
+        t0 += 200 + rng.next_u64() % 3_000; // ps between spike injections
+        let from_injector = rng.next_u64() % 3 == 0;
+        let src = (rng.next_u64() % tiles as u64) as u32;
+        let dst = if rng.next_u64() % 4 == 0 {
+            hot
+        } else {
+            (rng.next_u64() % tiles as u64) as u32
+        };
+        let mut path: Vec<Component> = Vec::new();
+        if from_injector {
+            path.push(Component::INJECTOR);
+        } else {
+            path.push(Component::new(ComponentKind::Lut, src));
+        }
+        path.push(Component::new(ComponentKind::NiToRouter, src));
+        let (mut x, mut y) = mesh.coords(src);
+        let (tx, ty) = mesh.coords(dst);
+        let mut in_port = Port::Local;
+        loop {
+            let k = mesh.tile_at(x, y);
+            path.push(Component::new(ComponentKind::InputUnit(in_port), k));
+            path.push(Component::new(ComponentKind::SwitchAllocator, k));
+            let out_port = if x < tx {
+                Port::East
+            } else if x > tx {
+                Port::West
+            } else if y < ty {
+                Port::South
+            } else if y > ty {
+                Port::North
+            } else {
+                Port::Local
+            };
+            path.push(Component::new(ComponentKind::OutputUnit(out_port), k));
+            match out_port {
+                Port::East => x += 1,
+                Port::West => x -= 1,
+                Port::South => y += 1,
+                Port::North => y -= 1,
+                Port::Local => break,
+            }
+            in_port = out_port.opposite();
+        }
+        for kind in [
+            ComponentKind::NiToPe,
+            ComponentKind::Aer,
+            ComponentKind::WeightSram,
+            ComponentKind::Lut,
+        ] {
+            path.push(Component::new(kind, dst));
+        }
+        let mut t = t0;
+        let hops = path
+            .iter()
+            .map(|&c| {
+                let nominal: u64 = match c.kind {
+                    ComponentKind::Injector => 500,
+                    ComponentKind::InputUnit(_) => 180,
+                    ComponentKind::SwitchAllocator => 220,
+                    ComponentKind::OutputUnit(_) => 160,
+                    ComponentKind::NiToRouter | ComponentKind::NiToPe => 300,
+                    ComponentKind::Aer => 250,
+                    ComponentKind::WeightSram => 900,
+                    ComponentKind::Lut => 600,
+                };
+                let enter = t;
+                let leave = enter + nominal + rng.next_u64() % (nominal / 2 + 1);
+                t = leave + rng.next_u64() % 60; // wire / handshake gap
+                Hop {
+                    id: mesh.id_of(c).expect("component in mesh"),
+                    enter,
+                    leave,
+                }
+            })
+            .collect();
+        out.push(hops);
+    }
+    Stream {
+        mesh,
+        process: PROCESS,
+        events: out,
+    }
+}
+
+/// The example stream of the firmware.
+pub fn example_stream() -> Stream {
+    synthetic_stream(MESH.0, MESH.1, STREAM_EVENTS, STREAM_SEED)
+}
+
+/// Feed a stream to a builder.
+pub fn feed<const N: usize, const E: usize>(
+    b: &mut GraphBuilder<N, E>,
+    s: &Stream,
+) -> angraph_core::Result<()> {
+    for ev in &s.events {
+        b.begin_event()?;
+        for h in ev {
+            b.hop(h.id, h.enter, h.leave)?;
+        }
+        b.end_event()?;
+    }
+    Ok(())
+}
+
+/// The graph of a stream (`GraphBuilder::finish`), owned: Q16.16 features, CSR, activities.
+pub struct HostGraph {
+    pub x: Vec<i32>,
+    pub row_ptr: Vec<u32>,
+    pub src: Vec<u32>,
+    pub weight: Vec<i32>,
+}
+
+impl HostGraph {
+    pub fn view(&self) -> angraph_core::GraphView<'_, i32> {
+        angraph_core::GraphView::new(
+            NODE_FEATURES as u32,
+            &self.x,
+            &self.row_ptr,
+            &self.src,
+            Some(&self.weight),
+        )
+        .expect("valid graph")
+    }
+
+    /// The f32 copy the quantizer calibrates on (features are exactly `fixed / 65536`).
+    pub fn to_f32(&self) -> OwnedGraph {
+        OwnedGraph {
+            feature_width: NODE_FEATURES as u32,
+            x: self.x.iter().map(|&v| to_f32(v)).collect(),
+            row_ptr: self.row_ptr.clone(),
+            src: self.src.clone(),
+            edge_weight: Some(self.weight.iter().map(|&v| v as f32).collect()),
+        }
+    }
+}
+
+/// Run the core transform on the host (heap-allocated builder: it is large).
+pub fn host_graph(s: &Stream) -> angraph_core::Result<HostGraph> {
+    let mut b: Box<GraphBuilder<NODES, EDGES>> = Box::new(GraphBuilder::new(s.mesh, s.process)?);
+    feed(&mut b, s)?;
+    let (n, e) = (b.num_nodes(), b.num_edges());
+    let mut g = HostGraph {
+        x: vec![0; n * NODE_FEATURES],
+        row_ptr: vec![0; n + 1],
+        src: vec![0; e],
+        weight: vec![0; e],
+    };
+    b.finish(GraphBuffers::new(
+        &mut g.x,
+        &mut g.row_ptr,
+        &mut g.src,
+        &mut g.weight,
+    ))?;
+    Ok(g)
+}
+
+/// The original-size ANGraph-L (5 x SAGE width 100, JK quirk, head 200/100) with an input
+/// projection from the transform's [`NODE_FEATURES`] features.
+pub fn latency_config() -> LatencyConfig {
+    let mut c = LatencyConfig::original();
+    c.in_dim = NODE_FEATURES as u16;
+    c.input_proj = true;
+    c.max_nodes = NODES as u32;
+    c
+}
+
+/// The placeholder ANGraph-L blob: seeded random weights (a placeholder with the real
+/// structure, not a trained model), int16, calibrated on the graphs of synthetic 4x4 streams.
+pub fn placeholder_latency_blob() -> Vec<u8> {
+    let mut model = ModelF32::random(Config::Latency(latency_config()), MODEL_SEED).expect("model");
+    model.note = format!(
+        "PLACEHOLDER: untrained ANGraph-L with seeded random weights (seed {MODEL_SEED}), \
+         original size with a {NODE_FEATURES}-feature input projection"
+    );
+    model.unit = "model units".into();
+    let graphs: Vec<OwnedGraph> = (0..6)
+        .map(|i| {
+            let s = synthetic_stream(MESH.0, MESH.1, 60 + 40 * i, 100 + i as u64);
+            host_graph(&s).expect("graph").to_f32()
+        })
+        .collect();
+    model
+        .quantize(
+            &Calibration::Latency(&graphs),
+            Precision::Int16,
+            "calibrated on 6 synthetic 4x4 streams (angraph-embed make_fixture)",
+        )
+        .expect("quantize")
+}
+
+/// A tiny ANGraph-P blob (4 -> 8 -> 1 head): the "wrong family" fixture of the firmware.
+pub fn tiny_power_blob() -> Vec<u8> {
+    let mut stages = heapless::Vec::new();
+    let _ = stages.push(Stage {
+        width: 8,
+        blocks: 0,
+    });
+    let c = PowerConfig {
+        in_dim: 4,
+        stages,
+        heads: 1,
+    };
+    let m = ModelF32::random(Config::Power(c), 5).expect("power model");
+    let rows: Vec<f32> = (0..64).map(|i| (i % 7) as f32 * 0.25).collect();
+    m.quantize(
+        &Calibration::Power(&rows),
+        Precision::Int16,
+        "tiny wrong-family fixture",
+    )
+    .expect("quantize")
+}
+
+/// Host reference: `angraph_core::latency::predict_fixed` on the full graph of the stream.
+pub fn host_latency(blob: &[u8], s: &Stream) -> Fixed {
+    let model = Model::from_bytes(blob).expect("blob");
+    let g = host_graph(s).expect("graph");
+    let v = g.view();
+    let mut ws = vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
+    latency::predict_fixed(&model, &v, &mut ws).expect("predict")
+}
