@@ -1,3 +1,4 @@
 //! `angraph-train`: the host side of ANGraph-rs.
+pub mod estimate;
 pub mod import;
 pub mod nn;

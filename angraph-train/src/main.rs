@@ -14,6 +14,9 @@ struct Cli {
 enum Command {
     /// Print the libtorch version tch links (a smoke test of the installation).
     TorchInfo,
+    /// The main job: predicted latency and energy of a graph and an activity row from model blobs
+    /// (defaults: the imported original models on the bundled synthetic example).
+    Estimate(angraph_train::estimate::EstimateArgs),
     /// Import original ANGraph weights (safetensors): f32 checkpoint, quantized blob, report.
     Import(angraph_train::import::ImportArgs),
 }
@@ -21,6 +24,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Estimate(a) => angraph_train::estimate::run(&a),
         Command::Import(a) => angraph_train::import::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);

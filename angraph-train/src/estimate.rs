@@ -1,0 +1,305 @@
+//! `angraph estimate`: the main job. Load model blobs from `saved_model/`, read a graph and an
+//! activity row, and print the predicted latency and energy computed by angraph-core's
+//! fixed-point path (and, when the f32 checkpoint sits next to the blob, its f32 reference).
+//!
+//! Until the trained models of this project land, the defaults are the imported original ANGraph
+//! weights (input width 100, 36 activities) on a bundled example whose inputs are synthetic:
+//! the original's node features and label units are not published with its weights, so the
+//! printed numbers demonstrate the pipeline; they are not an estimate of real hardware. The
+//! output says so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use angraph_core::power::Energy;
+use angraph_core::quantize::OwnedGraph;
+use angraph_core::{latency, power, Config, Fixed, Model};
+use anyhow::{bail, Context, Result};
+
+use crate::import::{generated_rows, read_npy_rows, read_ogb_raw_graphs, synthetic_mesh_graph};
+use crate::nn::checkpoint::write_atomic;
+use crate::nn::Checkpoint;
+
+/// Seed of the bundled example inputs (`angraph estimate --write-example`).
+pub const EXAMPLE_SEED: u64 = 4;
+
+/// `angraph estimate` command-line arguments.
+#[derive(Debug, clap::Args)]
+pub struct EstimateArgs {
+    /// ANGraph-L blob (`.angq`).
+    #[arg(long, default_value = "saved_model/latency_dataset.angq")]
+    pub latency_model: PathBuf,
+    /// ANGraph-P blob (`.angq`).
+    #[arg(long, default_value = "saved_model/power_ap_mnist_4x4_tsmc28.angq")]
+    pub power_model: PathBuf,
+    /// Graph: an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`, ...).
+    #[arg(long, default_value = "data/examples/mesh4x4")]
+    pub graph: PathBuf,
+    /// Which graph of the dataset (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub graph_index: usize,
+    /// Activity rows for ANGraph-P: `.npy` of shape `(N, 6, 6)` or `(N, 36)` (f32 or f64).
+    #[arg(long, default_value = "data/examples/mesh4x4/power/feature.npy")]
+    pub activity: PathBuf,
+    /// Which activity row (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub activity_index: usize,
+    /// Write the bundled synthetic example (a 4x4 mesh graph with 100 features per node and one
+    /// activity row of 36 values, seed 4) to the --graph directory and exit.
+    #[arg(long)]
+    pub write_example: bool,
+}
+
+/// Write the bundled example: `dir/raw/*.csv.gz` (one synthetic 4x4 mesh graph, 257 nodes,
+/// 100 features per node) and `dir/power/feature.npy` (one `(6, 6)` activity matrix).
+pub fn write_example(dir: &Path) -> Result<()> {
+    let g = synthetic_mesh_graph(4, 4, 100, EXAMPLE_SEED)?;
+    let n = g.row_ptr.len() - 1;
+    let gz = |text: String| -> Result<Vec<u8>> {
+        let mut enc = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        enc.write_all(text.as_bytes())?;
+        Ok(enc.finish()?)
+    };
+    let mut edges = String::new();
+    for v in 0..n {
+        for e in g.row_ptr[v] as usize..g.row_ptr[v + 1] as usize {
+            edges.push_str(&format!("{},{}\n", g.src[e], v));
+        }
+    }
+    let mut feats = String::new();
+    for row in g.x.chunks_exact(g.feature_width as usize) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        feats.push_str(&cells.join(","));
+        feats.push('\n');
+    }
+    let raw = dir.join("raw");
+    write_atomic(&raw.join("edge.csv.gz"), &gz(edges)?)?;
+    write_atomic(&raw.join("node-feat.csv.gz"), &gz(feats)?)?;
+    write_atomic(&raw.join("num-node-list.csv.gz"), &gz(format!("{n}\n"))?)?;
+    write_atomic(
+        &raw.join("num-edge-list.csv.gz"),
+        &gz(format!("{}\n", g.src.len()))?,
+    )?;
+    let rows = generated_rows(1, 36, EXAMPLE_SEED);
+    write_atomic(
+        &dir.join("power").join("feature.npy"),
+        &npy_f32(&rows, &[1, 6, 6]),
+    )?;
+    Ok(())
+}
+
+/// A little-endian f32 `.npy` (version 1.0) of `shape`.
+pub fn npy_f32(values: &[f32], shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_txt = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_txt}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+fn load_blob(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
+fn checkpoint_next_to(blob: &Path) -> Option<PathBuf> {
+    let p = blob.with_extension("safetensors");
+    p.exists().then_some(p)
+}
+
+fn describe(m: &Model<'_>) -> String {
+    let b = m.body();
+    format!("{:?}, {}", b.precision, b.note)
+}
+
+fn fmt_fixed(f: Fixed) -> String {
+    format!("raw {} x 2^-{}", f.raw, f.frac_bits)
+}
+
+/// Run `angraph estimate`.
+pub fn run(args: &EstimateArgs) -> Result<()> {
+    if args.write_example {
+        write_example(&args.graph)?;
+        println!("wrote the synthetic example to {}", args.graph.display());
+        return Ok(());
+    }
+    let lat_bytes = load_blob(&args.latency_model)?;
+    let lat = Model::from_bytes(&lat_bytes)?;
+    let Config::Latency(lc) = lat.config() else {
+        bail!("{}: not an ANGraph-L blob", args.latency_model.display());
+    };
+    let pow_bytes = load_blob(&args.power_model)?;
+    let pw = Model::from_bytes(&pow_bytes)?;
+    let Config::Power(pc) = pw.config() else {
+        bail!("{}: not an ANGraph-P blob", args.power_model.display());
+    };
+
+    let graphs = read_ogb_raw_graphs(&args.graph)?;
+    let g: &OwnedGraph = graphs.get(args.graph_index).with_context(|| {
+        format!(
+            "{}: graph {} requested, the dataset has {}",
+            args.graph.display(),
+            args.graph_index,
+            graphs.len()
+        )
+    })?;
+    let view = g.view()?;
+    if view.feature_width() != lc.in_dim as u32 {
+        bail!(
+            "{}: {} features per node, {} expects {}",
+            args.graph.display(),
+            view.feature_width(),
+            args.latency_model.display(),
+            lc.in_dim
+        );
+    }
+    let (rows, width) = read_npy_rows(&args.activity)?;
+    if width != pc.in_dim as usize {
+        bail!(
+            "{}: rows of {width} activities, {} expects {}",
+            args.activity.display(),
+            args.power_model.display(),
+            pc.in_dim
+        );
+    }
+    let row = rows
+        .chunks_exact(width)
+        .nth(args.activity_index)
+        .with_context(|| {
+            format!(
+                "{}: row {} requested, the file has {}",
+                args.activity.display(),
+                args.activity_index,
+                rows.len() / width
+            )
+        })?;
+
+    // ANGraph-L, fixed point.
+    let gf = g.to_fixed();
+    let mut ws = vec![0u8; latency::required_workspace(&lat, view.num_nodes(), view.num_edges())];
+    let y = latency::predict_fixed(&lat, &gf.view()?, &mut ws)?;
+    let lscale = lat.body().label_scale;
+    println!("ANGraph-rs estimate");
+    println!(
+        "graph: {} #{} ({} nodes, {} edges, {} features per node)",
+        args.graph.display(),
+        args.graph_index,
+        view.num_nodes(),
+        view.num_edges(),
+        view.feature_width()
+    );
+    println!(
+        "latency model: {} (ANGraph-L, {})",
+        args.latency_model.display(),
+        describe(&lat)
+    );
+    println!(
+        "  predicted latency (fixed point): {:.4} model units x {} = {:.1} [{}]  ({}, working memory {} bytes)",
+        y.to_f32(),
+        lscale,
+        y.to_f32() * lscale,
+        lat.body().unit,
+        fmt_fixed(y),
+        ws.len()
+    );
+    if let Some(ck) = checkpoint_next_to(&args.latency_model) {
+        let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
+        let b = m.to_blob()?;
+        let mf = Model::from_bytes(&b)?;
+        let mut ws =
+            vec![0u8; latency::required_workspace(&mf, view.num_nodes(), view.num_edges())];
+        let f = latency::predict_f32(&mf, &view, &mut ws, None)?;
+        println!(
+            "  f32 reference ({}): {:.4} model units = {:.1}; fixed point differs by {:.3}%",
+            ck.display(),
+            f,
+            f * lscale,
+            100.0 * (y.to_f32() - f).abs() / f.abs().max(1e-12)
+        );
+    }
+
+    // ANGraph-P, fixed point.
+    let zero = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut out = [Energy {
+        heads: [zero; power::MAX_OUTPUTS],
+        len: 0,
+        total: zero,
+    }];
+    let fixed_row: Vec<i32> = row
+        .iter()
+        .map(|&v| angraph_core::fixed::feature_to_fixed(v))
+        .collect();
+    let mut ws = vec![0u8; power::required_workspace(&pw)];
+    power::predict_fixed(&pw, &fixed_row, &mut out, &mut ws)?;
+    let e = out[0];
+    let pscale = pw.body().label_scale;
+    let unit = pw.body().unit;
+    println!(
+        "power model: {} (ANGraph-P, {})",
+        args.power_model.display(),
+        describe(&pw)
+    );
+    println!(
+        "  activity: {} row {} ({} values)",
+        args.activity.display(),
+        args.activity_index,
+        width
+    );
+    let names = ["dynamic", "static"];
+    for h in 0..e.len as usize {
+        println!(
+            "  {} energy (fixed point): {:.4} [{unit}]",
+            names.get(h).copied().unwrap_or("head"),
+            e.heads[h].to_f32() * pscale
+        );
+    }
+    println!(
+        "  total energy (fixed point): {:.4} [{unit}]",
+        e.total.to_f32() * pscale
+    );
+    if let Some(ck) = checkpoint_next_to(&args.power_model) {
+        let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
+        let b = m.to_blob()?;
+        let mf = Model::from_bytes(&b)?;
+        let mut o = [Energy {
+            heads: [0f32; power::MAX_OUTPUTS],
+            len: 0,
+            total: 0.0,
+        }];
+        let mut ws = vec![0u8; power::required_workspace(&mf)];
+        power::predict_f32(&mf, row, &mut o, &mut ws, None)?;
+        println!(
+            "  f32 reference ({}): total {:.4}; fixed point differs by {:.3}%",
+            ck.display(),
+            o[0].total * pscale,
+            100.0 * (e.total.to_f32() - o[0].total).abs() / o[0].total.abs().max(1e-12)
+        );
+    }
+    let imported = lat.body().note.contains("original ANGraph weights")
+        || pw.body().note.contains("original ANGraph weights");
+    if imported {
+        println!(
+            "note: these are the original ANGraph weights, trained on the original datasets whose \
+             node features and label units are not published with the weights; the bundled inputs \
+             are synthetic, so the numbers above demonstrate the pipeline, not a hardware estimate."
+        );
+    }
+    Ok(())
+}

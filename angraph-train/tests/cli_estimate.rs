@@ -1,0 +1,110 @@
+//! The main job (`angraph estimate`) on the bundled defaults, and its errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn angraph(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_angraph"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run angraph");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The number after `label` on the first line that contains it.
+fn number_after(text: &str, label: &str) -> f64 {
+    let line = text.lines().find(|l| l.contains(label)).unwrap_or_else(|| {
+        panic!("no `{label}` in:\n{text}");
+    });
+    let rest = &line[line.find(label).unwrap() + label.len()..];
+    rest.split_whitespace()
+        .next()
+        .and_then(|w| w.trim_end_matches([';', ',']).parse().ok())
+        .unwrap_or_else(|| panic!("no number after `{label}` in `{line}`"))
+}
+
+#[test]
+fn main_job_on_the_bundled_defaults() {
+    let (ok, out, err) = angraph(&["estimate"]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    println!("{out}");
+    assert!(out.contains("257 nodes"), "{out}");
+    let fixed = number_after(&out, "predicted latency (fixed point):");
+    let f32_ref = number_after(&out, "latency_dataset.safetensors):");
+    assert!(fixed.is_finite() && fixed != 0.0);
+    assert!(
+        (fixed - f32_ref).abs() <= 0.01 * f32_ref.abs(),
+        "{fixed} vs {f32_ref}"
+    );
+    let total = number_after(&out, "total energy (fixed point):");
+    let total_ref = number_after(&out, "tsmc28.safetensors): total");
+    assert!(
+        total.is_finite() && (total - total_ref).abs() <= 0.01 * total_ref.abs(),
+        "{total} vs {total_ref}"
+    );
+    // Honest about what the numbers are.
+    assert!(out.contains("not a hardware estimate"), "{out}");
+}
+
+#[test]
+fn bundled_example_is_regenerated_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("angraph-example-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    angraph_train::estimate::write_example(&dir).unwrap();
+    for f in [
+        "raw/edge.csv.gz",
+        "raw/node-feat.csv.gz",
+        "raw/num-node-list.csv.gz",
+        "raw/num-edge-list.csv.gz",
+        "power/feature.npy",
+    ] {
+        let committed = root().join("data/examples/mesh4x4").join(f);
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(&committed).unwrap(),
+            "{} differs from `angraph estimate --write-example`",
+            committed.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_inputs_name_the_file_and_fail() {
+    let (ok, _, err) = angraph(&["estimate", "--graph", "no/such/dir"]);
+    assert!(!ok);
+    assert!(err.contains("no/such/dir"), "{err}");
+    // A power blob where a latency blob is expected.
+    let (ok, _, err) = angraph(&[
+        "estimate",
+        "--latency-model",
+        "saved_model/power_ap_mnist_2x2.angq",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("not an ANGraph-L blob"), "{err}");
+    // A corrupted blob.
+    let dir = std::env::temp_dir().join(format!("angraph-badblob-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = std::fs::read(root().join("saved_model/latency_dataset.angq")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    let bad = dir.join("flipped.angq");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (ok, _, err) = angraph(&["estimate", "--latency-model", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("flipped.angq"), "{err}");
+    // An activity index past the end.
+    let (ok, _, err) = angraph(&["estimate", "--activity-index", "5"]);
+    assert!(!ok);
+    assert!(err.contains("row 5 requested"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
