@@ -1,0 +1,209 @@
+//! The Cortex-M3 firmware example under `qemu-system-arm` (mps2-an385, semihosting): build it
+//! for `thumbv7m-none-eabi`, run it with a timeout, and check that its prediction equals the
+//! host fixed-point prediction bit for bit, that bad inputs gave the same status codes as on the
+//! host, and that it stayed inside 256 KB of flash (the linker script) and 128 KB of RAM.
+//!
+//! Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`scripts/setup.sh` installs
+//! both); without them this test fails and says so.
+mod support;
+
+use angraph_core::Model;
+use angraph_embed::{Arena, Dims, Estimator, Status};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const QEMU_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware")
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d).join("firmware"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/firmware"),
+    }
+}
+
+/// `cargo build --release` of the firmware (its own workspace, target and linker script).
+fn build_firmware() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(firmware_dir())
+        .args(["build", "--release", "--target-dir"])
+        .arg(target_dir())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("running cargo to build the firmware");
+    assert!(
+        out.status.success(),
+        "firmware build failed (is the thumbv7m-none-eabi target installed? scripts/setup.sh \
+         adds it):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir().join("thumbv7m-none-eabi/release/angraph-firmware")
+}
+
+/// Run the ELF under QEMU with `-icount shift=0` (one instruction per virtual ns) and return
+/// its semihosting output (QEMU writes it to stderr).
+fn run_qemu(elf: &Path) -> String {
+    let mut child = Command::new("qemu-system-arm")
+        .args([
+            "-machine",
+            "mps2-an385",
+            "-cpu",
+            "cortex-m3",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+        ])
+        .arg(elf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qemu-system-arm not found: scripts/setup.sh installs it");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for qemu") {
+            break s;
+        }
+        if start.elapsed() > QEMU_TIMEOUT {
+            let _ = child.kill();
+            let mut out = String::new();
+            let _ = child.stderr.take().map(|mut o| o.read_to_string(&mut out));
+            panic!("qemu timed out after {QEMU_TIMEOUT:?} (firmware hung?); output:\n{out}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut out));
+    let _ = child.stderr.take().map(|mut o| o.read_to_string(&mut err));
+    assert!(
+        status.success(),
+        "firmware exited with {status}:\n{out}\n{err}"
+    );
+    out + &err
+}
+
+fn parse(out: &str) -> HashMap<String, String> {
+    out.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn num(kv: &HashMap<String, String>, k: &str) -> i64 {
+    kv.get(k)
+        .unwrap_or_else(|| panic!("firmware printed no `{k}`"))
+        .parse()
+        .unwrap_or_else(|_| panic!("`{k}` is not a number"))
+}
+
+#[test]
+fn firmware_under_qemu_equals_host_bit_for_bit() {
+    let elf = build_firmware();
+    let out = run_qemu(&elf);
+    let kv = parse(&out);
+    assert!(out.contains("\ndone"), "firmware did not finish:\n{out}");
+
+    // Host: the core's fixed-point prediction on the transform's graph of the same stream, and
+    // the streaming estimator on the host.
+    let blob = std::fs::read(firmware_dir().join("fixtures/latency.angq")).unwrap();
+    let stream = support::example_stream();
+    let host = support::host_latency(&blob, &stream);
+    let model = Model::from_bytes(&blob).unwrap();
+    type Est<'a> = Estimator<'a, { support::NODES }, { support::EDGES }>;
+    let mut arena = Box::new(Arena::<{ Est::arena_bytes(Dims::ORIGINAL) }>::new());
+    let mut est = Est::new(
+        arena.bytes(),
+        Dims::ORIGINAL,
+        &model,
+        stream.mesh,
+        stream.process,
+    )
+    .unwrap();
+    for ev in &stream.events {
+        est.begin_event().unwrap();
+        for h in ev {
+            est.hop(h.id, h.enter, h.leave).unwrap();
+        }
+        est.end_event().unwrap();
+    }
+    let p = est.predict().unwrap();
+    assert_eq!(p.latency, host);
+
+    assert_eq!(
+        num(&kv, "latency_raw"),
+        host.raw as i64,
+        "chip vs host:\n{out}"
+    );
+    assert_eq!(num(&kv, "latency_frac_bits"), host.frac_bits as i64);
+    assert_eq!(num(&kv, "nodes"), p.nodes as i64);
+    assert_eq!(num(&kv, "edges"), p.edges as i64);
+    assert_eq!(num(&kv, "events"), p.summary.events as i64);
+    assert_eq!(num(&kv, "hops"), p.summary.hops as i64);
+    assert_eq!(num(&kv, "span_ps"), p.summary.span() as i64);
+    assert_eq!(num(&kv, "repeat_identical"), 1);
+
+    // Bad inputs: the same status codes as the host API gives.
+    let expected = [
+        ("check_predict_twice", Status::NeedsReset),
+        ("check_hop_outside_event", Status::StreamOrder),
+        ("check_out_of_mesh", Status::OutOfMesh),
+        ("check_leave_before_enter", Status::StreamOrder),
+        ("check_predict_open_event", Status::StreamOrder),
+        ("check_truncated_blob", Status::Checksum),
+        ("check_shifted_blob", Status::BadMagic),
+        ("check_wrong_family", Status::WrongFamily),
+        ("check_empty_blob", Status::BadMagic),
+        ("check_small_arena", Status::ArenaTooSmall),
+        ("check_capacity", Status::EdgeCapacity),
+    ];
+    for (k, s) in expected {
+        assert_eq!(num(&kv, k), s.code() as i64, "{k}:\n{out}");
+    }
+    let n = blob.len();
+    assert_eq!(
+        Model::from_bytes(&blob[..n - 7])
+            .map(|_| ())
+            .map_err(Status::from),
+        Err(Status::Checksum)
+    );
+
+    // RAM: statics plus the painted stack's high-water mark within 128 KB (flash and static
+    // RAM are enforced by the linker script).
+    let ram = num(&kv, "static_ram") + num(&kv, "stack_peak");
+    assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
+    // SysTick calibration: 40 instructions per tick (25 MHz SysTick, -icount shift=0).
+    let calib = num(&kv, "calib_ticks");
+    assert!((49_000..=51_000).contains(&calib), "calibration {calib}");
+}
+
+#[test]
+fn fixtures_are_reproducible() {
+    // make_fixture writes these from seeds; regenerating gives the committed bytes.
+    let dir = firmware_dir().join("fixtures");
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    assert!(
+        read("stream.angs") == support::example_stream().to_bytes(),
+        "stream.angs is stale: cargo run -p angraph-embed --example make_fixture"
+    );
+    assert!(
+        read("latency.angq") == support::placeholder_latency_blob(),
+        "latency.angq is stale: cargo run -p angraph-embed --example make_fixture"
+    );
+    assert!(read("tiny_power.angq") == support::tiny_power_blob());
+}
