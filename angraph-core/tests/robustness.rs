@@ -287,7 +287,11 @@ fn malformed_graphs_never_panic() {
     for i in 0..3000 {
         let n = (rng.next_u64() % 12) as usize;
         let e = (rng.next_u64() % 20) as usize;
-        let width = if rng.next_u64().is_multiple_of(5) { 5 } else { 6 };
+        let width = if rng.next_u64().is_multiple_of(5) {
+            5
+        } else {
+            6
+        };
         let mut row_ptr: Vec<u32> = (0..=n)
             .map(|_| (rng.next_u64() % (e as u64 + 2)) as u32)
             .collect();

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "angraph", version, about = "Latency and energy prediction for asynchronous neuromorphic hardware")]
+#[command(
+    name = "angraph",
+    version,
+    about = "Latency and energy prediction for asynchronous neuromorphic hardware"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +32,10 @@ fn main() -> ExitCode {
         Command::Import(a) => angraph_train::import::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
-            println!("tch ok, sum = {}", t.sum(tch::Kind::Float).double_value(&[]));
+            println!(
+                "tch ok, sum = {}",
+                t.sum(tch::Kind::Float).double_value(&[])
+            );
             Ok(())
         }
     };
