@@ -612,3 +612,43 @@ c_messages!(
     InvalidHandle,
     BufferLength
 );
+
+/// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h`: an upper bound of the arena for
+/// `ANGRAPH_DIMS_ORIGINAL` at the default capacities, on every target (checked at compile time).
+pub const C_ARENA_BYTES_ORIGINAL: usize = 132096;
+
+/// `ANGRAPH_DIMS_ORIGINAL` of `include/angraph.h`.
+pub const C_DIMS_ORIGINAL: AngraphDims = AngraphDims {
+    width: 100,
+    in_dim: angraph_core::features::NODE_FEATURES as u32,
+    head_max: 200,
+    power_width: 0,
+    power_in: 0,
+};
+
+const fn c_arena_bytes(d: AngraphDims) -> usize {
+    8 + HANDLE_BYTES
+        + CEstimator::arena_bytes(Dims {
+            width: d.width,
+            in_dim: d.in_dim,
+            head_max: d.head_max,
+        })
+}
+
+#[cfg(not(feature = "mesh-8x8"))]
+const _: () = assert!(c_arena_bytes(C_DIMS_ORIGINAL) <= C_ARENA_BYTES_ORIGINAL);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_arena_bound_is_tight() {
+        let d = C_DIMS_ORIGINAL;
+        // SAFETY: a valid pointer.
+        let exact = unsafe { angraph_arena_bytes(&d) };
+        assert_eq!(exact, c_arena_bytes(d));
+        std::println!("angraph_arena_bytes(original) = {exact}, handle {HANDLE_BYTES}");
+        assert!(exact <= C_ARENA_BYTES_ORIGINAL && C_ARENA_BYTES_ORIGINAL - exact < 8192);
+    }
+}
