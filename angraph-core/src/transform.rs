@@ -307,9 +307,10 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             e.activities = e.activities.saturating_add(1);
             e.first = e.first.min(enter);
             e.last = e.last.max(enter);
-            e.gap_sum = e
-                .gap_sum
-                .saturating_add(enter as i64 - prev_leave.min(i64::MAX as u64) as i64);
+            // Timestamps anywhere in u64 (hostile streams included): the gap saturates.
+            let gap =
+                (enter as i128 - prev_leave as i128).clamp(i64::MIN as i128, i64::MAX as i128);
+            e.gap_sum = e.gap_sum.saturating_add(gap as i64);
         }
         self.summary.hops = self.summary.hops.saturating_add(1);
         self.summary.start = self.summary.start.min(enter);
@@ -671,5 +672,28 @@ mod tests {
             a.finish_topology(&mut [0; 6], &mut [0; 5], &mut [0; 5]),
             Err(Error::OutputLength { .. })
         ));
+    }
+
+    #[test]
+    fn extreme_timestamps_saturate_instead_of_overflowing() {
+        // Found by angraph-embed's C ABI fuzz test: a hop entering near u64::MAX after one
+        // that left at 0 overflowed the gap in debug builds.
+        let mesh = Mesh::new(2, 1).unwrap();
+        let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
+        b.begin_event().unwrap();
+        b.hop(0, 0, 0).unwrap();
+        b.hop(10, u64::MAX - 5, u64::MAX).unwrap();
+        b.hop(15, u64::MAX - 1, u64::MAX).unwrap();
+        b.end_event().unwrap();
+        b.begin_event().unwrap();
+        b.hop(0, 0, 0).unwrap();
+        b.hop(10, u64::MAX - 5, u64::MAX).unwrap();
+        b.end_event().unwrap();
+        let (mut x, mut rp, mut src, mut w) = ([0; 3 * NODE_FEATURES], [0; 4], [0; 2], [0; 2]);
+        let mut attr = [0; 2 * EDGE_FEATURES];
+        let mut bufs = GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w);
+        bufs.edge_attr = &mut attr;
+        let g = b.finish(bufs).unwrap();
+        assert_eq!(g.graph.num_edges(), 2);
     }
 }
