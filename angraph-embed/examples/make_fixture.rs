@@ -7,7 +7,10 @@
 //! - `latency.angq`: the PLACEHOLDER original-size ANGraph-L (seeded random weights, int16,
 //!   input projection from the transform's 35 features), calibrated on synthetic 4x4 streams;
 //! - `tiny_power.angq`: a tiny ANGraph-P (the firmware's wrong-family check);
-//! - `stream.angs`: the seeded synthetic 4x4 hop stream the firmware replays.
+//! - `stream.angs`: the seeded synthetic 4x4 hop stream the firmware replays;
+//! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights) and
+//!   `activity.bin`: row 0 of `data/examples/mesh4x4/power/feature.npy` as Q16.16, for the
+//!   firmware's `energy` feature.
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -32,6 +35,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("latency.angq", latency.clone()),
         ("tiny_power.angq", support::tiny_power_blob()),
         ("stream.angs", stream.to_bytes()),
+        (
+            "power.angq",
+            std::fs::read(support::repo_root().join(support::ORIGINAL_POWER))
+                .map_err(|e| format!("{}: {e}", support::ORIGINAL_POWER))?,
+        ),
+        (
+            "activity.bin",
+            support::activity_bytes(&support::example_activity()),
+        ),
     ];
     for (name, bytes) in &files {
         let p = dir.join(name);

@@ -28,12 +28,15 @@ fn target_dir() -> PathBuf {
     }
 }
 
-/// `cargo build --release` of the firmware (its own workspace, target and linker script).
-fn build_firmware() -> PathBuf {
+/// `cargo build --release` of the firmware (its own workspace, target and linker script) with
+/// `features`; returns a copy of the ELF private to this variant (the tests run in parallel).
+fn build_firmware(features: &str) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(firmware_dir())
-        .args(["build", "--release", "--target-dir"])
+        .args(["build", "--release", "--features", features, "--target-dir"])
         .arg(target_dir())
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -46,7 +49,10 @@ fn build_firmware() -> PathBuf {
          adds it):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    target_dir().join("thumbv7m-none-eabi/release/angraph-firmware")
+    let elf = target_dir().join("thumbv7m-none-eabi/release/angraph-firmware");
+    let copy = target_dir().join(format!("angraph-firmware-{}", features.replace(',', "-")));
+    std::fs::copy(&elf, &copy).expect("copying the firmware ELF");
+    copy
 }
 
 /// Run the ELF under QEMU with `-icount shift=0` (one instruction per virtual ns) and return
@@ -114,7 +120,7 @@ fn num(kv: &HashMap<String, String>, k: &str) -> i64 {
 
 #[test]
 fn firmware_under_qemu_equals_host_bit_for_bit() {
-    let elf = build_firmware();
+    let elf = build_firmware("");
     let out = run_qemu(&elf);
     let kv = parse(&out);
     assert!(out.contains("\ndone"), "firmware did not finish:\n{out}");
@@ -185,11 +191,40 @@ fn firmware_under_qemu_equals_host_bit_for_bit() {
 
     // RAM: statics plus the painted stack's high-water mark within 128 KB (flash and static
     // RAM are enforced by the linker script).
-    let ram = num(&kv, "static_ram") + num(&kv, "stack_peak");
+    let ram = num(&kv, "static_ram") + num(&kv, "stack_init").max(num(&kv, "stack_peak"));
     assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
     // SysTick calibration: 40 instructions per tick (25 MHz SysTick, -icount shift=0).
     let calib = num(&kv, "calib_ticks");
     assert!((49_000..=51_000).contains(&calib), "calibration {calib}");
+}
+
+#[test]
+fn energy_firmware_runs_the_original_angraph_p_bit_for_bit() {
+    let elf = build_firmware("energy");
+    let out = run_qemu(&elf);
+    let kv = parse(&out);
+    assert!(out.contains("\ndone"), "firmware did not finish:\n{out}");
+    let blob = std::fs::read(firmware_dir().join("fixtures/power.angq")).unwrap();
+    let model = Model::from_bytes(&blob).unwrap();
+    let a = support::example_activity();
+    let zero = angraph_core::Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut e = [angraph_core::power::Energy {
+        heads: [zero; angraph_core::power::MAX_OUTPUTS],
+        len: 0,
+        total: zero,
+    }];
+    let mut ws = vec![0u8; angraph_core::power::required_workspace(&model)];
+    angraph_core::power::predict_fixed(&model, &a, &mut e, &mut ws).unwrap();
+    assert_eq!(num(&kv, "energy_heads"), 2);
+    assert_eq!(num(&kv, "energy_head0"), e[0].heads[0].raw as i64, "{out}");
+    assert_eq!(num(&kv, "energy_head1"), e[0].heads[1].raw as i64);
+    assert_eq!(num(&kv, "energy_total"), e[0].total.raw as i64);
+    assert_eq!(num(&kv, "energy_frac_bits"), e[0].total.frac_bits as i64);
+    let ram = num(&kv, "static_ram") + num(&kv, "stack_init").max(num(&kv, "stack_peak"));
+    assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
 }
 
 #[test]
@@ -206,4 +241,15 @@ fn fixtures_are_reproducible() {
         "latency.angq is stale: cargo run -p angraph-embed --example make_fixture"
     );
     assert!(read("tiny_power.angq") == support::tiny_power_blob());
+    assert!(
+        read("power.angq")
+            == std::fs::read(support::repo_root().join(support::ORIGINAL_POWER)).unwrap(),
+        "power.angq differs from {}: rerun make_fixture",
+        support::ORIGINAL_POWER
+    );
+    assert!(
+        read("activity.bin") == support::activity_bytes(&support::example_activity()),
+        "activity.bin differs from {}: rerun make_fixture",
+        support::EXAMPLE_ACTIVITY
+    );
 }

@@ -32,6 +32,50 @@ static LATENCY: &[u8] = include_bytes!("../fixtures/latency.angq");
 static TINY_POWER: &[u8] = include_bytes!("../fixtures/tiny_power.angq");
 static STREAM: &[u8] = include_bytes!("../fixtures/stream.angs");
 
+#[cfg(feature = "energy")]
+mod energy {
+    use angraph_core::Model;
+    use angraph_embed::EnergyEstimator;
+    use core::fmt::Write;
+    use core::mem::MaybeUninit;
+    use core::ptr::addr_of_mut;
+
+    static POWER: &[u8] = include_bytes!("../fixtures/power.angq");
+    static ACTIVITY: &[u8] = include_bytes!("../fixtures/activity.bin");
+    const WS: usize = EnergyEstimator::workspace_bytes(128, 36);
+    static mut WORKSPACE: angraph_embed::Arena<WS> = angraph_embed::Arena::new();
+    static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
+
+    /// The original ANGraph-P on the example activity vector.
+    #[inline(never)]
+    pub fn run() {
+        let mut out = crate::rt::Console;
+        let mut a = [0i32; 36];
+        for (v, c) in a.iter_mut().zip(ACTIVITY.chunks_exact(4)) {
+            *v = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        // SAFETY: the only references to these statics, in a single-threaded program.
+        let (ws, slot) = unsafe { (&mut *addr_of_mut!(WORKSPACE), &mut *addr_of_mut!(MODEL)) };
+        let t0 = crate::rt::ticks();
+        let r = Model::from_bytes_into(POWER, slot)
+            .map_err(angraph_embed::Status::from)
+            .and_then(|m| EnergyEstimator::new(m, ws.bytes()))
+            .and_then(|mut e| e.predict(&a));
+        let t = crate::rt::ticks() - t0;
+        match r {
+            Ok(e) => {
+                let _ = writeln!(
+                    out,
+                    "energy_heads={} energy_head0={} energy_head1={} energy_total={} \
+                     energy_frac_bits={} ticks_energy={t}",
+                    e.len, e.heads[0].raw, e.heads[1].raw, e.total.raw, e.total.frac_bits
+                );
+            }
+            Err(s) => crate::fail("energy", s),
+        }
+    }
+}
+
 const END_OF_EVENT: u32 = u32::MAX;
 const RECORD: usize = 20;
 const HEADER: usize = 24;
@@ -137,21 +181,6 @@ fn robustness(mut est: Est<'static>, mesh: Mesh, process: ProcessDescriptor) {
     // The arena is reused below.
     // SAFETY: single-threaded; the estimator that borrowed the arena is not used again.
     let arena = unsafe { &mut *addr_of_mut!(ARENA) }.bytes();
-    let n = LATENCY.len();
-    let checks: [(&str, &[u8]); 4] = [
-        ("check_truncated_blob", &LATENCY[..n - 7]),
-        ("check_shifted_blob", &LATENCY[1..]),
-        ("check_wrong_family", TINY_POWER),
-        ("check_empty_blob", &[]),
-    ];
-    let mut slot = MaybeUninit::uninit();
-    for (name, blob) in checks {
-        let r = match Model::from_bytes_into(blob, &mut slot) {
-            Ok(m) => Est::new(&mut *arena, DIMS, m, mesh, process).map(|_| ()),
-            Err(e) => Err(e.into()),
-        };
-        let _ = writeln!(out, "{name}={}", code(r));
-    }
     let r = Est::new(&mut arena[..ARENA_BYTES / 2], DIMS, model, mesh, process);
     let _ = writeln!(out, "check_small_arena={}", code(r));
     // A stream larger than the capacities: an estimator for 64 components and 64 pairs.
@@ -163,6 +192,23 @@ fn robustness(mut est: Est<'static>, mesh: Mesh, process: ProcessDescriptor) {
         Err(s) => {
             let _ = writeln!(out, "check_capacity=init {}", s.code());
         }
+    }
+    // Bad blobs, loaded into the model's own static (the model is not used again).
+    // SAFETY: single-threaded; nothing borrows MODEL any more.
+    let slot = unsafe { &mut *addr_of_mut!(MODEL) };
+    let n = LATENCY.len();
+    let checks: [(&str, &[u8]); 4] = [
+        ("check_truncated_blob", &LATENCY[..n - 7]),
+        ("check_shifted_blob", &LATENCY[1..]),
+        ("check_wrong_family", TINY_POWER),
+        ("check_empty_blob", &[]),
+    ];
+    for (name, blob) in checks {
+        let r = match Model::from_bytes_into(blob, slot) {
+            Ok(m) => Est::new(&mut *arena, DIMS, m, mesh, process).map(|_| ()),
+            Err(e) => Err(e.into()),
+        };
+        let _ = writeln!(out, "{name}={}", code(r));
     }
 }
 
@@ -222,6 +268,8 @@ pub fn main() -> ! {
     let again = code(est.reset()).min(code(replay(&mut est, STREAM)));
     let same = again == 0 && matches!(est.predict(), Ok(q) if q.latency == p.latency);
     let _ = writeln!(out, "repeat_identical={}", same as u32);
+    #[cfg(feature = "energy")]
+    energy::run();
     robustness(est, mesh, process);
     let _ = writeln!(
         out,
