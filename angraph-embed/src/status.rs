@@ -161,6 +161,9 @@ impl From<Error> for Status {
     }
 }
 
+#[cfg(not(target_os = "none"))]
+impl std::error::Error for Status {}
+
 /// Result alias of `angraph-embed`.
 pub type Result<T> = core::result::Result<T, Status>;
 

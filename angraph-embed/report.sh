@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Flash, RAM and instructions per inference of the Cortex-M3 firmware example: the original-size
+# ANGraph-L (5 layers, width 100, head 200/100, int16) on a 4x4 mesh stream (capacity 257
+# components, 640 pairs), and its `energy` variant that adds the original ANGraph-P.
+#
+#   angraph-embed/report.sh              # both variants under QEMU
+#   angraph-embed/report.sh --callgrind  # also x86-64 instructions of one host prediction
+#
+# Flash = .vector_table + .text + .rodata + .data (load image); RAM = .data + .bss (static, the
+# arena included) + peak stack (painted at start-up, high-water mark read back under QEMU).
+# Instructions: QEMU runs with `-icount shift=0` (one instruction = one virtual ns); the firmware
+# reads SysTick (25 MHz on mps2-an385) around each phase and calibrates ticks against a loop of
+# exactly 2,000,000 instructions, so instructions = ticks * 2e6 / calib_ticks.
+# Needs: qemu-system-arm, arm-none-eabi-size (gcc-arm-none-eabi), the thumbv7m-none-eabi target
+# (scripts/setup.sh installs all three); valgrind for --callgrind.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+fw_target="$target/firmware"
+callgrind=0
+[ "${1:-}" = "--callgrind" ] && callgrind=1
+
+for tool in qemu-system-arm arm-none-eabi-size; do
+    command -v "$tool" >/dev/null || { echo "report.sh: $tool not found (run scripts/setup.sh)" >&2; exit 2; }
+done
+
+kib() { awk -v b="$1" 'BEGIN { printf "%7d B = %6.1f KiB", b, b / 1024 }'; }
+section() { awk -v s="$1" '$1 == s { print $2 }' <<<"$2"; }
+field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+
+report_variant() {
+    local features="$1" label="$2" flash_budget="$3"
+    (cd "$here/firmware" && cargo build --quiet --release --features "$features" --target-dir "$fw_target")
+    local elf="$fw_target/thumbv7m-none-eabi/release/angraph-firmware"
+    local sizes out
+    sizes="$(arm-none-eabi-size -A "$elf")"
+    out="$(qemu-system-arm -machine mps2-an385 -cpu cortex-m3 -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" 2>&1)"
+    grep -q '^done' <<<"$out" || { echo "firmware did not finish:"; echo "$out"; exit 1; }
+    local vt text rodata data bss
+    vt=$(section .vector_table "$sizes"); text=$(section .text "$sizes")
+    rodata=$(section .rodata "$sizes"); data=$(section .data "$sizes"); bss=$(section .bss "$sizes")
+    local flash=$((vt + text + rodata + data))
+    local stat sinit speak stack
+    stat=$(field static_ram "$out"); sinit=$(field stack_init "$out"); speak=$(field stack_peak "$out")
+    stack=$(( sinit > speak ? sinit : speak ))
+    local ram=$((stat + stack))
+    local ct ti ts tp hops nodes edges
+    ct=$(field calib_ticks "$out"); ti=$(field ticks_init "$out"); ts=$(field ticks_stream "$out")
+    tp=$(field ticks_predict "$out"); hops=$(field hops "$out")
+    nodes=$(field nodes "$out"); edges=$(field edges "$out")
+    insn() { awk -v t="$1" -v c="$ct" 'BEGIN { printf "%.0f", t * 2000000 / c }'; }
+    local lat stream
+    lat=$(stat -c %s "$here/firmware/fixtures/latency.angq")
+    stream=$(stat -c %s "$here/firmware/fixtures/stream.angs")
+    echo "== $label (thumbv7m-none-eabi, Cortex-M3, no FPU; cargo build --release --features '$features')"
+    echo "flash (text + rodata + data + vectors): $(kib $flash)   budget $flash_budget KiB"
+    echo "  .text (code)                         $(kib $text)"
+    echo "  .rodata                              $(kib $rodata)"
+    echo "    of which latency.angq (ANGraph-L)  $(kib $lat)"
+    echo "    of which stream.angs (example)     $(kib $stream)"
+    if [ -n "$features" ]; then
+        echo "    of which power.angq (ANGraph-P)    $(kib "$(stat -c %s "$here/firmware/fixtures/power.angq")")"
+    fi
+    echo "RAM (static + peak stack):             $(kib $ram)   budget 128 KiB"
+    echo "  static .data + .bss                  $(kib $stat)   (arena $(grep -o 'arena [0-9]*' <<<"$out" | awk '{print $2}') B)"
+    echo "  peak stack                           $(kib $stack)   (model load $sinit B, streaming + predict $(field stack_predict "$out") B)"
+    echo "instructions (QEMU -icount, SysTick calibration $ct ticks / 2e6 insns):"
+    echo "  model load + arena carve             $(insn "$ti")"
+    echo "  stream: $hops hops                   $(insn "$ts")  ($(awk -v a="$(insn "$ts")" -v h="$hops" 'BEGIN{printf "%.0f", a/h}') per hop)"
+    echo "  predict (graph $nodes nodes / $edges edges) $(insn "$tp")  per inference"
+    if [ -n "$features" ]; then
+        echo "  ANGraph-P load + predict             $(insn "$(field ticks_energy "$out")")"
+    fi
+    echo "  latency_raw=$(field latency_raw "$out") (2^-$(field latency_frac_bits "$out"))"
+    echo
+}
+
+report_variant "" "ANGraph-L at 4x4 (the 256 KiB flash / 128 KiB RAM budget build)" 256
+report_variant "energy" "ANGraph-L + original ANGraph-P (energy variant)" 512
+
+if [ "$callgrind" = 1 ]; then
+    command -v valgrind >/dev/null || { echo "report.sh: valgrind not found" >&2; exit 2; }
+    (cd "$root" && cargo build --quiet --release -p angraph-embed --example predict_once)
+    cg="$(mktemp)"
+    valgrind --tool=callgrind --callgrind-out-file="$cg" --collect-atstart=no \
+        '--toggle-collect=*Estimator*predict*' "$target/release/examples/predict_once" >/dev/null 2>"$cg.log"
+    ir=$(grep -o 'Collected : [0-9]*' "$cg.log" | awk '{print $3}')
+    echo "== host x86-64 (valgrind --tool=callgrind, Estimator::predict only, SSE2 kernels)"
+    echo "instructions per inference: $ir"
+    rm -f "$cg" "$cg.log"
+fi
