@@ -238,7 +238,7 @@ pub unsafe extern "C" fn angraph_arena_bytes(dims: *const AngraphDims) -> usize 
     }
     // SAFETY: non-null, and the caller guarantees it points to an `angraph_dims`.
     let d = unsafe { *dims };
-    8 + HANDLE_BYTES + CEstimator::arena_bytes(d.latency()) + d.power_bytes()
+    c_arena_bytes(d) + d.power_bytes()
 }
 
 /// The node and edge capacities this library was built with.
