@@ -14,17 +14,36 @@ fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `libangraph_embed.a` next to the test's own deps directory (cargo builds the library's
-/// `staticlib` crate type together with the `rlib` this test links).
+/// Build `libangraph_embed.a` (default features: the header's capacities) in a target dir of
+/// its own, so the library the C program links is exactly this source with these features
+/// (the uplifted `target/debug/libangraph_embed.a` may come from a build with other features).
 fn staticlib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let lib = profile_dir.join("libangraph_embed.a");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d).join("c-abi"),
+        None => manifest().join("../target/c-abi"),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(manifest())
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "angraph-embed",
+            "--lib",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("running cargo to build the staticlib");
     assert!(
-        lib.exists(),
-        "{} not found (cargo builds it with the tests)",
-        lib.display()
+        out.status.success(),
+        "staticlib build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let lib = target.join("debug/libangraph_embed.a");
+    assert!(lib.exists(), "{} not found", lib.display());
     lib
 }
 

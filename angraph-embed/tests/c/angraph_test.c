@@ -69,8 +69,12 @@ int main(int argc, char **argv) {
     angraph_process proc = {u16le(stream + 12), u16le(stream + 14), (int16_t)u16le(stream + 16)};
     uint32_t records = u32le(stream + 20);
 
+    if (need > sizeof arena) {
+        fprintf(stderr, "arena of %zu bytes < angraph_arena_bytes() = %zu\n", sizeof arena, need);
+        return 1;
+    }
     angraph_handle *h = NULL;
-    int32_t rc = angraph_init(arena, need, &dims, lat, lat_len, NULL, 0, mw, mh, &proc, &h);
+    int32_t rc = angraph_init(arena, sizeof arena, &dims, lat, lat_len, NULL, 0, mw, mh, &proc, &h);
     CHECK("init", rc);
     if (rc != ANGRAPH_OK) return 1;
 
@@ -159,7 +163,11 @@ int main(int argc, char **argv) {
     pdims.power_width = 8;
     pdims.power_in = 4;
     size_t pneed = angraph_arena_bytes(&pdims);
-    rc = angraph_init(arena, pneed, &pdims, lat, lat_len, pow, pow_len, mw, mh, NULL, &h2);
+    if (pneed > sizeof arena) {
+        fprintf(stderr, "arena too small for the power dims\n");
+        return 1;
+    }
+    rc = angraph_init(arena, sizeof arena, &pdims, lat, lat_len, pow, pow_len, mw, mh, NULL, &h2);
     CHECK("init_power", rc);
     const int32_t activity[4] = {1 << 16, 0, 3 << 15, 1 << 14};
     angraph_energy en;
