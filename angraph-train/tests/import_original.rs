@@ -316,18 +316,10 @@ fn imported_power_models_reproduce_the_original_forward() {
             let x: Vec<f64> = row.iter().map(|&v| v as f64).collect();
             let [dynamic, stat] = original_power_forward(&sd.f32, &x);
             let expected = [dynamic, stat, dynamic + stat];
-            for k in 0..3 {
+            for (k, &e) in expected.iter().enumerate() {
                 let j = 3 * i + k;
-                assert!(
-                    rel(t[j], expected[k]) < 1e-4,
-                    "{name} row {i} out {k}: tch {}",
-                    t[j]
-                );
-                assert!(
-                    rel(f[j], expected[k]) < 1e-4,
-                    "{name} row {i} out {k}: f32 {}",
-                    f[j]
-                );
+                assert!(rel(t[j], e) < 1e-4, "{name} row {i} out {k}: tch {}", t[j]);
+                assert!(rel(f[j], e) < 1e-4, "{name} row {i} out {k}: f32 {}", f[j]);
             }
             println!(
                 "{name} row {i}: original (dyn, static) = ({dynamic:.4}, {stat:.4}); core f32 \
