@@ -11,7 +11,8 @@
 # Instructions: QEMU runs with `-icount shift=0` (one instruction = one virtual ns); the firmware
 # reads SysTick (25 MHz on mps2-an385) around each phase and calibrates ticks against a loop of
 # exactly 2,000,000 instructions, so instructions = ticks * 2e6 / calib_ticks.
-# Needs: qemu-system-arm, arm-none-eabi-size (gcc-arm-none-eabi), the thumbv7m-none-eabi target
+# The C firmware (firmware/c) is reported too. Needs: qemu-system-arm, arm-none-eabi-gcc and
+# arm-none-eabi-size (gcc-arm-none-eabi), the thumbv7m-none-eabi target
 # (scripts/setup.sh installs all three); valgrind for --callgrind.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -79,6 +80,34 @@ report_variant() {
 
 report_variant "" "ANGraph-L at 4x4 (the 256 KiB flash / 128 KiB RAM budget build)" 256
 report_variant "energy" "ANGraph-L + original ANGraph-P (energy variant)" 512
+
+# The C firmware (firmware/c/main.c through include/angraph.h and the thumbv7m staticlib).
+report_c() {
+    local dir="$target/firmware-c"
+    (cd "$root" && cargo build --quiet --release -p angraph-embed --lib --target thumbv7m-none-eabi --target-dir "$dir")
+    cp "$here/firmware/memory-budget.x" "$dir/memory.x"
+    local elf="$dir/angraph-firmware-c.elf"
+    (cd "$here/firmware/c" && arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -O2 -std=c11 -ffreestanding -nostdlib \
+        -Wl,--gc-sections -Wl,--no-warn-execstack -I"$here/include" -Wa,-I"$here/firmware/fixtures" \
+        -L"$dir" -T"$here/firmware/link.x" main.c blobs.S "$dir/thumbv7m-none-eabi/release/libangraph_embed.a" \
+        -lgcc -o "$elf")
+    local sizes out
+    sizes="$(arm-none-eabi-size -A "$elf")"
+    out="$(qemu-system-arm -machine mps2-an385 -cpu cortex-m3 -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -kernel "$elf" 2>&1)"
+    grep -q '^done' <<<"$out" || { echo "C firmware did not finish:"; echo "$out"; exit 1; }
+    local flash=$(( $(section .vector_table "$sizes") + $(section .text "$sizes") + $(section .rodata "$sizes") + $(section .data "$sizes") ))
+    local stat stack
+    stat=$(field static_ram "$out"); stack=$(field stack_peak "$out")
+    echo "== C firmware (firmware/c/main.c + libangraph_embed.a for thumbv7m-none-eabi, arm-none-eabi-gcc -O2)"
+    echo "flash (text + rodata + data + vectors): $(kib $flash)   budget 256 KiB"
+    echo "RAM (static + peak stack):             $(kib $((stat + stack)))   budget 128 KiB"
+    echo "  static (arena ANGRAPH_ARENA_BYTES_ORIGINAL, handle inside) $(kib "$stat")"
+    echo "  peak stack                           $(kib "$stack")"
+    echo "  latency_raw=$(field latency_raw "$out") (2^-$(field latency_frac_bits "$out"))"
+    echo
+}
+report_c
 
 if [ "$callgrind" = 1 ]; then
     command -v valgrind >/dev/null || { echo "report.sh: valgrind not found" >&2; exit 2; }

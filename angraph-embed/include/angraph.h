@@ -82,9 +82,13 @@ typedef struct angraph_dims {
 #define ANGRAPH_DIMS_ORIGINAL {100u, 35u, 200u, 0u, 0u}
 
 /* An upper bound of angraph_arena_bytes(&ANGRAPH_DIMS_ORIGINAL) for the default capacities
- * (a 4x4 mesh: 257 components, 640 pairs) on 32- and 64-bit targets; the library checks it at
- * compile time. */
+ * (a 4x4 mesh: 257 components, 640 pairs): 117.25 KiB on 32-bit targets (a Cortex-M), 129 KiB on
+ * 64-bit hosts; the library checks both at compile time. */
+#if UINTPTR_MAX == 0xFFFFFFFFu
+#define ANGRAPH_ARENA_BYTES_ORIGINAL 120064u
+#else
 #define ANGRAPH_ARENA_BYTES_ORIGINAL 132096u
+#endif
 
 /* A fixed-point value: raw * 2^-frac_bits (model units; times the blob's label scale = the
  * label in its unit). */

@@ -227,6 +227,106 @@ fn energy_firmware_runs_the_original_angraph_p_bit_for_bit() {
     assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
 }
 
+/// The C firmware example (`firmware/c`): `main.c` against `include/angraph.h`, linked with
+/// arm-none-eabi-gcc against the thumbv7m staticlib and the budget memory map.
+fn build_c_firmware() -> PathBuf {
+    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d).join("firmware-c"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/firmware-c"),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(cargo)
+        .current_dir(manifest)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "angraph-embed",
+            "--lib",
+        ])
+        .args(["--target", "thumbv7m-none-eabi", "--target-dir"])
+        .arg(&dir)
+        .output()
+        .expect("running cargo to build the thumbv7m staticlib");
+    assert!(
+        out.status.success(),
+        "thumbv7m staticlib build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(firmware_dir().join("memory-budget.x"), dir.join("memory.x")).unwrap();
+    let elf = dir.join("angraph-firmware-c.elf");
+    let c = firmware_dir().join("c");
+    let out = Command::new("arm-none-eabi-gcc")
+        .current_dir(&c)
+        .args([
+            "-mcpu=cortex-m3",
+            "-mthumb",
+            "-O2",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .args([
+            "-ffreestanding",
+            "-nostdlib",
+            "-Wl,--gc-sections",
+            "-Wl,--no-warn-execstack",
+        ])
+        .arg(format!("-I{}", manifest.join("include").display()))
+        .arg(format!(
+            "-Wa,-I{}",
+            firmware_dir().join("fixtures").display()
+        ))
+        .arg(format!("-L{}", dir.display()))
+        .arg(format!("-T{}", firmware_dir().join("link.x").display()))
+        .args(["main.c", "blobs.S"])
+        .arg(dir.join("thumbv7m-none-eabi/release/libangraph_embed.a"))
+        .args(["-lgcc", "-o"])
+        .arg(&elf)
+        .output()
+        .expect("arm-none-eabi-gcc not found: scripts/setup.sh installs gcc-arm-none-eabi");
+    assert!(
+        out.status.success(),
+        "C firmware compile/link failed (the link enforces 256 KB flash / 128 KB RAM):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elf
+}
+
+#[test]
+fn c_firmware_under_qemu_equals_host_bit_for_bit() {
+    let elf = build_c_firmware();
+    let out = run_qemu(&elf);
+    let kv = parse(&out);
+    assert!(out.contains("\ndone"), "C firmware did not finish:\n{out}");
+    let blob = std::fs::read(firmware_dir().join("fixtures/latency.angq")).unwrap();
+    let stream = support::example_stream();
+    let host = support::host_latency(&blob, &stream);
+    let g = support::host_graph(&stream).unwrap();
+    for k in ["init", "replay", "predict"] {
+        assert_eq!(num(&kv, k), 0, "{k}:\n{out}");
+    }
+    assert_eq!(num(&kv, "latency_raw"), host.raw as i64, "{out}");
+    assert_eq!(num(&kv, "latency_frac_bits"), host.frac_bits as i64);
+    assert_eq!(num(&kv, "nodes"), (g.row_ptr.len() - 1) as i64);
+    assert_eq!(num(&kv, "edges"), g.src.len() as i64);
+    assert_eq!(
+        num(&kv, "err_predict_consumed"),
+        Status::NeedsReset.code() as i64
+    );
+    assert_eq!(num(&kv, "err_out_of_mesh"), Status::OutOfMesh.code() as i64);
+    assert_eq!(
+        num(&kv, "err_truncated_blob"),
+        Status::Checksum.code() as i64
+    );
+    assert!(num(&kv, "arena_bytes") <= num(&kv, "arena_static"));
+    let ram = num(&kv, "static_ram") + num(&kv, "stack_peak");
+    assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
+}
+
 #[test]
 fn fixtures_are_reproducible() {
     // make_fixture writes these from seeds; regenerating gives the committed bytes.
