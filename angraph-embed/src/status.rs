@@ -149,8 +149,13 @@ impl From<Error> for Status {
             Error::Capacity(what) => {
                 if what.contains("edge") {
                     Status::EdgeCapacity
-                } else {
+                } else if what.contains("node") {
                     Status::NodeCapacity
+                } else if what.contains("workspace") {
+                    Status::ArenaTooSmall
+                } else {
+                    // "linear layers", "tensors": a blob larger than the format allows.
+                    Status::InvalidModel
                 }
             }
             Error::ComponentName | Error::OutOfMesh { .. } => Status::OutOfMesh,
@@ -200,5 +205,13 @@ mod tests {
             Status::OutOfMesh
         );
         assert_eq!(Status::from(Error::Stream("x")), Status::StreamOrder);
+        assert_eq!(
+            Status::from(Error::Capacity("linear layers")),
+            Status::InvalidModel
+        );
+        assert_eq!(
+            Status::from(Error::Capacity("workspace")),
+            Status::ArenaTooSmall
+        );
     }
 }
