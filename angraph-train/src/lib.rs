@@ -1,4 +1,7 @@
 //! `angraph-train`: the host side of ANGraph-rs.
+pub mod dataset;
 pub mod estimate;
 pub mod import;
 pub mod nn;
+pub mod sim;
+pub mod stream;

@@ -1,0 +1,481 @@
+//! Benchmark datasets on disk: graph datasets in the OGB raw format (latency) and activity
+//! matrices in `.npy` (power), with `meta.json`, the system-level estimate and seeded splits.
+//! The readers also load the original ANGraph files (no `meta.json`, no estimate).
+//!
+//! **Latency dataset** (a directory):
+//!
+//! | file | content |
+//! |---|---|
+//! | `raw/edge.csv.gz` | `src,dst` per edge, node ids local to each graph |
+//! | `raw/edge-feat.csv.gz` | per edge: `activities` (integer count), then the edge features |
+//! | `raw/node-feat.csv.gz` | per node: the node features (`angraph_core::features`) |
+//! | `raw/graph-label.csv.gz` | per graph: reference latency (ns) |
+//! | `raw/num-node-list.csv.gz`, `raw/num-edge-list.csv.gz` | per graph: nodes, edges |
+//! | `raw/system-estimate.csv.gz` | per graph: the system-level latency estimate (ns) |
+//! | `split/random/{train,valid,test}.csv.gz` | graph indices, 80/10/10, seeded shuffle |
+//! | `meta.json` | [`Meta`]: feature names and units, feature-set version, hardware config, generator, seed |
+//!
+//! **Power dataset**: `feature.npy` float32 `(N, 6, 6)` activity matrix (rows: component
+//! classes, columns: statistics, see [`power::MATRIX_ROWS`] / [`power::MATRIX_COLS`]),
+//! `label.npy` float32 `(N, 3)` with columns `[total, dynamic, static]` energy in nJ (the
+//! original's order; `total == dynamic + static` exactly), the same split files and `meta.json`.
+//!
+//! Reading a latency dataset for training (issue 4):
+//!
+//! ```no_run
+//! use angraph_train::dataset::{GraphDataset, PowerDataset};
+//! let ds = GraphDataset::load(std::path::Path::new("data/samples/digits_4x4"))?;
+//! for &i in &ds.split.train {
+//!     let g = &ds.graphs[i]; // angraph_core::quantize::OwnedGraph, f32 features,
+//!                            // edge_weight = activities
+//!     let y = ds.labels[i]; // reference latency, ns
+//!     let baseline = ds.estimates.as_ref().map(|e| e[i]); // system-level estimate, ns
+//!     let _ = (g.view()?, y, baseline);
+//! }
+//! let p = PowerDataset::load(std::path::Path::new("data/samples/power_digits_4x4"))?;
+//! let (total, dynamic, stat) = (p.column("total")?, p.column("dynamic")?, p.column("static")?);
+//! # let _ = (total, dynamic, stat);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod csvgz;
+pub mod generate;
+pub mod graph;
+pub mod manifest;
+pub mod npy;
+pub mod power;
+pub mod report;
+
+use crate::sim::rng::Rng;
+use crate::sim::SimConfig;
+use angraph_core::quantize::OwnedGraph;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Format name in `meta.json`.
+pub const META_FORMAT: &str = "angraph-dataset";
+/// Version of the dataset layout.
+pub const META_VERSION: u32 = 1;
+/// Version of the reference hardware model: bump whenever a parameter or effect changes
+/// (datasets of different versions are not comparable).
+pub const SIM_MODEL_VERSION: u32 = 1;
+/// Seed of the original's 80/10/10 split, used by default.
+pub const SPLIT_SEED: u64 = 2024;
+
+/// A named column or feature with its unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Name.
+    pub name: String,
+    /// Unit (empty when dimensionless).
+    pub unit: String,
+}
+
+/// Which kind of dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Graphs with latency labels.
+    Latency,
+    /// Activity matrices with energy labels.
+    Power,
+}
+
+/// `meta.json` of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Always [`META_FORMAT`].
+    pub format: String,
+    /// [`META_VERSION`].
+    pub version: u32,
+    /// Dataset name (manifest entry).
+    pub name: String,
+    /// Latency or power.
+    pub kind: Kind,
+    /// Number of samples.
+    pub samples: usize,
+    /// The simulated configuration (absent for converted streams).
+    pub config: Option<SimConfig>,
+    /// Generator identity: crate version and [`SIM_MODEL_VERSION`].
+    pub generator: serde_json::Value,
+    /// `angraph_core::features::FEATURE_SET_VERSION` (latency datasets).
+    pub feature_set_version: Option<u32>,
+    /// Node features (latency) or matrix rows (power).
+    pub node_features: Vec<Column>,
+    /// Edge-feature columns (latency) or matrix columns (power).
+    pub edge_features: Vec<Column>,
+    /// Column of `edge-feat.csv.gz` holding the activities (latency).
+    pub activities_column: Option<usize>,
+    /// Label columns, in file order.
+    pub labels: Vec<Column>,
+    /// File of the system-level estimate, relative to the dataset directory.
+    pub estimate_file: Option<String>,
+    /// Split description: kind, seed, fractions.
+    pub split: serde_json::Value,
+    /// Every parameter of the hardware model.
+    pub parameters: serde_json::Value,
+}
+
+/// Train / valid / test indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Training indices.
+    pub train: Vec<usize>,
+    /// Validation indices.
+    pub valid: Vec<usize>,
+    /// Test indices.
+    pub test: Vec<usize>,
+}
+
+impl Split {
+    /// Shuffle `0..n` with `seed` and cut 80/10/10 (train gets the rounding remainder).
+    pub fn random(n: usize, seed: u64) -> Split {
+        let mut idx: Vec<usize> = (0..n).collect();
+        Rng::new(seed).shuffle(&mut idx);
+        let n_valid = n / 10;
+        let n_test = n / 10;
+        let n_train = n - n_valid - n_test;
+        Split {
+            train: idx[..n_train].to_vec(),
+            valid: idx[n_train..n_train + n_valid].to_vec(),
+            test: idx[n_train + n_valid..].to_vec(),
+        }
+    }
+
+    /// Read `split/random/{train,valid,test}.csv.gz` under `dir`, checking indices `< n`.
+    pub fn read(dir: &Path, n: usize) -> Result<Split> {
+        let part = |name: &str| -> Result<Vec<usize>> {
+            let p = dir.join("split/random").join(format!("{name}.csv.gz"));
+            let (_, v) = csvgz::read_rows::<usize>(&p, Some(1))?;
+            if let Some(bad) = v.iter().position(|&i| i >= n) {
+                bail!(
+                    "{}: line {}: index {} >= {n} graphs",
+                    p.display(),
+                    bad + 1,
+                    v[bad]
+                );
+            }
+            Ok(v)
+        };
+        Ok(Split {
+            train: part("train")?,
+            valid: part("valid")?,
+            test: part("test")?,
+        })
+    }
+
+    /// Write the three split files under `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let d = dir.join("split/random");
+        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
+        for (name, v) in [
+            ("train", &self.train),
+            ("valid", &self.valid),
+            ("test", &self.test),
+        ] {
+            let mut w = csvgz::CsvGzWriter::create(&d.join(format!("{name}.csv.gz")))?;
+            for i in v {
+                w.row([i])?;
+            }
+            w.finish()?;
+        }
+        Ok(())
+    }
+}
+
+fn read_meta(dir: &Path) -> Result<Option<Meta>> {
+    let p = dir.join("meta.json");
+    if !p.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let meta: Meta = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}: line {}, column {}: {e}",
+            p.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if meta.format != META_FORMAT {
+        bail!(
+            "{}: field \"format\": expected {META_FORMAT:?}",
+            p.display()
+        );
+    }
+    if meta.version != META_VERSION {
+        bail!(
+            "{}: field \"version\": {} not supported",
+            p.display(),
+            meta.version
+        );
+    }
+    Ok(Some(meta))
+}
+
+/// A latency dataset in memory.
+#[derive(Debug, Clone)]
+pub struct GraphDataset {
+    /// Directory it was read from.
+    pub dir: PathBuf,
+    /// Graphs: f32 node features, CSR by target, `edge_weight` = activities (when the
+    /// dataset has edge features).
+    pub graphs: Vec<OwnedGraph>,
+    /// Edge features per graph, row-major `num_edges x width`, in the graph's CSR edge order
+    /// (the activities column included).
+    pub edge_attr: Vec<Vec<f32>>,
+    /// Edge-feature width.
+    pub edge_attr_width: usize,
+    /// Labels (reference latency; ns for this project's datasets).
+    pub labels: Vec<f32>,
+    /// System-level estimate per graph (same unit), absent in the original files.
+    pub estimates: Option<Vec<f32>>,
+    /// `meta.json`, absent in the original files.
+    pub meta: Option<Meta>,
+    /// The stored split, or the original recipe (seed 2024, 80/10/10) when none is stored.
+    pub split: Split,
+}
+
+impl GraphDataset {
+    /// Load the OGB raw files under `dir` (this project's datasets or the original's). Every
+    /// count is cross-checked; errors name the file and line.
+    pub fn load(dir: &Path) -> Result<GraphDataset> {
+        let meta = read_meta(dir)?;
+        let raw = dir.join("raw");
+        let f = |name: &str| raw.join(name);
+        let (_, n_nodes) = csvgz::read_rows::<usize>(&f("num-node-list.csv.gz"), Some(1))?;
+        let (_, n_edges) = csvgz::read_rows::<usize>(&f("num-edge-list.csv.gz"), Some(1))?;
+        let g = n_nodes.len();
+        if n_edges.len() != g {
+            bail!(
+                "{}: {} graphs, but num-node-list.csv.gz has {g}",
+                f("num-edge-list.csv.gz").display(),
+                n_edges.len()
+            );
+        }
+        let (lw, labels) = csvgz::read_rows::<f32>(&f("graph-label.csv.gz"), None)?;
+        if labels.len() != g * lw.max(1) || lw > 1 {
+            bail!(
+                "{}: expected {g} labels (one per graph, one column), found {} values in {} columns",
+                f("graph-label.csv.gz").display(),
+                labels.len(),
+                lw
+            );
+        }
+        let (xw, x) = csvgz::read_rows::<f32>(&f("node-feat.csv.gz"), None)?;
+        let total_nodes: usize = n_nodes.iter().sum();
+        if x.len() != total_nodes * xw {
+            bail!(
+                "{}: {} rows, but num-node-list.csv.gz sums to {total_nodes} nodes",
+                f("node-feat.csv.gz").display(),
+                x.len() / xw.max(1)
+            );
+        }
+        if let Some(m) = &meta {
+            if m.node_features.len() != xw {
+                bail!(
+                    "{}: {xw} node features, meta.json declares {}",
+                    f("node-feat.csv.gz").display(),
+                    m.node_features.len()
+                );
+            }
+        }
+        let (_, ei) = csvgz::read_rows::<u32>(&f("edge.csv.gz"), Some(2))?;
+        let total_edges: usize = n_edges.iter().sum();
+        if ei.len() != 2 * total_edges {
+            bail!(
+                "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
+                f("edge.csv.gz").display(),
+                ei.len() / 2
+            );
+        }
+        let ef_path = f("edge-feat.csv.gz");
+        let (ew, ef) = if ef_path.exists() {
+            let (w, v) = csvgz::read_rows::<f32>(&ef_path, None)?;
+            if v.len() != total_edges * w {
+                bail!(
+                    "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
+                    ef_path.display(),
+                    v.len() / w.max(1)
+                );
+            }
+            (w, Some(v))
+        } else {
+            (0, None)
+        };
+        let act_col = meta.as_ref().and_then(|m| m.activities_column).unwrap_or(0);
+        if ef.is_some() && act_col >= ew {
+            bail!(
+                "{}: activities column {act_col} >= width {ew}",
+                ef_path.display()
+            );
+        }
+        let estimates = match meta.as_ref().and_then(|m| m.estimate_file.clone()) {
+            Some(file) => {
+                let p = dir.join(&file);
+                let (_, v) = csvgz::read_rows::<f32>(&p, Some(1))?;
+                if v.len() != g {
+                    bail!("{}: {} values for {g} graphs", p.display(), v.len());
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let mut graphs = Vec::with_capacity(g);
+        let mut edge_attr = Vec::with_capacity(g);
+        let (mut no, mut eo) = (0usize, 0usize);
+        for gi in 0..g {
+            let (n, e) = (n_nodes[gi], n_edges[gi]);
+            let edges: Vec<(u32, u32)> = (0..e)
+                .map(|k| (ei[2 * (eo + k)], ei[2 * (eo + k) + 1]))
+                .collect();
+            if let Some(k) = edges
+                .iter()
+                .position(|&(s, d)| s as usize >= n || d as usize >= n)
+            {
+                bail!(
+                    "{}: line {}: edge {:?} of graph {gi} refers to a node >= {n}",
+                    f("edge.csv.gz").display(),
+                    eo + k + 1,
+                    edges[k]
+                );
+            }
+            let attr: Vec<f32> = match &ef {
+                Some(v) => v[eo * ew..(eo + e) * ew].to_vec(),
+                None => Vec::new(),
+            };
+            let weights: Option<Vec<f32>> = ef
+                .as_ref()
+                .map(|_| (0..e).map(|k| attr[k * ew + act_col]).collect());
+            if let Some(w) = &weights {
+                if let Some(k) = w.iter().position(|a| !a.is_finite() || *a < 0.0) {
+                    bail!(
+                        "{}: line {}: activities {} must be finite and >= 0",
+                        ef_path.display(),
+                        eo + k + 1,
+                        w[k]
+                    );
+                }
+            }
+            let xs = x[no * xw..(no + n) * xw].to_vec();
+            let og = OwnedGraph::from_coo(n as u32, xw as u32, xs, &edges, weights.as_deref())
+                .map_err(|err| anyhow!("{}: graph {gi}: {err}", dir.display()))?;
+            // Reorder the edge attributes into the CSR order OwnedGraph chose (stable by target).
+            let mut order: Vec<usize> = (0..e).collect();
+            order.sort_by_key(|&k| edges[k].1);
+            let mut a = Vec::with_capacity(attr.len());
+            for &k in &order {
+                a.extend_from_slice(&attr[k * ew..(k + 1) * ew]);
+            }
+            graphs.push(og);
+            edge_attr.push(a);
+            no += n;
+            eo += e;
+        }
+        let split = if dir.join("split/random/train.csv.gz").exists() {
+            Split::read(dir, g)?
+        } else {
+            Split::random(g, SPLIT_SEED)
+        };
+        Ok(GraphDataset {
+            dir: dir.to_path_buf(),
+            graphs,
+            edge_attr,
+            edge_attr_width: ew,
+            labels,
+            estimates,
+            meta,
+            split,
+        })
+    }
+}
+
+/// A power dataset in memory.
+#[derive(Debug, Clone)]
+pub struct PowerDataset {
+    /// Directory it was read from.
+    pub dir: PathBuf,
+    /// Shape of `feature.npy` (`[N, a, b]`, or `[N, k]` for flattened files).
+    pub feature_shape: Vec<usize>,
+    /// Row-major features, `N * a * b` values.
+    pub features: Vec<f32>,
+    /// `N x 3` labels, row-major, in the order of `label_columns`.
+    pub labels: Vec<f32>,
+    /// Label column names (`total`, `dynamic`, `static` for both this project and the original).
+    pub label_columns: Vec<String>,
+    /// `meta.json`, absent in the original files.
+    pub meta: Option<Meta>,
+    /// The stored split or the original recipe.
+    pub split: Split,
+}
+
+impl PowerDataset {
+    /// Load `feature.npy`, `label.npy` (and `meta.json`, splits when present) from `dir`.
+    pub fn load(dir: &Path) -> Result<PowerDataset> {
+        let meta = read_meta(dir)?;
+        let (fs, features) = npy::read_f32(&dir.join("feature.npy"))?;
+        let (ls, labels) = npy::read_f32(&dir.join("label.npy"))?;
+        if fs.len() < 2 {
+            bail!(
+                "{}: shape {fs:?}: expected (N, a, b) or (N, k)",
+                dir.join("feature.npy").display()
+            );
+        }
+        if ls.len() != 2 || ls[1] != 3 || ls[0] != fs[0] {
+            bail!(
+                "{}: shape {ls:?}: expected ({}, 3)",
+                dir.join("label.npy").display(),
+                fs[0]
+            );
+        }
+        let label_columns: Vec<String> = match &meta {
+            Some(m) => m.labels.iter().map(|c| c.name.clone()).collect(),
+            None => vec!["total".into(), "dynamic".into(), "static".into()],
+        };
+        if label_columns.len() != 3 {
+            bail!("{}: meta.json must declare 3 label columns", dir.display());
+        }
+        let split = if dir.join("split/random/train.csv.gz").exists() {
+            Split::read(dir, fs[0])?
+        } else {
+            Split::random(fs[0], SPLIT_SEED)
+        };
+        Ok(PowerDataset {
+            dir: dir.to_path_buf(),
+            feature_shape: fs,
+            features,
+            labels,
+            label_columns,
+            meta,
+            split,
+        })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.feature_shape[0]
+    }
+
+    /// `true` when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Features of sample `i`, flattened (`a * b` values).
+    pub fn sample(&self, i: usize) -> &[f32] {
+        let k: usize = self.feature_shape[1..].iter().product();
+        &self.features[i * k..(i + 1) * k]
+    }
+
+    /// One label column by name prefix (`total`, `dynamic`, `static`).
+    pub fn column(&self, name: &str) -> Result<Vec<f32>> {
+        let c = self
+            .label_columns
+            .iter()
+            .position(|n| n.starts_with(name))
+            .with_context(|| format!("no label column {name:?} in {:?}", self.label_columns))?;
+        Ok(self.labels.chunks_exact(3).map(|r| r[c]).collect())
+    }
+}

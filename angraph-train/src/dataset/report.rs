@@ -1,0 +1,230 @@
+//! The benchmark report (`data/README.md`): per dataset, sizes and the system-level
+//! estimate's R^2, RMSE and MAPE against the reference labels; generation speed.
+
+use super::generate::Speed;
+use super::manifest::Manifest;
+use super::{GraphDataset, Kind, PowerDataset};
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Regression metrics of a predictor against the truth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// Coefficient of determination `1 - SSE / SST`.
+    pub r2: f64,
+    /// Root mean squared error (label unit).
+    pub rmse: f64,
+    /// Mean absolute percentage error (%).
+    pub mape: f64,
+}
+
+/// R^2, RMSE and MAPE of `pred` against `truth` (equal, non-zero lengths).
+pub fn metrics(pred: &[f32], truth: &[f32]) -> Metrics {
+    let n = truth.len().max(1) as f64;
+    let mean = truth.iter().map(|&y| y as f64).sum::<f64>() / n;
+    let (mut sse, mut sst, mut ape) = (0.0, 0.0, 0.0);
+    for (&p, &y) in pred.iter().zip(truth) {
+        let (p, y) = (p as f64, y as f64);
+        sse += (p - y) * (p - y);
+        sst += (y - mean) * (y - mean);
+        if y != 0.0 {
+            ape += ((p - y) / y).abs();
+        }
+    }
+    Metrics {
+        r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
+        rmse: (sse / n).sqrt(),
+        mape: 100.0 * ape / n,
+    }
+}
+
+fn min_mean_max(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let (mut lo, mut hi, mut s, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
+    for x in v {
+        lo = lo.min(x);
+        hi = hi.max(x);
+        s += x;
+        n += 1.0;
+    }
+    (lo, s / n.max(1.0), hi)
+}
+
+/// One report line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Dataset name.
+    pub name: String,
+    /// Markdown table row.
+    pub row: String,
+    /// Baseline metrics (latency datasets).
+    pub metrics: Option<Metrics>,
+}
+
+/// Statistics of the latency dataset in `dir`.
+pub fn latency_line(name: &str, dir: &Path, speed: Option<&Speed>) -> Result<Line> {
+    let ds = GraphDataset::load(dir)?;
+    let nodes = min_mean_max(ds.graphs.iter().map(|g| (g.row_ptr.len() - 1) as f64));
+    let edges = min_mean_max(ds.graphs.iter().map(|g| g.src.len() as f64));
+    let lab = min_mean_max(ds.labels.iter().map(|&y| y as f64));
+    let m = ds.estimates.as_ref().map(|e| metrics(e, &ds.labels));
+    let est = ds
+        .estimates
+        .as_ref()
+        .map(|e| min_mean_max(e.iter().map(|&y| y as f64)).1)
+        .unwrap_or(f64::NAN);
+    let mut row = format!(
+        "| {name} | {} | {:.0} / {:.1} / {:.0} | {:.0} / {:.1} / {:.0} | {:.0} / {:.0} / {:.0} | {est:.0} |",
+        ds.graphs.len(),
+        nodes.0,
+        nodes.1,
+        nodes.2,
+        edges.0,
+        edges.1,
+        edges.2,
+        lab.0,
+        lab.1,
+        lab.2
+    );
+    match m {
+        Some(m) => write!(row, " {:.3} | {:.1} | {:.1} |", m.r2, m.rmse, m.mape)?,
+        None => row.push_str(" - | - | - |"),
+    }
+    match speed {
+        Some(s) => write!(
+            row,
+            " {:.1} ({}, {} threads) |",
+            s.samples_per_s, s.profile, s.threads
+        )?,
+        None => row.push_str(" - |"),
+    }
+    Ok(Line {
+        name: name.into(),
+        row,
+        metrics: m,
+    })
+}
+
+/// Statistics of the power dataset in `dir`.
+pub fn power_line(name: &str, dir: &Path, speed: Option<&Speed>) -> Result<Line> {
+    let ds = PowerDataset::load(dir)?;
+    let total = ds.column("total")?;
+    let dynamic = ds.column("dynamic")?;
+    let stat = ds.column("static")?;
+    let exact = total
+        .iter()
+        .zip(dynamic.iter().zip(&stat))
+        .filter(|(t, (d, s))| **t == **d + **s)
+        .count();
+    let t = min_mean_max(total.iter().map(|&v| v as f64));
+    let share = min_mean_max(
+        stat.iter()
+            .zip(&total)
+            .map(|(&s, &t)| 100.0 * s as f64 / t as f64),
+    );
+    let mut row = format!(
+        "| {name} | {} | {:?} | {:.2} / {:.2} / {:.2} | {:.1} / {:.1} / {:.1} | {exact}/{} |",
+        ds.len(),
+        &ds.feature_shape[1..],
+        t.0,
+        t.1,
+        t.2,
+        share.0,
+        share.1,
+        share.2,
+        ds.len()
+    );
+    match speed {
+        Some(s) => write!(
+            row,
+            " {:.1} ({}, {} threads) |",
+            s.samples_per_s, s.profile, s.threads
+        )?,
+        None => row.push_str(" - |"),
+    }
+    Ok(Line {
+        name: name.into(),
+        row,
+        metrics: None,
+    })
+}
+
+/// Render the report for the manifest's datasets found under `root` (missing ones are listed
+/// as missing). `speeds`: generation speed per dataset name.
+pub fn render(
+    manifest: &Manifest,
+    root: &Path,
+    speeds: &BTreeMap<String, Speed>,
+    extra: &str,
+) -> Result<String> {
+    let mut lat = String::new();
+    let mut pow = String::new();
+    for e in &manifest.datasets {
+        let dir = root.join(&e.name);
+        let speed = speeds.get(&e.name);
+        let line = if !dir.exists() {
+            None
+        } else {
+            Some(match e.kind {
+                Kind::Latency => latency_line(&e.name, &dir, speed)?,
+                Kind::Power => power_line(&e.name, &dir, speed)?,
+            })
+        };
+        let target = if e.kind == Kind::Latency {
+            &mut lat
+        } else {
+            &mut pow
+        };
+        match line {
+            Some(l) => writeln!(target, "{}", l.row)?,
+            None => writeln!(target, "| {} | (not generated) |", e.name)?,
+        }
+    }
+    let mut out = String::new();
+    writeln!(out, "# Benchmark data\n")?;
+    writeln!(
+        out,
+        "Generated by `angraph datasets --report` from `data/manifest.json` and the datasets under \
+         `{}`; do not edit by hand.\n",
+        root.display()
+    )?;
+    out.push_str(extra);
+    writeln!(out, "\n## Latency datasets (graphs, OGB raw format)\n")?;
+    writeln!(
+        out,
+        "Nodes, edges and labels as min / mean / max. Label = reference latency (ns); baseline = \
+         the system-level estimate (ns) scored against it.\n"
+    )?;
+    writeln!(out, "| dataset | graphs | nodes | edges | label (ns) | mean estimate (ns) | R^2 | RMSE (ns) | MAPE (%) | samples/s |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|")?;
+    out.push_str(&lat);
+    writeln!(out, "\n## Power datasets (activity matrices, npy)\n")?;
+    writeln!(
+        out,
+        "Total energy (nJ) and static share (%) as min / mean / max; `exact` counts samples with \
+         total == dynamic + static in float32.\n"
+    )?;
+    writeln!(
+        out,
+        "| dataset | samples | matrix | total (nJ) | static share (%) | exact | samples/s |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    out.push_str(&pow);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_of_known_values() {
+        let m = metrics(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
+        assert_eq!((m.r2, m.rmse, m.mape), (1.0, 0.0, 0.0));
+        let m = metrics(&[2.0, 2.0, 2.0], &[1.0, 2.0, 3.0]);
+        assert!((m.r2 - 0.0).abs() < 1e-12);
+        assert!((m.rmse - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert!((m.mape - 100.0 * (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-9);
+    }
+}

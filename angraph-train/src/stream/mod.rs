@@ -1,0 +1,516 @@
+//! Event streams on disk: the TrueAsync DFG JSON form and this project's timed form.
+//!
+//! **TrueAsync DFG JSON** (read and written as is): one key per event, the ordered component
+//! names of its path, keys in file order:
+//! `{"DFS0": ["Injector", "NI-0-toRouter", "IU-0 of Router-0", ...], "DFS1": [...]}`.
+//!
+//! **Timed form** (`angraph-timed-stream`, a superset): a header naming the hardware and, per
+//! event, each hop as `[name, enter_ps, leave_ps]` (integer picoseconds):
+//!
+//! ```json
+//! {"format": "angraph-timed-stream", "version": 1,
+//!  "mesh": {"width": 4, "height": 4},
+//!  "process": {"name": "tsmc65", "feature_nm": 65, "vdd_mv": 1200, "temperature_c": 40},
+//!  "time_unit": "ps", "description": "...",
+//!  "labels": {"reference_latency_ns": 812.5, "dynamic_nj": 9.1, "static_nj": 0.4, "total_nj": 9.5},
+//!  "events": [{"key": "DFS0", "hops": [["Injector", 0, 1500], ["NI-0-toRouter", 1500, 1950]]}]}
+//! ```
+//!
+//! `labels` is optional (a simulated stream carries its reference labels). Reading either form
+//! checks every component name, mesh bound and timestamp order and names the file, the event
+//! and the hop of the first problem. [`Stream::to_graph`] feeds the one transform of
+//! `angraph-core`.
+
+use crate::dataset::graph::{GraphRecord, HostBuilder};
+use angraph_core::component::{Component, ComponentKind, Mesh};
+use angraph_core::features::ProcessDescriptor;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+/// Format name of the timed form.
+pub const TIMED_FORMAT: &str = "angraph-timed-stream";
+/// Version of the timed form.
+pub const TIMED_VERSION: u32 = 1;
+
+/// One hop: a component and when the event entered and left it (ps; 0 when untimed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    /// The component.
+    pub component: Component,
+    /// Entry time (ps).
+    pub enter_ps: u64,
+    /// Exit time (ps).
+    pub leave_ps: u64,
+}
+
+/// One event: its key (`DFS<n>`) and its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Key in the file.
+    pub key: String,
+    /// Hops in path order.
+    pub hops: Vec<Hop>,
+}
+
+/// Process node in a timed header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessHeader {
+    /// Node name.
+    pub name: String,
+    /// Feature size (nm).
+    pub feature_nm: u16,
+    /// Supply (mV).
+    pub vdd_mv: u16,
+    /// Junction temperature (degC).
+    pub temperature_c: i16,
+}
+
+/// Mesh in a timed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshHeader {
+    /// Tiles along x.
+    pub width: u16,
+    /// Tiles along y.
+    pub height: u16,
+}
+
+/// Reference labels a simulated stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamLabels {
+    /// Reference latency (ns).
+    pub reference_latency_ns: f64,
+    /// Dynamic energy (nJ).
+    pub dynamic_nj: f32,
+    /// Static energy (nJ).
+    pub static_nj: f32,
+    /// Total energy (nJ) = dynamic + static.
+    pub total_nj: f32,
+}
+
+/// The timed form's header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedHeader {
+    /// Mesh.
+    pub mesh: MeshHeader,
+    /// Process node and temperature.
+    pub process: ProcessHeader,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Reference labels, if known.
+    #[serde(default)]
+    pub labels: Option<StreamLabels>,
+}
+
+/// An event stream in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stream {
+    /// Present for the timed form.
+    pub header: Option<TimedHeader>,
+    /// Events in file order.
+    pub events: Vec<Event>,
+}
+
+/// Ordered map `key -> list of names` (keeps file order, unlike a `serde_json::Map`).
+struct DfgEvents(Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for DfgEvents {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DfgEvents;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of event keys to lists of component names")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<DfgEvents, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, names)) = m.next_entry::<String, Vec<String>>()? {
+                    v.push((k, names));
+                }
+                Ok(DfgEvents(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A timed hop on disk: `[name, enter, leave]`.
+struct RawHop(String, u64, u64);
+
+impl<'de> Deserialize<'de> for RawHop {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawHop;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a hop [name, enter_ps, leave_ps]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> std::result::Result<RawHop, A::Error> {
+                use serde::de::Error;
+                let n: String = s
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let a: u64 = s
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let b: u64 = s
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(2, &self))?;
+                if s.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(4, &self));
+                }
+                Ok(RawHop(n, a, b))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    key: String,
+    hops: Vec<RawHop>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimed {
+    format: String,
+    version: u32,
+    mesh: MeshHeader,
+    process: ProcessHeader,
+    time_unit: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    labels: Option<StreamLabels>,
+    events: Vec<RawEvent>,
+}
+
+fn parse_component(name: &str, file: &str, key: &str, i: usize) -> Result<Component> {
+    Component::parse(name)
+        .map_err(|_| anyhow!("{file}: event {key:?}, hop {i}: unknown component name {name:?}"))
+}
+
+impl Stream {
+    /// Read either form from `path` (the timed form is recognised by its `format` key).
+    pub fn read(path: &Path) -> Result<Stream> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        Stream::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse either form from `text`; `file` names the source in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Stream> {
+        let timed = text.trim_start().starts_with('{')
+            && serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("format").cloned())
+                .is_some();
+        let stream = if timed {
+            let raw: RawTimed = serde_json::from_str(text)
+                .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
+            if raw.format != TIMED_FORMAT {
+                bail!(
+                    "{file}: field \"format\": expected {TIMED_FORMAT:?}, found {:?}",
+                    raw.format
+                );
+            }
+            if raw.version != TIMED_VERSION {
+                bail!("{file}: field \"version\": version {} is not supported (expected {TIMED_VERSION})", raw.version);
+            }
+            if raw.time_unit != "ps" {
+                bail!(
+                    "{file}: field \"time_unit\": expected \"ps\", found {:?}",
+                    raw.time_unit
+                );
+            }
+            let mut events = Vec::with_capacity(raw.events.len());
+            for ev in raw.events {
+                let mut hops = Vec::with_capacity(ev.hops.len());
+                for (i, RawHop(name, a, b)) in ev.hops.into_iter().enumerate() {
+                    let component = parse_component(&name, file, &ev.key, i)?;
+                    hops.push(Hop {
+                        component,
+                        enter_ps: a,
+                        leave_ps: b,
+                    });
+                }
+                events.push(Event { key: ev.key, hops });
+            }
+            Stream {
+                header: Some(TimedHeader {
+                    mesh: raw.mesh,
+                    process: raw.process,
+                    description: raw.description,
+                    labels: raw.labels,
+                }),
+                events,
+            }
+        } else {
+            let raw: DfgEvents = serde_json::from_str(text)
+                .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
+            let mut events = Vec::with_capacity(raw.0.len());
+            for (key, names) in raw.0 {
+                let mut hops = Vec::with_capacity(names.len());
+                for (i, name) in names.iter().enumerate() {
+                    hops.push(Hop {
+                        component: parse_component(name, file, &key, i)?,
+                        enter_ps: 0,
+                        leave_ps: 0,
+                    });
+                }
+                events.push(Event { key, hops });
+            }
+            Stream {
+                header: None,
+                events,
+            }
+        };
+        stream.validate(file)?;
+        Ok(stream)
+    }
+
+    /// The mesh: from the header, else the smallest square mesh holding every tile named.
+    pub fn mesh(&self) -> Result<Mesh> {
+        if let Some(h) = &self.header {
+            return Mesh::new(h.mesh.width, h.mesh.height)
+                .map_err(|e| anyhow!("header field \"mesh\": {e}"));
+        }
+        let max_tile = self
+            .events
+            .iter()
+            .flat_map(|e| e.hops.iter())
+            .filter(|h| h.component.kind != ComponentKind::Injector)
+            .map(|h| h.component.tile)
+            .max()
+            .unwrap_or(0);
+        let mut side = 1u32;
+        while side * side <= max_tile {
+            side += 1;
+        }
+        let side = u16::try_from(side).map_err(|_| anyhow!("tile {max_tile} is too large"))?;
+        Mesh::new(side, side).map_err(|e| anyhow!("inferred mesh {side}x{side}: {e}"))
+    }
+
+    /// Process descriptors (default = unknown for the untimed form).
+    pub fn process(&self) -> ProcessDescriptor {
+        match &self.header {
+            Some(h) => ProcessDescriptor {
+                feature_nm: h.process.feature_nm,
+                vdd_mv: h.process.vdd_mv,
+                temperature_c: h.process.temperature_c,
+            },
+            None => ProcessDescriptor::default(),
+        }
+    }
+
+    /// Check mesh bounds and timestamp order; errors name `file`, event and hop.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        let mesh = self.mesh().with_context(|| file.to_string())?;
+        let mut keys = std::collections::HashSet::new();
+        for ev in &self.events {
+            if !keys.insert(ev.key.as_str()) {
+                bail!("{file}: event {:?} appears twice", ev.key);
+            }
+            let mut prev_enter = 0;
+            for (i, h) in ev.hops.iter().enumerate() {
+                mesh.id_of(h.component).map_err(|_| {
+                    anyhow!(
+                        "{file}: event {:?}, hop {i}: {} is outside the {}x{} mesh",
+                        ev.key,
+                        h.component,
+                        mesh.width,
+                        mesh.height
+                    )
+                })?;
+                if h.leave_ps < h.enter_ps {
+                    bail!(
+                        "{file}: event {:?}, hop {i}: leaves ({}) before it enters ({})",
+                        ev.key,
+                        h.leave_ps,
+                        h.enter_ps
+                    );
+                }
+                if h.enter_ps < prev_enter {
+                    bail!(
+                        "{file}: event {:?}, hop {i}: enters ({}) before the previous hop ({})",
+                        ev.key,
+                        h.enter_ps,
+                        prev_enter
+                    );
+                }
+                prev_enter = h.enter_ps;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the TrueAsync DFG JSON form (names only) atomically.
+    pub fn write_dfg(&self, path: &Path) -> Result<()> {
+        let mut out = Vec::new();
+        out.push(b'{');
+        for (i, ev) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b",\n ");
+            }
+            serde_json::to_writer(&mut out, &ev.key)?;
+            out.extend_from_slice(b": [");
+            for (j, h) in ev.hops.iter().enumerate() {
+                if j > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                serde_json::to_writer(&mut out, &h.component.to_string())?;
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"}\n");
+        write_atomic(path, &out)
+    }
+
+    /// Write the timed form atomically (requires a header).
+    pub fn write_timed(&self, path: &Path) -> Result<()> {
+        let h = self
+            .header
+            .as_ref()
+            .context("the timed form needs a header (mesh, process)")?;
+        let mut out = Vec::new();
+        write!(
+            out,
+            "{{\"format\": \"{TIMED_FORMAT}\", \"version\": {TIMED_VERSION},\n \"mesh\": "
+        )?;
+        serde_json::to_writer(&mut out, &h.mesh)?;
+        out.extend_from_slice(b",\n \"process\": ");
+        serde_json::to_writer(&mut out, &h.process)?;
+        out.extend_from_slice(b",\n \"time_unit\": \"ps\",\n \"description\": ");
+        serde_json::to_writer(&mut out, &h.description)?;
+        if let Some(l) = &h.labels {
+            out.extend_from_slice(b",\n \"labels\": ");
+            serde_json::to_writer(&mut out, l)?;
+        }
+        out.extend_from_slice(b",\n \"events\": [");
+        for (i, ev) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\n  {\"key\": ");
+            serde_json::to_writer(&mut out, &ev.key)?;
+            out.extend_from_slice(b", \"hops\": [");
+            for (j, hop) in ev.hops.iter().enumerate() {
+                if j > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.push(b'[');
+                serde_json::to_writer(&mut out, &hop.component.to_string())?;
+                write!(out, ", {}, {}]", hop.enter_ps, hop.leave_ps)?;
+            }
+            out.extend_from_slice(b"]}");
+        }
+        out.extend_from_slice(b"\n]}\n");
+        write_atomic(path, &out)
+    }
+
+    /// The paper's graph of this stream, through the one transform of `angraph-core`.
+    pub fn to_graph(&self) -> Result<GraphRecord> {
+        let mesh = self.mesh()?;
+        let mut b = HostBuilder::new(mesh, self.process())?;
+        for ev in &self.events {
+            b.begin_event()?;
+            for (i, h) in ev.hops.iter().enumerate() {
+                let id = mesh.id_of(h.component)?;
+                b.hop(id, h.enter_ps, h.leave_ps)
+                    .map_err(|e| anyhow!("event {:?}, hop {i}: {e}", ev.key))?;
+            }
+            b.end_event()?;
+        }
+        b.finish()
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
+/// reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).with_context(|| format!("{}: cannot create", d.display()))?;
+    }
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// The system-level stream of a simulated sample (timed form, with its reference labels).
+pub fn from_sample(s: &crate::sim::Sample, node_name: &str) -> Stream {
+    let mesh = s.plan.mesh;
+    let mut events = Vec::with_capacity(s.plan.num_events());
+    for e in 0..s.plan.num_events() {
+        let r = s.plan.path_off[e] as usize..s.plan.path_off[e + 1] as usize;
+        let hops = r
+            .map(|h| Hop {
+                // Ids in a plan are valid for its mesh by construction.
+                component: mesh
+                    .component(s.plan.path[h])
+                    .unwrap_or(Component::INJECTOR),
+                enter_ps: s.timing.enter[h],
+                leave_ps: s.timing.leave[h],
+            })
+            .collect();
+        events.push(Event {
+            key: format!("DFS{e}"),
+            hops,
+        });
+    }
+    let [total, dynamic, stat] = s.energy_nj();
+    Stream {
+        header: Some(TimedHeader {
+            mesh: MeshHeader {
+                width: mesh.width,
+                height: mesh.height,
+            },
+            process: ProcessHeader {
+                name: node_name.to_string(),
+                feature_nm: s.process.feature_nm,
+                vdd_mv: s.process.vdd_mv,
+                temperature_c: s.process.temperature_c,
+            },
+            description: s.description.clone(),
+            labels: Some(StreamLabels {
+                reference_latency_ns: s.reference_latency_ps as f64 / 1000.0,
+                dynamic_nj: dynamic,
+                static_nj: stat,
+                total_nj: total,
+            }),
+        }),
+        events,
+    }
+}
