@@ -177,3 +177,72 @@ fn bad_blobs_and_small_arenas_are_error_codes() {
     angraph_core::power::predict_fixed(&power, &x, &mut out, &mut pws).unwrap();
     assert_eq!(got, out[0]);
 }
+
+#[test]
+fn an_8x8_mesh_with_its_own_capacities_is_bit_exact_too() {
+    use angraph_core::quantize::{Calibration, ModelF32};
+    use angraph_core::transform::{GraphBuffers, GraphBuilder};
+    use angraph_core::{latency, Config, Precision};
+    const N: usize = 1025; // 16 * 64 + 1
+    const E: usize = 2560;
+    let s = support::synthetic_stream(8, 8, 300, 21);
+    // The host graph at these capacities.
+    let mut b: Box<GraphBuilder<N, E>> = Box::new(GraphBuilder::new(s.mesh, s.process).unwrap());
+    support::feed(&mut b, &s).unwrap();
+    let (n, e) = (b.num_nodes(), b.num_edges());
+    assert!(
+        n > 257,
+        "an 8x8 stream must exceed the 4x4 capacity ({n} nodes)"
+    );
+    let nf = angraph_core::features::NODE_FEATURES;
+    let mut g = support::HostGraph {
+        x: vec![0; n * nf],
+        row_ptr: vec![0; n + 1],
+        src: vec![0; e],
+        weight: vec![0; e],
+    };
+    b.finish(GraphBuffers::new(
+        &mut g.x,
+        &mut g.row_ptr,
+        &mut g.src,
+        &mut g.weight,
+    ))
+    .unwrap();
+    // A narrow placeholder ANGraph-L that accepts 1025 nodes.
+    let mut c = support::latency_config();
+    c.width = 16;
+    c.head.clear();
+    c.head.push(32).unwrap();
+    c.head.push(16).unwrap();
+    c.max_nodes = N as u32;
+    let blob = ModelF32::random(Config::Latency(c), 3)
+        .unwrap()
+        .quantize(
+            &Calibration::Latency(&[g.to_f32()]),
+            Precision::Int16,
+            "8x8 test",
+        )
+        .unwrap();
+    let model = load(&blob).unwrap();
+    let v = g.view();
+    let mut ws = vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
+    let expected = latency::predict_fixed(&model, &v, &mut ws).unwrap();
+    type Big<'a> = Estimator<'a, N, E>;
+    let dims = Dims {
+        width: 16,
+        in_dim: nf as u32,
+        head_max: 32,
+    };
+    let mut arena = vec![0u8; Big::arena_bytes(dims)];
+    let mut est = Big::new(&mut arena, dims, &model, s.mesh, s.process).unwrap();
+    for ev in &s.events {
+        est.begin_event().unwrap();
+        for h in ev {
+            est.hop(h.id, h.enter, h.leave).unwrap();
+        }
+        est.end_event().unwrap();
+    }
+    let p = est.predict().unwrap();
+    assert_eq!(p.latency, expected);
+    assert_eq!((p.nodes as usize, p.edges as usize), (n, e));
+}
