@@ -161,6 +161,12 @@ int32_t angraph_predict_graph(angraph_handle *h, uint32_t num_nodes, uint32_t fe
 int32_t angraph_predict_energy(angraph_handle *h, const int32_t *activity, size_t len,
                                angraph_energy *out);
 
+/* The detail behind the handle's last failed call, as a sentence naming the field or value
+ * (e.g. "malformed event stream: hop enters before the previous hop of its event"); written
+ * NUL-terminated and truncated into buf (len bytes); "" when there is no detail. Returns the
+ * bytes written (without the NUL) or a negative code. */
+int32_t angraph_last_error(angraph_handle *h, char *buf, size_t len);
+
 /* Dense id of a TrueAsync component name ("SA of Router-3", "Injector", ...; len bytes). */
 int32_t angraph_component_id(uint16_t mesh_width, uint16_t mesh_height, const uint8_t *name,
                              size_t len, uint32_t *out);

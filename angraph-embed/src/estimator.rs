@@ -19,7 +19,7 @@ use angraph_core::graph::{csr_from_coo, GraphView};
 use angraph_core::latency::{self, FixedInput};
 use angraph_core::power::{self, Energy, MAX_OUTPUTS};
 use angraph_core::transform::GraphBuilder;
-use angraph_core::{Family, Fixed, Model, Precision};
+use angraph_core::{Error, Family, Fixed, Model, Precision};
 use core::mem::MaybeUninit;
 
 /// One prediction of the stream window.
@@ -33,6 +33,41 @@ pub struct Prediction {
     pub edges: u32,
     /// Whole-window statistics (`span()` is the system-level latency estimate, ps).
     pub summary: StreamSummary,
+}
+
+/// A failure inside the estimator: a status decided here, or an `angraph_core` error (kept as
+/// [`Estimator::last_error`] for logs: it names the field, index or value).
+enum Fail {
+    Status(Status),
+    Core(Error),
+}
+
+impl From<Status> for Fail {
+    fn from(s: Status) -> Self {
+        Fail::Status(s)
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Core(e)
+    }
+}
+
+type Inner<T> = core::result::Result<T, Fail>;
+
+fn settle<T>(last: &mut Option<Error>, r: Inner<T>) -> Result<T> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(Fail::Status(s)) => {
+            *last = None;
+            Err(s)
+        }
+        Err(Fail::Core(e)) => {
+            *last = Some(e);
+            Err(e.into())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +91,7 @@ pub struct Estimator<'a, const NODES: usize, const EDGES: usize> {
     weight: &'a mut [i32],
     row: &'a mut [i32],
     state: State,
+    last_error: Option<Error>,
 }
 
 fn take<'a>(rest: &mut &'a mut [u8], used: &mut usize, r: Region) -> &'a mut [u8] {
@@ -147,9 +183,16 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
             weight,
             row,
             state: State::Consumed,
+            last_error: None,
         };
         est.reset_to(mesh, process)?;
         Ok(est)
+    }
+
+    /// The `angraph_core` error behind the last failed call, when there was one (it names the
+    /// offending field, index or value; `Display` gives a sentence for logs).
+    pub fn last_error(&self) -> Option<Error> {
+        self.last_error
     }
 
     /// The ANGraph-L model.
@@ -169,6 +212,11 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
 
     /// Start a new, empty stream window for another mesh or process.
     pub fn reset_to(&mut self, mesh: Mesh, process: ProcessDescriptor) -> Result<()> {
+        let r = self.reset_to_inner(mesh, process);
+        settle(&mut self.last_error, r)
+    }
+
+    fn reset_to_inner(&mut self, mesh: Mesh, process: ProcessDescriptor) -> Inner<()> {
         let slot = self.shared.as_mut_ptr() as *mut MaybeUninit<GraphBuilder<NODES, EDGES>>;
         // SAFETY: `new` checked that `shared` is aligned for and at least as large as the
         // builder; `MaybeUninit` has no validity requirement, and `init_in` initialises it.
@@ -196,6 +244,11 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
 
     /// Open an event (one spike's path).
     pub fn begin_event(&mut self) -> Result<()> {
+        let r = self.begin_event_inner();
+        settle(&mut self.last_error, r)
+    }
+
+    fn begin_event_inner(&mut self) -> Inner<()> {
         Ok(self.streaming()?.begin_event()?)
     }
 
@@ -203,24 +256,44 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
     /// slot`, the injector `16 * tiles`), entered at `enter_ps` and left at `leave_ps`
     /// (picoseconds; 0 for untimed streams). A failed hop changes nothing.
     pub fn hop(&mut self, component: u32, enter_ps: u64, leave_ps: u64) -> Result<()> {
+        let r = self.hop_inner(component, enter_ps, leave_ps);
+        settle(&mut self.last_error, r)
+    }
+
+    fn hop_inner(&mut self, component: u32, enter_ps: u64, leave_ps: u64) -> Inner<()> {
         Ok(self.streaming()?.hop(component, enter_ps, leave_ps)?)
     }
 
     /// Close the open event.
     pub fn end_event(&mut self) -> Result<()> {
+        let r = self.end_event_inner();
+        settle(&mut self.last_error, r)
+    }
+
+    fn end_event_inner(&mut self) -> Inner<()> {
         Ok(self.streaming()?.end_event()?)
     }
 
     /// Distinct components and pairs so far, and the window's statistics.
     pub fn progress(&mut self) -> Result<(u32, u32, StreamSummary)> {
+        let r = self.progress_inner();
+        settle(&mut self.last_error, r)
+    }
+
+    fn progress_inner(&mut self) -> Inner<(u32, u32, StreamSummary)> {
         let b = self.streaming()?;
         Ok((b.num_nodes() as u32, b.num_edges() as u32, b.summary()))
     }
 
     /// Predict latency from the stream window, which this consumes (call [`Self::reset`] next).
     pub fn predict(&mut self) -> Result<Prediction> {
+        let r = self.predict_inner();
+        settle(&mut self.last_error, r)
+    }
+
+    fn predict_inner(&mut self) -> Inner<Prediction> {
         if self.state != State::Streaming {
-            return Err(Status::NeedsReset);
+            return Err(Status::NeedsReset.into());
         }
         let b = Self::builder(self.shared);
         let summary = b.summary();
@@ -228,7 +301,7 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         let n = topo.num_nodes();
         let in_dim = self.latency.latency_config()?.in_dim as usize;
         if in_dim != NODE_FEATURES {
-            return Err(Status::ModelTooLarge);
+            return Err(Status::ModelTooLarge.into());
         }
         let mut stage = FixedInput::new(self.latency, n, self.input)?;
         let row = &mut self.row[..NODE_FEATURES];
@@ -250,17 +323,22 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
     /// ANGraph-L on a graph the caller built (Q16.16 features `num_nodes x in_dim`): the same
     /// two stages as `predict_fixed`. Uses the shared region, so it ends the stream window.
     pub fn predict_graph(&mut self, graph: &GraphView<'_, i32>) -> Result<Fixed> {
+        let r = self.predict_graph_inner(graph);
+        settle(&mut self.last_error, r)
+    }
+
+    fn predict_graph_inner(&mut self, graph: &GraphView<'_, i32>) -> Inner<Fixed> {
         let n = graph.num_nodes();
         if n as usize > NODES || graph.num_edges() as usize > EDGES {
             return Err(if n as usize > NODES {
-                Status::NodeCapacity
+                Status::NodeCapacity.into()
             } else {
-                Status::EdgeCapacity
+                Status::EdgeCapacity.into()
             });
         }
         let c = self.latency.latency_config()?;
         if graph.feature_width() != c.in_dim as u32 {
-            return Err(Status::ModelTooLarge);
+            return Err(Status::ModelTooLarge.into());
         }
         self.state = State::Consumed;
         let mut stage = FixedInput::new(self.latency, n, self.input)?;
@@ -281,28 +359,40 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         edge_dst: &[u32],
         activities: Option<&[i32]>,
     ) -> Result<Fixed> {
+        let r = self.predict_coo_inner(num_nodes, x, edge_src, edge_dst, activities);
+        settle(&mut self.last_error, r)
+    }
+
+    fn predict_coo_inner(
+        &mut self,
+        num_nodes: u32,
+        x: &[i32],
+        edge_src: &[u32],
+        edge_dst: &[u32],
+        activities: Option<&[i32]>,
+    ) -> Inner<Fixed> {
         let (n, e) = (num_nodes as usize, edge_src.len());
         if n > NODES {
-            return Err(Status::NodeCapacity);
+            return Err(Status::NodeCapacity.into());
         }
         if e > EDGES {
-            return Err(Status::EdgeCapacity);
+            return Err(Status::EdgeCapacity.into());
         }
         if edge_dst.len() != e || activities.is_some_and(|a| a.len() != e) {
-            return Err(Status::BufferLength);
+            return Err(Status::BufferLength.into());
         }
         if n == 0 {
-            return Err(Status::EmptyStream);
+            return Err(Status::EmptyStream.into());
         }
         let in_dim = self.latency.latency_config()?.in_dim as usize;
         if x.len() != n * in_dim {
-            return Err(Status::BufferLength);
+            return Err(Status::BufferLength.into());
         }
         self.state = State::Consumed;
         // The permutation lives in the shared region until the layers need it.
         let perm = typed::<u32>(&mut *self.shared, e);
         if perm.len() < e {
-            return Err(Status::ArenaTooSmall);
+            return Err(Status::ArenaTooSmall.into());
         }
         let (row_ptr, src) = (&mut self.row_ptr[..n + 1], &mut self.src[..e]);
         csr_from_coo(num_nodes, edge_src, edge_dst, row_ptr, src, perm)?;

@@ -529,6 +529,49 @@ pub unsafe extern "C" fn angraph_predict_energy(
     }
 }
 
+/// The `angraph_core` error behind the handle's last failed call as a sentence (e.g. "malformed
+/// event stream: hop enters before the previous hop of its event"), NUL-terminated and
+/// truncated to `len` bytes; an empty string when the last failure had no such detail. Returns
+/// the bytes written (without the NUL) or a negative status.
+///
+/// # Safety
+/// `h` must be null or a live handle; `buf` null or writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn angraph_last_error(h: *mut Handle, buf: *mut u8, len: usize) -> i32 {
+    if buf.is_null() || len == 0 {
+        return Status::NullArgument.code();
+    }
+    // SAFETY: forwarded caller contract.
+    let e = match unsafe { handle(h) } {
+        Ok(e) => e.last_error(),
+        Err(s) => return s.code(),
+    };
+    // SAFETY: non-null and writable for `len` bytes (caller contract).
+    let out = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    struct Cut<'b> {
+        out: &'b mut [u8],
+        n: usize,
+    }
+    impl core::fmt::Write for Cut<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for &b in s.as_bytes() {
+                if self.n + 1 < self.out.len() {
+                    self.out[self.n] = b;
+                    self.n += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut w = Cut { out, n: 0 };
+    if let Some(e) = e {
+        let _ = core::fmt::write(&mut w, format_args!("{e}"));
+    }
+    let n = w.n;
+    w.out[n] = 0;
+    n as i32
+}
+
 /// Parse a TrueAsync component name (`"SA of Router-3"`, `"Injector"`, ...; `len` bytes, no NUL
 /// needed) into its dense id on a `mesh_width x mesh_height` mesh.
 ///

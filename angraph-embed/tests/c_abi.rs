@@ -162,6 +162,15 @@ fn c_program_agrees_with_rust() {
         assert_eq!(num(k), s.code() as i64, "{k}:\n{stdout}");
     }
     assert_eq!(num("err_reset"), 0);
+    let detail = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("last_error="))
+        .unwrap_or_default();
+    assert_eq!(
+        detail,
+        angraph_core::Error::Stream("hop leaves before it enters").to_string()
+    );
+    assert_eq!(num("last_error_len"), detail.len() as i64);
     assert_eq!(num("component_id_rc"), 0);
     assert_eq!(num("component_id"), 16 * 3 + 10);
     assert!(stdout.contains(&format!("msg_checksum={}", Status::Checksum.message())));

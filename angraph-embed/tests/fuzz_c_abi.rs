@@ -194,6 +194,16 @@ fn random_call_sequences_never_panic() {
             }
         };
         assert!(valid(rc), "step {step}: {rc}");
+        if step % 97 == 0 {
+            // The detail of the last failure, into buffers of any size.
+            let mut buf = vec![0xffu8; 1 + (r >> 40) as usize % 40];
+            // SAFETY: a live handle and a writable buffer of that length.
+            let n = unsafe { angraph_last_error(h, buf.as_mut_ptr(), buf.len()) };
+            assert!(
+                n >= 0 && (n as usize) < buf.len() && buf[n as usize] == 0,
+                "{n}"
+            );
+        }
     }
     assert!(predictions > 0, "no window was ever predicted");
 }

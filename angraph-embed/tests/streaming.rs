@@ -81,6 +81,10 @@ fn stream_errors_are_status_codes() {
     assert_eq!(est.hop(257, 0, 0).unwrap_err(), Status::OutOfMesh);
     assert_eq!(est.hop(u32::MAX, 0, 0).unwrap_err(), Status::OutOfMesh);
     assert_eq!(est.hop(3, 10, 5).unwrap_err(), Status::StreamOrder);
+    assert_eq!(
+        est.last_error(),
+        Some(angraph_core::Error::Stream("hop leaves before it enters"))
+    );
     est.hop(3, 10, 20).unwrap();
     assert_eq!(est.hop(4, 5, 30).unwrap_err(), Status::StreamOrder);
     assert_eq!(est.predict().unwrap_err(), Status::StreamOrder);

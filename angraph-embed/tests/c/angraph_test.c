@@ -130,6 +130,10 @@ int main(int argc, char **argv) {
     angraph_begin_event(h);
     CHECK("err_out_of_mesh", angraph_hop(h, 16u * mw * mh + 1, 0, 0));
     CHECK("err_leave_before_enter", angraph_hop(h, 0, 10, 5));
+    char detail[96];
+    int32_t dn = angraph_last_error(h, detail, sizeof detail);
+    printf("last_error_len=%d\n", (int)dn);
+    printf("last_error=%s\n", detail);
     CHECK("err_null_handle", angraph_hop(NULL, 0, 0, 0));
     CHECK("err_null_out", angraph_predict(h, NULL));
     CHECK("err_no_power_model", angraph_predict_energy(h, x, 4, (angraph_energy *)&p));
