@@ -228,16 +228,20 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok(())
     }
 
-    fn builder(shared: &mut [u8]) -> &mut GraphBuilder<NODES, EDGES> {
-        // SAFETY: only called in `State::Streaming`, i.e. after `init_in` initialised a builder
-        // at the start of `shared` (aligned and large enough, checked in `new`) and nothing else
-        // wrote that memory since. The returned borrow is tied to `shared`.
+    /// The builder in the shared region.
+    ///
+    /// # Safety
+    /// Only in `State::Streaming`: `init_in` initialised a builder at the start of `shared`
+    /// (aligned and large enough, checked in `new`) and nothing else wrote that memory since.
+    unsafe fn builder(shared: &mut [u8]) -> &mut GraphBuilder<NODES, EDGES> {
+        // SAFETY: the caller's contract above; the returned borrow is tied to `shared`.
         unsafe { &mut *(shared.as_mut_ptr() as *mut GraphBuilder<NODES, EDGES>) }
     }
 
     fn streaming(&mut self) -> Result<&mut GraphBuilder<NODES, EDGES>> {
         match self.state {
-            State::Streaming => Ok(Self::builder(self.shared)),
+            // SAFETY: the state says the builder is initialised and intact.
+            State::Streaming => Ok(unsafe { Self::builder(self.shared) }),
             State::Consumed => Err(Status::NeedsReset),
         }
     }
@@ -295,7 +299,8 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         if self.state != State::Streaming {
             return Err(Status::NeedsReset.into());
         }
-        let b = Self::builder(self.shared);
+        // SAFETY: checked just above: the builder is initialised and intact.
+        let b = unsafe { Self::builder(self.shared) };
         let summary = b.summary();
         let topo = b.finish_topology(self.row_ptr, self.src, self.weight)?;
         let n = topo.num_nodes();
