@@ -1,13 +1,26 @@
 //! Write the firmware example's fixtures (deterministic: same seeds, same bytes):
 //!
 //! ```text
-//! cargo run -p angraph-embed --example make_fixture [-- <dir>]   # default angraph-embed/firmware/fixtures
+//! cargo run -p angraph-embed --example make_fixture [-- [--stream <timed.json>] [<dir>]]
 //! ```
+//!
+//! `<dir>` defaults to `angraph-embed/firmware/fixtures`. The committed `stream.angs` is a
+//! system-level stream of the project's simulator, recorded and converted with:
+//!
+//! ```text
+//! angraph simulate --workload digits-conv --coding latency --mesh 4x4 --process tsmc28 \
+//!     --seed 7 --samples 3 --streams /tmp/angraph-streams
+//! cargo run -p angraph-embed --example make_fixture -- \
+//!     --stream /tmp/angraph-streams/sample-2.timed.json
+//! ```
+//!
+//! Without `--stream` the existing `stream.angs` is kept (or, if there is none, a seeded
+//! synthetic XY-routed stream is written).
 //!
 //! - `latency.angq`: the PLACEHOLDER original-size ANGraph-L (seeded random weights, int16,
 //!   input projection from the transform's 35 features), calibrated on synthetic 4x4 streams;
 //! - `tiny_power.angq`: a tiny ANGraph-P (the firmware's wrong-family check);
-//! - `stream.angs`: the seeded synthetic 4x4 hop stream the firmware replays;
+//! - `stream.angs`: the 4x4 hop stream the firmware replays (compact `.angs` v2);
 //! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights) and
 //!   `activity.bin`: row 0 of `data/examples/mesh4x4/power/feature.npy` as Q16.16, for the
 //!   firmware's `energy` feature.
@@ -23,12 +36,25 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/fixtures"));
+    let mut args = std::env::args().skip(1);
+    let (mut source, mut dir) = (None, None);
+    while let Some(a) = args.next() {
+        if a == "--stream" {
+            source = Some(PathBuf::from(args.next().ok_or("--stream needs a file")?));
+        } else {
+            dir = Some(PathBuf::from(a));
+        }
+    }
+    let dir =
+        dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/fixtures"));
     std::fs::create_dir_all(&dir)?;
-    let stream = support::example_stream();
+    let existing = dir.join("stream.angs");
+    let stream = match source {
+        Some(src) => support::Stream::from_timed_json(&src)?,
+        None if existing.exists() => support::Stream::from_bytes(&std::fs::read(&existing)?)
+            .map_err(|e| format!("{}: {e}", existing.display()))?,
+        None => support::synthetic_stream(4, 4, support::STREAM_EVENTS, support::STREAM_SEED),
+    };
     let graph = support::host_graph(&stream)?;
     let latency = support::placeholder_latency_blob();
     let files = [

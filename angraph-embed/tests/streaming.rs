@@ -42,8 +42,12 @@ fn streaming_equals_core_predict_fixed() {
     assert_eq!(in_place.linears().len(), model.linears().len());
     assert_eq!(in_place.config(), model.config());
     let mut arena = Box::new(Arena::<BYTES>::new());
-    for seed in [support::STREAM_SEED, 11, 12] {
-        let s = support::synthetic_stream(4, 4, 40 + seed as usize * 5, seed);
+    let streams = [
+        support::example_stream(),
+        support::synthetic_stream(4, 4, 60, 11),
+        support::synthetic_stream(4, 4, 100, 12),
+    ];
+    for (seed, s) in streams.into_iter().enumerate() {
         let expected = support::host_latency(&blob, &s);
         let mut est = Est::new(arena.bytes(), Dims::ORIGINAL, &model, s.mesh, s.process).unwrap();
         feed(&mut est, &s).unwrap();

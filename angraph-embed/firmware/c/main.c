@@ -63,7 +63,22 @@ static uint32_t u32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint64_t u64le(const uint8_t *p) { return (uint64_t)u32le(p) | (uint64_t)u32le(p + 4) << 32; }
+
+/* One LEB128 value of an .angs v2 body; 0 (and *ok = 0) past the end. */
+static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*at >= len) {
+            *ok = 0;
+            return 0;
+        }
+        uint8_t byte = b[(*at)++];
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) return v;
+    }
+    *ok = 0;
+    return 0;
+}
 
 #define PAINT 0x5A5AA5A5u
 
@@ -87,11 +102,13 @@ int main(void) {
                               (size_t)(latency_angq_end - latency_angq), 0, 0, mw, mh, &proc, &h);
     kv("init", rc);
     if (rc) semihost_exit(0);
-    int open = 0;
-    for (uint32_t i = 0; i < records && rc == 0; i++) {
-        const uint8_t *r = s + 24 + 20 * i;
-        uint32_t id = u32le(r);
-        if (id == 0xFFFFFFFFu) {
+    /* .angs v2 records: tag (0 = end of event, else id + 1), zigzag enter delta, dwell. */
+    size_t len = (size_t)(stream_angs_end - stream_angs), at = 28;
+    uint64_t prev = 0;
+    int open = 0, ok = 1;
+    for (uint32_t i = 0; i < records && rc == 0 && ok; i++) {
+        uint64_t tag = varint(s, len, &at, &ok);
+        if (tag == 0) {
             rc = angraph_end_event(h);
             open = 0;
             continue;
@@ -101,8 +118,13 @@ int main(void) {
             open = 1;
             if (rc) break;
         }
-        rc = angraph_hop(h, id, u64le(r + 4), u64le(r + 12));
+        uint64_t z = varint(s, len, &at, &ok);
+        uint64_t enter = prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+        uint64_t leave = enter + varint(s, len, &at, &ok);
+        prev = enter;
+        rc = angraph_hop(h, (uint32_t)(tag - 1), enter, leave);
     }
+    if (!ok) rc = ANGRAPH_ERR_BUFFER_LENGTH;
     kv("replay", rc);
     angraph_prediction p;
     rc = angraph_predict(h, &p);

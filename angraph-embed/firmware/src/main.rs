@@ -76,9 +76,7 @@ mod energy {
     }
 }
 
-const END_OF_EVENT: u32 = u32::MAX;
-const RECORD: usize = 20;
-const HEADER: usize = 24;
+const HEADER: usize = 28;
 
 fn le_u16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
@@ -86,13 +84,10 @@ fn le_u16(b: &[u8], at: usize) -> Option<u16> {
 fn le_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
-fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
 
-/// The `.angs` header: mesh and process (see tests/support/mod.rs), and the record count.
+/// The `.angs` v2 header (see angraph-embed/tests/support/mod.rs): mesh, process, records.
 fn stream_header(b: &[u8]) -> Option<(Mesh, ProcessDescriptor, usize)> {
-    if b.get(..4)? != b"ANGS" || le_u32(b, 4)? != 1 {
+    if b.get(..4)? != b"ANGS" || le_u32(b, 4)? != 2 {
         return None;
     }
     let mesh = Mesh::new(le_u16(b, 8)?, le_u16(b, 10)?).ok()?;
@@ -102,10 +97,24 @@ fn stream_header(b: &[u8]) -> Option<(Mesh, ProcessDescriptor, usize)> {
         temperature_c: le_u16(b, 16)? as i16,
     };
     let n = le_u32(b, 20)? as usize;
-    if b.len() != HEADER + n * RECORD {
+    if b.len() != HEADER + le_u32(b, 24)? as usize {
         return None;
     }
     Some((mesh, process, n))
+}
+
+/// One LEB128 value at `*at`.
+fn varint(b: &[u8], at: &mut usize) -> Result<u64, Status> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at).ok_or(Status::BufferLength)?;
+        *at += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(Status::BufferLength)
 }
 
 /// Feed every record of the stream; the first failing call's status.
@@ -114,11 +123,10 @@ fn replay<const N: usize, const E: usize>(
     b: &[u8],
 ) -> Result<(), Status> {
     let (_, _, n) = stream_header(b).ok_or(Status::BufferLength)?;
-    let mut open = false;
-    for i in 0..n {
-        let at = HEADER + i * RECORD;
-        let id = le_u32(b, at).ok_or(Status::BufferLength)?;
-        if id == END_OF_EVENT {
+    let (mut at, mut open, mut prev) = (HEADER, false, 0u64);
+    for _ in 0..n {
+        let tag = varint(b, &mut at)?;
+        if tag == 0 {
             est.end_event()?;
             open = false;
             continue;
@@ -127,9 +135,11 @@ fn replay<const N: usize, const E: usize>(
             est.begin_event()?;
             open = true;
         }
-        let enter = le_u64(b, at + 4).ok_or(Status::BufferLength)?;
-        let leave = le_u64(b, at + 12).ok_or(Status::BufferLength)?;
-        est.hop(id, enter, leave)?;
+        let z = varint(b, &mut at)?;
+        let enter = prev.wrapping_add((((z >> 1) as i64) ^ -((z & 1) as i64)) as u64);
+        let leave = enter.wrapping_add(varint(b, &mut at)?);
+        prev = enter;
+        est.hop(u32::try_from(tag - 1).unwrap_or(u32::MAX), enter, leave)?;
     }
     Ok(())
 }

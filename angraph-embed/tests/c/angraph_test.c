@@ -37,7 +37,22 @@ static uint8_t *read_file(const char *path, size_t *len) {
 static uint32_t u32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t u64le(const uint8_t *p) { return (uint64_t)u32le(p) | (uint64_t)u32le(p + 4) << 32; }
+
+/* One LEB128 value of an .angs v2 body; 0 (and *ok = 0) past the end. */
+static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*at >= len) {
+            *ok = 0;
+            return 0;
+        }
+        uint8_t byte = b[(*at)++];
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) return v;
+    }
+    *ok = 0;
+    return 0;
+}
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 #define CHECK(name, expr) printf("%s=%d\n", name, (int)(expr))
@@ -60,8 +75,8 @@ int main(int argc, char **argv) {
     angraph_capacity(&max_nodes, &max_edges);
     printf("max_nodes=%u max_edges=%u\n", max_nodes, max_edges);
 
-    /* The stream file (see tests/support/mod.rs): header, then 20-byte records. */
-    if (stream_len < 24 || memcmp(stream, "ANGS", 4) != 0) {
+    /* The stream file (.angs v2, see tests/support/mod.rs): 28-byte header, LEB128 records. */
+    if (stream_len < 28 || memcmp(stream, "ANGS", 4) != 0 || u32le(stream + 4) != 2) {
         fprintf(stderr, "bad stream file\n");
         return 2;
     }
@@ -78,11 +93,12 @@ int main(int argc, char **argv) {
     CHECK("init", rc);
     if (rc != ANGRAPH_OK) return 1;
 
-    int open = 0;
-    for (uint32_t i = 0; i < records; i++) {
-        const uint8_t *r = stream + 24 + 20 * (size_t)i;
-        uint32_t id = u32le(r);
-        if (id == 0xFFFFFFFFu) {
+    size_t at = 28;
+    uint64_t prev = 0;
+    int open = 0, ok = 1;
+    for (uint32_t i = 0; i < records && ok; i++) {
+        uint64_t tag = varint(stream, stream_len, &at, &ok);
+        if (tag == 0) {
             rc = angraph_end_event(h);
             open = 0;
         } else {
@@ -91,10 +107,15 @@ int main(int argc, char **argv) {
                 open = 1;
                 if (rc) break;
             }
-            rc = angraph_hop(h, id, u64le(r + 4), u64le(r + 12));
+            uint64_t z = varint(stream, stream_len, &at, &ok);
+            uint64_t enter = prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+            uint64_t leave = enter + varint(stream, stream_len, &at, &ok);
+            prev = enter;
+            rc = angraph_hop(h, (uint32_t)(tag - 1), enter, leave);
         }
         if (rc) break;
     }
+    if (!ok) rc = ANGRAPH_ERR_BUFFER_LENGTH;
     CHECK("replay", rc);
     angraph_prediction p;
     rc = angraph_predict(h, &p);

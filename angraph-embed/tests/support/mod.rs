@@ -45,38 +45,181 @@ pub struct Stream {
     pub events: Vec<Vec<Hop>>,
 }
 
-/// Record id that ends an event in the `.angs` file.
-pub const END_OF_EVENT: u32 = u32::MAX;
+/// Version of the `.angs` hop-stream file.
+pub const ANGS_VERSION: u32 = 2;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn get_varint(b: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at).ok_or("truncated varint")?;
+        *at += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err("varint longer than 10 bytes".into())
+}
 
 impl Stream {
-    /// The `.angs` hop-stream file the firmware embeds (little-endian):
-    /// `"ANGS"`, u32 version 1, u16 mesh width, u16 mesh height, u16 feature nm, u16 Vdd mV,
-    /// i16 temperature degC, u16 0, u32 record count, then 20-byte records `u32 id, u64 enter_ps,
-    /// u64 leave_ps`; id `0xFFFF_FFFF` closes the current event.
+    /// The `.angs` hop-stream file the firmware embeds (version 2, compact, little-endian):
+    /// a 28-byte header — `"ANGS"`, u32 version, u16 mesh width, u16 mesh height, u16 feature
+    /// nm, u16 Vdd mV, i16 temperature degC, u16 0, u32 record count, u32 body bytes — then one
+    /// record per hop or end of event: LEB128 `tag` (0 = the current event ends; else the hop's
+    /// component id + 1), and for a hop zigzag-LEB128 `enter - previous hop's enter` and LEB128
+    /// `leave - enter` (ps). About 6 bytes per hop.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut records = 0u32;
+        let mut prev = 0u64;
+        for ev in &self.events {
+            for h in ev {
+                put_varint(&mut body, h.id as u64 + 1);
+                let d = h.enter.wrapping_sub(prev) as i64;
+                put_varint(&mut body, ((d << 1) ^ (d >> 63)) as u64);
+                put_varint(&mut body, h.leave - h.enter);
+                prev = h.enter;
+                records += 1;
+            }
+            put_varint(&mut body, 0);
+            records += 1;
+        }
         let mut out = Vec::new();
         out.extend_from_slice(b"ANGS");
-        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&ANGS_VERSION.to_le_bytes());
         out.extend_from_slice(&self.mesh.width.to_le_bytes());
         out.extend_from_slice(&self.mesh.height.to_le_bytes());
         out.extend_from_slice(&self.process.feature_nm.to_le_bytes());
         out.extend_from_slice(&self.process.vdd_mv.to_le_bytes());
         out.extend_from_slice(&self.process.temperature_c.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
-        let records: usize = self.events.iter().map(|e| e.len() + 1).sum();
-        out.extend_from_slice(&(records as u32).to_le_bytes());
-        for ev in &self.events {
-            for h in ev.iter().chain(std::iter::once(&Hop {
-                id: END_OF_EVENT,
-                enter: 0,
-                leave: 0,
-            })) {
-                out.extend_from_slice(&h.id.to_le_bytes());
-                out.extend_from_slice(&h.enter.to_le_bytes());
-                out.extend_from_slice(&h.leave.to_le_bytes());
-            }
-        }
+        out.extend_from_slice(&records.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend(body);
         out
+    }
+
+    /// Decode an `.angs` file (errors name the record).
+    pub fn from_bytes(b: &[u8]) -> Result<Stream, String> {
+        if b.len() < 28 || &b[..4] != b"ANGS" {
+            return Err("not an .angs hop stream".into());
+        }
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        if u32_at(4) != ANGS_VERSION {
+            return Err(format!(
+                ".angs version {} (expected {ANGS_VERSION})",
+                u32_at(4)
+            ));
+        }
+        let mesh = Mesh::new(u16_at(8), u16_at(10)).map_err(|e| e.to_string())?;
+        let process = ProcessDescriptor {
+            feature_nm: u16_at(12),
+            vdd_mv: u16_at(14),
+            temperature_c: u16_at(16) as i16,
+        };
+        let (records, body_len) = (u32_at(20), u32_at(24) as usize);
+        if b.len() != 28 + body_len {
+            return Err("body length disagrees with the header".into());
+        }
+        let mut at = 28;
+        let (mut events, mut cur, mut prev) = (Vec::new(), Vec::new(), 0u64);
+        for r in 0..records {
+            let tag = get_varint(b, &mut at).map_err(|e| format!("record {r}: {e}"))?;
+            if tag == 0 {
+                events.push(std::mem::take(&mut cur));
+                continue;
+            }
+            let z = get_varint(b, &mut at).map_err(|e| format!("record {r}: {e}"))?;
+            let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+            let enter = prev.wrapping_add(d as u64);
+            let dwell = get_varint(b, &mut at).map_err(|e| format!("record {r}: {e}"))?;
+            cur.push(Hop {
+                id: (tag - 1) as u32,
+                enter,
+                leave: enter + dwell,
+            });
+            prev = enter;
+        }
+        if at != b.len() || !cur.is_empty() {
+            return Err("trailing bytes or an unterminated event".into());
+        }
+        Ok(Stream {
+            mesh,
+            process,
+            events,
+        })
+    }
+
+    /// Read a timed event stream (`angraph-timed-stream` JSON, as `angraph simulate --streams`
+    /// writes it): mesh, process and every event's hops `[name, enter_ps, leave_ps]`.
+    pub fn from_timed_json(path: &std::path::Path) -> Result<Stream, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let err = |what: &str| format!("{}: {what}", path.display());
+        if v["format"] != "angraph-timed-stream" {
+            return Err(err("not an angraph-timed-stream"));
+        }
+        let num = |x: &serde_json::Value, what: &str| x.as_u64().ok_or_else(|| err(what));
+        let mesh = Mesh::new(
+            num(&v["mesh"]["width"], "mesh.width")? as u16,
+            num(&v["mesh"]["height"], "mesh.height")? as u16,
+        )
+        .map_err(|e| err(&e.to_string()))?;
+        let p = &v["process"];
+        let process = ProcessDescriptor {
+            feature_nm: num(&p["feature_nm"], "process.feature_nm")? as u16,
+            vdd_mv: num(&p["vdd_mv"], "process.vdd_mv")? as u16,
+            temperature_c: p["temperature_c"]
+                .as_i64()
+                .ok_or_else(|| err("process.temperature_c"))? as i16,
+        };
+        let mut events = Vec::new();
+        for (i, e) in v["events"]
+            .as_array()
+            .ok_or_else(|| err("events"))?
+            .iter()
+            .enumerate()
+        {
+            let mut hops = Vec::new();
+            for (k, h) in e["hops"]
+                .as_array()
+                .ok_or_else(|| err("hops"))?
+                .iter()
+                .enumerate()
+            {
+                let name = h[0]
+                    .as_str()
+                    .ok_or_else(|| err(&format!("event {i} hop {k}: name")))?;
+                let id = mesh
+                    .parse_id(name)
+                    .map_err(|x| err(&format!("event {i} hop {k} `{name}`: {x}")))?;
+                hops.push(Hop {
+                    id,
+                    enter: num(&h[1], "enter")?,
+                    leave: num(&h[2], "leave")?,
+                });
+            }
+            events.push(hops);
+        }
+        Ok(Stream {
+            mesh,
+            process,
+            events,
+        })
     }
 }
 
@@ -178,9 +321,12 @@ pub fn synthetic_stream(w: u16, h: u16, events: usize, seed: u64) -> Stream {
     }
 }
 
-/// The example stream of the firmware.
+/// The example stream of the firmware: `firmware/fixtures/stream.angs` (recorded with
+/// `angraph simulate`, see make_fixture).
 pub fn example_stream() -> Stream {
-    synthetic_stream(MESH.0, MESH.1, STREAM_EVENTS, STREAM_SEED)
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/fixtures/stream.angs");
+    let b = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Stream::from_bytes(&b).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Feed a stream to a builder.
