@@ -407,7 +407,8 @@ pub fn latency_config() -> LatencyConfig {
 }
 
 /// The placeholder ANGraph-L blob: seeded random weights (a placeholder with the real
-/// structure, not a trained model), int16, calibrated on the graphs of synthetic 4x4 streams.
+/// structure, not a trained model), int16, calibrated on the graphs of synthetic 4x4 streams
+/// and of the recorded example stream.
 pub fn placeholder_latency_blob() -> Vec<u8> {
     let mut model = ModelF32::random(Config::Latency(latency_config()), MODEL_SEED).expect("model");
     model.note = format!(
@@ -415,17 +416,19 @@ pub fn placeholder_latency_blob() -> Vec<u8> {
          original size with a {NODE_FEATURES}-feature input projection"
     );
     model.unit = "model units".into();
-    let graphs: Vec<OwnedGraph> = (0..6)
+    let mut graphs: Vec<OwnedGraph> = (0..6)
         .map(|i| {
             let s = synthetic_stream(MESH.0, MESH.1, 60 + 40 * i, 100 + i as u64);
             host_graph(&s).expect("graph").to_f32()
         })
         .collect();
+    graphs.push(host_graph(&example_stream()).expect("graph").to_f32());
     model
         .quantize(
             &Calibration::Latency(&graphs),
             Precision::Int16,
-            "calibrated on 6 synthetic 4x4 streams (angraph-embed make_fixture)",
+            "calibrated on 6 synthetic 4x4 streams and the recorded fixtures/stream.angs \
+             (angraph-embed make_fixture)",
         )
         .expect("quantize")
 }
