@@ -30,6 +30,15 @@ pub struct Dims {
 }
 
 impl Dims {
+    /// Within the model format's limits (`angraph_core::config`: layer width at most 256,
+    /// linear inputs at most 512), so every size computed from them is small and exact.
+    pub const fn is_valid(&self) -> bool {
+        self.width >= 1
+            && self.width <= angraph_core::config::MAX_WIDTH as u32
+            && self.in_dim <= angraph_core::config::MAX_LINEAR_IN as u32
+            && self.head_max <= angraph_core::config::MAX_LINEAR_IN as u32
+    }
+
     /// The original ANGraph-L (width 100, head 200/100) on the transform's features.
     pub const ORIGINAL: Dims = Dims {
         width: 100,

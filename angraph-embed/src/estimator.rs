@@ -94,13 +94,19 @@ pub struct Estimator<'a, const NODES: usize, const EDGES: usize> {
     last_error: Option<Error>,
 }
 
-fn take<'a>(rest: &mut &'a mut [u8], used: &mut usize, r: Region) -> &'a mut [u8] {
+/// The next region of the arena (regions come in layout order); `ArenaTooSmall` if it does not
+/// fit what is left.
+fn take<'a>(rest: &mut &'a mut [u8], used: &mut usize, r: Region) -> Result<&'a mut [u8]> {
     let buf = core::mem::take(rest);
-    let (_, tail) = buf.split_at_mut(r.offset - *used);
+    let skip = r.offset.checked_sub(*used).ok_or(Status::ArenaTooSmall)?;
+    if buf.len() < skip || buf.len() - skip < r.len {
+        return Err(Status::ArenaTooSmall);
+    }
+    let (_, tail) = buf.split_at_mut(skip);
     let (mine, after) = tail.split_at_mut(r.len);
     *used = r.offset + r.len;
     *rest = after;
-    mine
+    Ok(mine)
 }
 
 fn typed<T: angraph_core::workspace::Plain>(bytes: &mut [u8], n: usize) -> &mut [T] {
@@ -142,6 +148,9 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
     ) -> Result<Self> {
         let latency = model;
         check_latency(latency)?;
+        if !dims.is_valid() {
+            return Err(Status::ModelTooLarge);
+        }
         let l: Layout = layout::<NODES, EDGES>(dims);
         let pad = arena.as_ptr().align_offset(8);
         if pad > 8 || arena.len() < pad + l.end {
@@ -149,13 +158,13 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         }
         let (_, mut rest) = arena.split_at_mut(pad);
         let mut used = 0;
-        let shared = take(&mut rest, &mut used, l.shared);
-        let input = take(&mut rest, &mut used, l.input);
-        let row_ptr = typed::<u32>(take(&mut rest, &mut used, l.row_ptr), NODES + 1);
-        let src = typed::<u32>(take(&mut rest, &mut used, l.src), EDGES);
-        let weight = typed::<i32>(take(&mut rest, &mut used, l.weight), EDGES);
+        let shared = take(&mut rest, &mut used, l.shared)?;
+        let input = take(&mut rest, &mut used, l.input)?;
+        let row_ptr = typed::<u32>(take(&mut rest, &mut used, l.row_ptr)?, NODES + 1);
+        let src = typed::<u32>(take(&mut rest, &mut used, l.src)?, EDGES);
+        let weight = typed::<i32>(take(&mut rest, &mut used, l.weight)?, EDGES);
         let row_len = l.row.len / 4;
-        let row = typed::<i32>(take(&mut rest, &mut used, l.row), row_len);
+        let row = typed::<i32>(take(&mut rest, &mut used, l.row)?, row_len);
         // The model must fit the dimensions the arena was sized for.
         let n = NODES as u32;
         if latency::input_workspace(latency, n) > input.len()

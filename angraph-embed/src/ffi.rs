@@ -69,6 +69,11 @@ impl AngraphDims {
             head_max: self.head_max,
         }
     }
+    fn is_valid(&self) -> bool {
+        self.latency().is_valid()
+            && self.power_width <= angraph_core::config::MAX_WIDTH as u32
+            && self.power_in <= angraph_core::config::MAX_LINEAR_IN as u32
+    }
     fn power_bytes(&self) -> usize {
         if self.power_width == 0 {
             0
@@ -238,6 +243,9 @@ pub unsafe extern "C" fn angraph_arena_bytes(dims: *const AngraphDims) -> usize 
     }
     // SAFETY: non-null, and the caller guarantees it points to an `angraph_dims`.
     let d = unsafe { *dims };
+    if !d.is_valid() {
+        return 0;
+    }
     c_arena_bytes(d) + d.power_bytes()
 }
 
@@ -288,6 +296,9 @@ pub unsafe extern "C" fn angraph_init(
     unsafe { *out = core::ptr::null_mut() };
     // SAFETY: non-null, caller-guaranteed.
     let d = unsafe { *dims };
+    if !d.is_valid() {
+        return Status::ModelTooLarge.code();
+    }
     let pad = arena.align_offset(align_of::<Handle>());
     if pad > 8 || arena_len < pad + HANDLE_BYTES {
         return Status::ArenaTooSmall.code();

@@ -393,5 +393,37 @@ fn null_pointers_and_bad_handles_are_error_codes() {
         );
         let m = angraph_status_message(-3);
         assert!(!m.is_null());
+        // Absurd dims: no size, and init refuses them (no overflow, no panic).
+        let mut rng = SplitMix64(5);
+        for _ in 0..2000 {
+            let r = |rng: &mut SplitMix64| match rng.next_u64() % 3 {
+                0 => rng.next_u64() as u32,
+                1 => u32::MAX - (rng.next_u64() % 4) as u32,
+                _ => (rng.next_u64() % 600) as u32,
+            };
+            let d = AngraphDims {
+                width: r(&mut rng),
+                in_dim: r(&mut rng),
+                head_max: r(&mut rng),
+                power_width: r(&mut rng),
+                power_in: r(&mut rng),
+            };
+            let n = angraph_arena_bytes(&d);
+            let mut small = Arena::new(n.min(1 << 20));
+            let rc = angraph_init(
+                small.ptr(),
+                small.len(),
+                &d,
+                lat.as_ptr(),
+                lat.len(),
+                null(),
+                0,
+                4,
+                4,
+                null(),
+                &mut h,
+            );
+            assert!(valid(rc), "{d:?}: {rc}");
+        }
     }
 }
