@@ -38,8 +38,8 @@
 use crate::component::{ComponentKind, Mesh};
 use crate::error::{Error, Result};
 use crate::features::{
-    edge_features, node_features, EdgeStats, NodeStats, ProcessDescriptor, StreamSummary,
-    EDGE_FEATURES, NODE_FEATURES,
+    edge_features, node_features, ratio_q16, EdgeStats, NodeStats, ProcessDescriptor,
+    StreamSummary, EDGE_FEATURES, NODE_FEATURES,
 };
 use crate::graph::GraphView;
 
@@ -453,6 +453,63 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         GraphView::new(0, &[], row_ptr, src, Some(weight))
     }
 
+    /// ANGraph-P's input from the stream so far: the power datasets' 6 x 6 activity matrix
+    /// (row-major, Q16.16) over the builder's per-component statistics, written to `out[..36]`.
+    /// Rows are component classes (router input units, switch allocators, router output units,
+    /// network interfaces, AER + WeightSRAM, LUT; the off-chip injector is not counted), columns
+    /// hops (1000), active fraction of the class's components, busiest component's hops (1000),
+    /// busy time (sum of dwell, us), span (first entry to last exit, us), mean dwell (ns): the
+    /// integer twin of `angraph_train::dataset::power::activity_matrix`, so a chip computes it
+    /// in place. Errors: `out` shorter than 36.
+    pub fn activity_matrix(&self, out: &mut [i32]) -> Result<()> {
+        if out.len() < 36 {
+            return Err(Error::OutputLength {
+                needed: 36,
+                given: out.len(),
+            });
+        }
+        const PER_TILE: [u64; 6] = [5, 1, 5, 2, 2, 1];
+        let (mut hops, mut active, mut busiest) = ([0u64; 6], [0u64; 6], [0u64; 6]);
+        let (mut dwell, mut first, mut last) = ([0u64; 6], [u64::MAX; 6], [0u64; 6]);
+        for s in &self.nodes[..self.n_nodes] {
+            let Ok(c) = self.mesh.component(s.id) else {
+                continue;
+            };
+            let r = match c.kind {
+                ComponentKind::InputUnit(_) => 0,
+                ComponentKind::SwitchAllocator => 1,
+                ComponentKind::OutputUnit(_) => 2,
+                ComponentKind::NiToRouter | ComponentKind::NiToPe => 3,
+                ComponentKind::Aer | ComponentKind::WeightSram => 4,
+                ComponentKind::Lut => 5,
+                ComponentKind::Injector => continue,
+            };
+            if s.visits == 0 {
+                continue;
+            }
+            hops[r] += s.visits as u64;
+            active[r] += 1;
+            busiest[r] = busiest[r].max(s.visits as u64);
+            dwell[r] = dwell[r].saturating_add(s.dwell_sum);
+            first[r] = first[r].min(s.first_enter);
+            last[r] = last[r].max(s.last_leave);
+        }
+        let tiles = self.mesh.tiles() as u64;
+        for r in 0..6 {
+            let span = last[r].saturating_sub(first[r].min(last[r]));
+            let row = [
+                ratio_q16(hops[r], 1000),
+                ratio_q16(active[r], PER_TILE[r] * tiles),
+                ratio_q16(busiest[r], 1000),
+                ratio_q16(dwell[r], 1_000_000),
+                ratio_q16(span, 1_000_000),
+                ratio_q16(dwell[r], hops[r].saturating_mul(1000)),
+            ];
+            out[r * 6..r * 6 + 6].copy_from_slice(&row);
+        }
+        Ok(())
+    }
+
     /// The [`NODE_FEATURES`] Q16.16 features of the node at position `pos` of the finished graph
     /// (nodes in ascending component id), written to `out[..NODE_FEATURES]`. Errors: `pos` not
     /// a node, `out` too short.
@@ -695,5 +752,43 @@ mod tests {
         bufs.edge_attr = &mut attr;
         let g = b.finish(bufs).unwrap();
         assert_eq!(g.graph.num_edges(), 2);
+    }
+
+    #[test]
+    fn activity_matrix_by_hand() {
+        let mesh = Mesh::new(2, 1).unwrap();
+        let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
+        let path = [
+            ("Injector", 0, 1000),
+            ("NI-0-toRouter", 1000, 2000),
+            ("IU-0 of Router-0", 2000, 3000),
+            ("SA of Router-0", 3000, 5000),
+            ("OU-2 of Router-0", 5000, 6000),
+            ("IU-4 of Router-1", 6500, 7000),
+        ];
+        feed(&mut b, mesh, &path).unwrap();
+        feed(&mut b, mesh, &path[1..4]).unwrap();
+        let mut m = [0i32; 36];
+        b.activity_matrix(&mut m).unwrap();
+        let q = |num: u64, den: u64| ratio_q16(num, den);
+        // Input units: IU-0 (2 visits), IU-4 of tile 1 (1): 3 hops, 2 of 10 active, busiest 2,
+        // dwell 1000 + 1000 + 500 ps, span 2000..7000 ps, mean dwell 2500 / 3 ps.
+        assert_eq!(
+            &m[0..6],
+            &[
+                q(3, 1000),
+                q(2, 10),
+                q(2, 1000),
+                q(2500, 1_000_000),
+                q(5000, 1_000_000),
+                q(2500, 3000)
+            ]
+        );
+        // Switch allocators: SA of tile 0, 2 visits of 2000 ps.
+        assert_eq!(&m[6..9], &[q(2, 1000), q(1, 2), q(2, 1000)]);
+        assert_eq!(m[11], q(4000, 2000));
+        // LUTs never visited: a zero row; the injector is not counted anywhere.
+        assert_eq!(&m[30..36], &[0; 6]);
+        assert!(b.activity_matrix(&mut [0; 35]).is_err());
     }
 }
