@@ -21,9 +21,8 @@
 //!   input projection from the transform's 35 features), calibrated on synthetic 4x4 streams;
 //! - `tiny_power.angq`: a tiny ANGraph-P (the firmware's wrong-family check);
 //! - `stream.angs`: the 4x4 hop stream the firmware replays (compact `.angs` v2);
-//! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights) and
-//!   `activity.bin`: row 0 of `data/examples/mesh4x4/power/feature.npy` as Q16.16, for the
-//!   firmware's `energy` feature.
+//! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights), for
+//!   the firmware's `energy` feature (its input is the stream's activity matrix).
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -65,10 +64,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "power.angq",
             std::fs::read(support::repo_root().join(support::ORIGINAL_POWER))
                 .map_err(|e| format!("{}: {e}", support::ORIGINAL_POWER))?,
-        ),
-        (
-            "activity.bin",
-            support::activity_bytes(&support::example_activity()),
         ),
     ];
     for (name, bytes) in &files {

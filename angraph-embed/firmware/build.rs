@@ -21,7 +21,6 @@ fn main() {
         "tiny_power.angq",
         "stream.angs",
         "power.angq",
-        "activity.bin",
     ] {
         println!("cargo:rerun-if-changed=fixtures/{f}");
     }

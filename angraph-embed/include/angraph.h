@@ -107,6 +107,8 @@ typedef struct angraph_energy {
 /* One prediction of a stream window. */
 typedef struct angraph_prediction {
     angraph_fixed latency; /* ANGraph-L output */
+    angraph_energy energy; /* ANGraph-P on the window's 6x6 activity matrix (if has_energy) */
+    uint32_t has_energy;   /* 1 when the handle has an ANGraph-P model */
     uint32_t nodes;        /* distinct components */
     uint32_t edges;        /* distinct consecutive pairs */
     uint32_t events;       /* completed events */
@@ -146,7 +148,8 @@ int32_t angraph_hop(angraph_handle *h, uint32_t component, uint64_t enter_ps,
                     uint64_t leave_ps);
 /* Close the open event. */
 int32_t angraph_end_event(angraph_handle *h);
-/* Predict the latency of the stream window; consumes it. */
+/* Predict the latency of the stream window, and its energy when a power blob was given (on the
+ * window's activity matrix); consumes the window. */
 int32_t angraph_predict(angraph_handle *h, angraph_prediction *out);
 
 /* ANGraph-L on a graph given as COO edges (edge_src[i] -> edge_dst[i]) and row-major Q16.16
@@ -157,7 +160,7 @@ int32_t angraph_predict_graph(angraph_handle *h, uint32_t num_nodes, uint32_t fe
                               const uint32_t *edge_dst, const int32_t *activities,
                               angraph_fixed *out);
 
-/* ANGraph-P on one activity vector (Q16.16, the model's input width). */
+/* ANGraph-P on an activity vector you computed (Q16.16, the model's input width). */
 int32_t angraph_predict_energy(angraph_handle *h, const int32_t *activity, size_t len,
                                angraph_energy *out);
 

@@ -298,6 +298,25 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok((b.num_nodes() as u32, b.num_edges() as u32, b.summary()))
     }
 
+    /// ANGraph-P's input from the stream window so far (the 6 x 6 activity matrix, Q16.16,
+    /// `GraphBuilder::activity_matrix`) into `out[..36]`. Does not consume the window.
+    pub fn activity_matrix(&mut self, out: &mut [i32]) -> Result<()> {
+        let r = self.activity_matrix_inner(out);
+        settle(&mut self.last_error, r)
+    }
+
+    fn activity_matrix_inner(&mut self, out: &mut [i32]) -> Inner<()> {
+        Ok(self.streaming()?.activity_matrix(out)?)
+    }
+
+    /// Energy of the stream window so far: ANGraph-P (`energy`, 36 inputs) on the window's
+    /// activity matrix. Does not consume the window: call it before [`Self::predict`].
+    pub fn predict_energy(&mut self, energy: &mut EnergyEstimator<'_>) -> Result<Energy<Fixed>> {
+        let mut m = [0i32; ACTIVITY_INPUTS];
+        self.activity_matrix(&mut m)?;
+        energy.predict(&m)
+    }
+
     /// Predict latency from the stream window, which this consumes (call [`Self::reset`] next).
     pub fn predict(&mut self) -> Result<Prediction> {
         let r = self.predict_inner();
@@ -430,6 +449,9 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok(stage.finish(&graph, self.shared)?)
     }
 }
+
+/// Inputs of ANGraph-P computed from a stream (the 6 x 6 activity matrix).
+pub const ACTIVITY_INPUTS: usize = 36;
 
 /// ANGraph-P on the chip: one activity vector (Q16.16) in, per-head energies and their total
 /// out, in a caller workspace of [`EnergyEstimator::workspace_bytes`] bytes.

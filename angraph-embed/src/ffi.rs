@@ -136,6 +136,10 @@ impl From<Energy<Fixed>> for AngraphEnergy {
 pub struct AngraphPrediction {
     /// ANGraph-L output (model units; x the blob's label scale = latency).
     pub latency: AngraphFixed,
+    /// ANGraph-P output on the window's activity matrix (valid when `has_energy` is 1).
+    pub energy: AngraphEnergy,
+    /// 1 when the handle has an ANGraph-P model and `energy` holds its prediction.
+    pub has_energy: u32,
     /// Distinct components of the graph.
     pub nodes: u32,
     /// Distinct consecutive pairs of the graph.
@@ -152,6 +156,8 @@ impl From<Prediction> for AngraphPrediction {
     fn from(p: Prediction) -> Self {
         AngraphPrediction {
             latency: p.latency.into(),
+            energy: AngraphEnergy::default(),
+            has_energy: 0,
             nodes: p.nodes,
             edges: p.edges,
             events: p.summary.events,
@@ -422,7 +428,8 @@ pub unsafe extern "C" fn angraph_end_event(h: *mut Handle) -> i32 {
     code(unsafe { handle(h) }.and_then(|e| e.end_event()))
 }
 
-/// Predict the latency of the stream window (consumes it: `angraph_reset` next).
+/// Predict the latency of the stream window, and its energy when the handle has an ANGraph-P
+/// model (on the window's activity matrix); consumes the window (`angraph_reset` next).
 ///
 /// # Safety
 /// `h` must be null or a live handle; `out` null or writable.
@@ -432,11 +439,25 @@ pub unsafe extern "C" fn angraph_predict(h: *mut Handle, out: *mut AngraphPredic
         return Status::NullArgument.code();
     }
     // SAFETY: forwarded caller contract.
-    let r = unsafe { handle(h) }.and_then(|e| e.predict());
+    let r = unsafe { handle_full(h) }.and_then(|h| {
+        // SAFETY: a handle with the magic has an initialised estimator.
+        let est = unsafe { h.est.assume_init_mut() };
+        // Energy first: the latency prediction consumes the window.
+        let energy = match h.energy.as_mut() {
+            Some(e) => Some(est.predict_energy(e)?),
+            None => None,
+        };
+        let mut p: AngraphPrediction = est.predict()?.into();
+        if let Some(e) = energy {
+            p.energy = e.into();
+            p.has_energy = 1;
+        }
+        Ok(p)
+    });
     match r {
         Ok(p) => {
             // SAFETY: non-null, caller-guaranteed writable.
-            unsafe { *out = p.into() };
+            unsafe { *out = p };
             Status::Ok.code()
         }
         Err(s) => s.code(),

@@ -107,6 +107,7 @@ fn c_program_agrees_with_rust() {
         .arg(fx.join("stream.angs"))
         .arg(&graph_file)
         .arg(fx.join("tiny_power.angq"))
+        .arg(fx.join("power.angq"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
@@ -196,5 +197,21 @@ fn c_program_agrees_with_rust() {
     assert_eq!(num("energy_head0"), outp[0].heads[0].raw as i64);
     assert_eq!(num("energy_total"), outp[0].total.raw as i64);
     assert_eq!(num("energy_frac_bits"), outp[0].total.frac_bits as i64);
+    // Latency and energy from the stream through one handle with both models.
+    let opow = std::fs::read(fx.join("power.angq")).unwrap();
+    let e = support::host_energy(&opow, &stream);
+    for k in [
+        "init_original_power",
+        "replay_with_energy",
+        "predict_with_energy",
+    ] {
+        assert_eq!(num(k), 0, "{k}:\n{stdout}");
+    }
+    assert_eq!(num("stream_has_energy"), 1);
+    assert_eq!(num("stream_energy_head0"), e.heads[0].raw as i64);
+    assert_eq!(num("stream_energy_head1"), e.heads[1].raw as i64);
+    assert_eq!(num("stream_energy_total"), e.total.raw as i64);
+    assert_eq!(num("stream_energy_frac_bits"), e.total.frac_bits as i64);
+    assert_eq!(num("stream_latency_raw"), host.raw as i64);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -254,3 +254,29 @@ fn an_8x8_mesh_with_its_own_capacities_is_bit_exact_too() {
     assert_eq!(p.latency, expected);
     assert_eq!((p.nodes as usize, p.edges as usize), (n, e));
 }
+
+#[test]
+fn energy_from_the_stream_equals_core_on_the_activity_matrix() {
+    let lat = fixture("latency.angq");
+    let pow = fixture("power.angq");
+    let (model, power) = (load(&lat).unwrap(), load(&pow).unwrap());
+    let s = support::example_stream();
+    let mut arena = Box::new(Arena::<BYTES>::new());
+    let mut est = Est::new(arena.bytes(), Dims::ORIGINAL, &model, s.mesh, s.process).unwrap();
+    let mut ws = vec![0u8; angraph_embed::EnergyEstimator::workspace_bytes(128, 36)];
+    let mut energy = angraph_embed::EnergyEstimator::new(&power, &mut ws).unwrap();
+    feed(&mut est, &s).unwrap();
+    let mut m = [0i32; 36];
+    est.activity_matrix(&mut m).unwrap();
+    assert_eq!(&m[..], &support::host_activity(&s)[..]);
+    // Busy classes have hops: the matrix is not trivially zero.
+    assert!(m[0] > 0 && m[6] > 0);
+    let e = est.predict_energy(&mut energy).unwrap();
+    assert_eq!(e, support::host_energy(&pow, &s));
+    // Energy does not consume the window; latency still predicts.
+    assert!(est.predict().is_ok());
+    assert_eq!(
+        est.predict_energy(&mut energy).unwrap_err(),
+        Status::NeedsReset
+    );
+}

@@ -41,26 +41,22 @@ mod energy {
     use core::ptr::addr_of_mut;
 
     static POWER: &[u8] = include_bytes!("../fixtures/power.angq");
-    static ACTIVITY: &[u8] = include_bytes!("../fixtures/activity.bin");
     const WS: usize = EnergyEstimator::workspace_bytes(128, 36);
     static mut WORKSPACE: angraph_embed::Arena<WS> = angraph_embed::Arena::new();
     static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
 
-    /// The original ANGraph-P on the example activity vector.
+    /// The original ANGraph-P on the stream window's activity matrix (before the latency
+    /// prediction, which consumes the window).
     #[inline(never)]
-    pub fn run() {
+    pub fn run(est: &mut crate::Est<'_>) {
         let mut out = crate::rt::Console;
-        let mut a = [0i32; 36];
-        for (v, c) in a.iter_mut().zip(ACTIVITY.chunks_exact(4)) {
-            *v = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
         // SAFETY: the only references to these statics, in a single-threaded program.
         let (ws, slot) = unsafe { (&mut *addr_of_mut!(WORKSPACE), &mut *addr_of_mut!(MODEL)) };
         let t0 = crate::rt::ticks();
         let r = Model::from_bytes_into(POWER, slot)
             .map_err(angraph_embed::Status::from)
             .and_then(|m| EnergyEstimator::new(m, ws.bytes()))
-            .and_then(|mut e| e.predict(&a));
+            .and_then(|mut e| est.predict_energy(&mut e));
         let t = crate::rt::ticks() - t0;
         match r {
             Ok(e) => {
@@ -252,6 +248,8 @@ pub fn main() -> ! {
         fail("replay", s)
     }
     let t_stream = rt::ticks() - t0;
+    #[cfg(feature = "energy")]
+    energy::run(&mut est);
     let t0 = rt::ticks();
     let p = match est.predict() {
         Ok(p) => p,
@@ -278,8 +276,6 @@ pub fn main() -> ! {
     let again = code(est.reset()).min(code(replay(&mut est, STREAM)));
     let same = again == 0 && matches!(est.predict(), Ok(q) if q.latency == p.latency);
     let _ = writeln!(out, "repeat_identical={}", same as u32);
-    #[cfg(feature = "energy")]
-    energy::run();
     robustness(est, mesh, process);
     let _ = writeln!(
         out,

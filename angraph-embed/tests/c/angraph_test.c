@@ -55,18 +55,49 @@ static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
 }
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+/* Feed every record of an .angs v2 stream; the first failing call's status. */
+static int32_t replay(angraph_handle *h, const uint8_t *stream, size_t stream_len, uint32_t records) {
+    int32_t rc = ANGRAPH_OK;
+    size_t at = 28;
+    uint64_t prev = 0;
+    int open = 0, ok = 1;
+    for (uint32_t i = 0; i < records && ok; i++) {
+        uint64_t tag = varint(stream, stream_len, &at, &ok);
+        if (tag == 0) {
+            rc = angraph_end_event(h);
+            open = 0;
+        } else {
+            if (!open) {
+                rc = angraph_begin_event(h);
+                open = 1;
+                if (rc) break;
+            }
+            uint64_t z = varint(stream, stream_len, &at, &ok);
+            uint64_t enter = prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+            uint64_t leave = enter + varint(stream, stream_len, &at, &ok);
+            prev = enter;
+            rc = angraph_hop(h, (uint32_t)(tag - 1), enter, leave);
+        }
+        if (rc) break;
+    }
+    if (!ok) rc = ANGRAPH_ERR_BUFFER_LENGTH;
+    return rc;
+}
+
 #define CHECK(name, expr) printf("%s=%d\n", name, (int)(expr))
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s latency.angq stream.angs graph.bin tiny_power.angq\n", argv[0]);
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s latency.angq stream.angs graph.bin tiny_power.angq power.angq\n",
+                argv[0]);
         return 2;
     }
-    size_t lat_len, stream_len, graph_len, pow_len;
+    size_t lat_len, stream_len, graph_len, pow_len, opow_len;
     uint8_t *lat = read_file(argv[1], &lat_len);
     uint8_t *stream = read_file(argv[2], &stream_len);
     uint8_t *graph = read_file(argv[3], &graph_len);
     uint8_t *pow = read_file(argv[4], &pow_len);
+    uint8_t *opow = read_file(argv[5], &opow_len);
 
     angraph_dims dims = ANGRAPH_DIMS_ORIGINAL;
     size_t need = angraph_arena_bytes(&dims);
@@ -93,29 +124,7 @@ int main(int argc, char **argv) {
     CHECK("init", rc);
     if (rc != ANGRAPH_OK) return 1;
 
-    size_t at = 28;
-    uint64_t prev = 0;
-    int open = 0, ok = 1;
-    for (uint32_t i = 0; i < records && ok; i++) {
-        uint64_t tag = varint(stream, stream_len, &at, &ok);
-        if (tag == 0) {
-            rc = angraph_end_event(h);
-            open = 0;
-        } else {
-            if (!open) {
-                rc = angraph_begin_event(h);
-                open = 1;
-                if (rc) break;
-            }
-            uint64_t z = varint(stream, stream_len, &at, &ok);
-            uint64_t enter = prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
-            uint64_t leave = enter + varint(stream, stream_len, &at, &ok);
-            prev = enter;
-            rc = angraph_hop(h, (uint32_t)(tag - 1), enter, leave);
-        }
-        if (rc) break;
-    }
-    if (!ok) rc = ANGRAPH_ERR_BUFFER_LENGTH;
+    rc = replay(h, stream, stream_len, records);
     CHECK("replay", rc);
     angraph_prediction p;
     rc = angraph_predict(h, &p);
@@ -201,11 +210,30 @@ int main(int argc, char **argv) {
     printf("energy_heads=%u energy_head0=%d energy_total=%d energy_frac_bits=%u\n", en.num_heads,
            en.heads[0].raw, en.total.raw, en.total.frac_bits);
     CHECK("err_energy_length", angraph_predict_energy(h2, activity, 3, &en));
+
+    /* Latency and energy from the stream: the original ANGraph-P on its activity matrix. */
+    angraph_dims odims = dims;
+    odims.power_width = 128;
+    odims.power_in = 36;
+    if (angraph_arena_bytes(&odims) > sizeof arena) {
+        fprintf(stderr, "arena too small for the original power dims\n");
+        return 1;
+    }
+    angraph_handle *h3 = NULL;
+    CHECK("init_original_power",
+          angraph_init(arena, sizeof arena, &odims, lat, lat_len, opow, opow_len, mw, mh, &proc, &h3));
+    CHECK("replay_with_energy", replay(h3, stream, stream_len, records));
+    CHECK("predict_with_energy", angraph_predict(h3, &p));
+    printf("stream_has_energy=%u stream_energy_head0=%d stream_energy_head1=%d stream_energy_total=%d "
+           "stream_energy_frac_bits=%u stream_latency_raw=%d\n",
+           p.has_energy, p.energy.heads[0].raw, p.energy.heads[1].raw, p.energy.total.raw,
+           p.energy.total.frac_bits, p.latency.raw);
     printf("done=1\n");
     free(lat);
     free(stream);
     free(graph);
     free(pow);
+    free(opow);
     free(x);
     free(src);
     free(dst);

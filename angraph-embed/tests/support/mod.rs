@@ -471,39 +471,31 @@ pub fn repo_root() -> std::path::PathBuf {
 
 /// The imported original ANGraph-P (real weights, int16) the energy firmware embeds.
 pub const ORIGINAL_POWER: &str = "saved_model/power_ap_mnist_4x4_tsmc28.angq";
-/// The activity matrix the energy firmware embeds (row 0).
-pub const EXAMPLE_ACTIVITY: &str = "data/examples/mesh4x4/power/feature.npy";
-
-/// Read a little-endian f32 `.npy` (version 1.x): all values, row-major.
-pub fn read_npy_f32(path: &std::path::Path) -> Result<Vec<f32>, String> {
-    let b = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
-        return Err(format!("{}: not an .npy file", path.display()));
-    }
-    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hl]).map_err(|e| e.to_string())?;
-    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        return Err(format!(
-            "{}: expected C-order little-endian f32",
-            path.display()
-        ));
-    }
-    Ok(b[10 + hl..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+/// The activity matrix of a stream (`GraphBuilder::activity_matrix` on the host).
+pub fn host_activity(s: &Stream) -> Vec<i32> {
+    let mut b: Box<GraphBuilder<NODES, EDGES>> =
+        Box::new(GraphBuilder::new(s.mesh, s.process).expect("builder"));
+    feed(&mut b, s).expect("feed");
+    let mut m = vec![0i32; 36];
+    b.activity_matrix(&mut m).expect("activity matrix");
+    m
 }
 
-/// Row 0 of the example activity matrix as Q16.16 (the ANGraph-P input of the energy firmware).
-pub fn example_activity() -> Vec<i32> {
-    let v = read_npy_f32(&repo_root().join(EXAMPLE_ACTIVITY)).expect("activity matrix");
-    v[..36]
-        .iter()
-        .map(|&x| angraph_core::fixed::feature_to_fixed(x))
-        .collect()
-}
-
-/// The activity vector file: 36 little-endian i32 (Q16.16).
-pub fn activity_bytes(a: &[i32]) -> Vec<u8> {
-    a.iter().flat_map(|v| v.to_le_bytes()).collect()
+/// Host reference of the energy: `angraph_core::power::predict_fixed` on the stream's activity
+/// matrix.
+pub fn host_energy(blob: &[u8], s: &Stream) -> angraph_core::power::Energy<Fixed> {
+    let model = Model::from_bytes(blob).expect("power blob");
+    let zero = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut out = [angraph_core::power::Energy {
+        heads: [zero; angraph_core::power::MAX_OUTPUTS],
+        len: 0,
+        total: zero,
+    }];
+    let mut ws = vec![0u8; angraph_core::power::required_workspace(&model)];
+    angraph_core::power::predict_fixed(&model, &host_activity(s), &mut out, &mut ws)
+        .expect("predict");
+    out[0]
 }
