@@ -66,7 +66,7 @@ report_variant() {
     fi
     echo "RAM (static + peak stack):             $(kib $ram)   budget 128 KiB"
     echo "  static .data + .bss                  $(kib $stat)   (arena $(grep -o 'arena [0-9]*' <<<"$out" | awk '{print $2}') B)"
-    echo "  peak stack                           $(kib $stack)   (model load $sinit B, streaming + predict $(field stack_predict "$out") B)"
+    echo "  peak stack                           $(kib $stack)   (latency model load $sinit B; afterwards, streaming + energy + predict $(field stack_predict "$out") B)"
     echo "instructions (QEMU -icount, SysTick calibration $ct ticks / 2e6 insns):"
     echo "  model load + arena carve             $(insn "$ti")"
     echo "  stream: $hops hops                   $(insn "$ts")  ($(awk -v a="$(insn "$ts")" -v h="$hops" 'BEGIN{printf "%.0f", a/h}') per hop)"
