@@ -23,6 +23,16 @@ enum Command {
     Estimate(angraph_train::estimate::EstimateArgs),
     /// Import original ANGraph weights (safetensors): f32 checkpoint, quantized blob, report.
     Import(angraph_train::import::ImportArgs),
+    /// Simulate one hardware + application configuration: event streams (timed or TrueAsync
+    /// DFG JSON), system-level estimate and reference labels (latency in ns, energy in nJ),
+    /// optionally a latency or power dataset.
+    Simulate(angraph_train::sim::cli::SimulateArgs),
+    /// Convert event streams (TrueAsync DFG JSON or timed) to graphs, to the other form, or
+    /// to a latency dataset (OGB raw format).
+    Convert(angraph_train::stream::cli::ConvertArgs),
+    /// Generate benchmark datasets from data/manifest.json (committed samples or full sets)
+    /// and the report (data/README.md).
+    Datasets(angraph_train::dataset::cli::DatasetsArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +40,9 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Estimate(a) => angraph_train::estimate::run(&a),
         Command::Import(a) => angraph_train::import::run(&a),
+        Command::Simulate(a) => angraph_train::sim::cli::run(&a),
+        Command::Convert(a) => angraph_train::stream::cli::run(&a),
+        Command::Datasets(a) => angraph_train::dataset::cli::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
             println!(

@@ -246,7 +246,8 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
     }
 }
 
-/// Writers of a dataset under construction.
+/// Writers of a dataset under construction (one per generation run, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Sink {
     Latency {
         edge: CsvGzWriter,

@@ -11,11 +11,11 @@ use anyhow::{anyhow, Result};
 /// Node capacity of the small host builder (up to 8x8 = 1025 components).
 pub const SMALL_NODES: usize = 1100;
 /// Edge capacity of the small host builder.
-pub const SMALL_EDGES: usize = 8192;
+pub const SMALL_EDGES: usize = 4096;
 /// Node capacity of the large host builder (up to 16x16 = 4097 components).
 pub const LARGE_NODES: usize = 4100;
 /// Edge capacity of the large host builder.
-pub const LARGE_EDGES: usize = 32768;
+pub const LARGE_EDGES: usize = 16384;
 
 /// The core [`GraphBuilder`] with host capacities, boxed; the capacity is chosen by the mesh
 /// (meshes above 16x16 are refused with a capacity error naming the mesh).
@@ -101,8 +101,8 @@ impl HostBuilder {
         let summary = built.summary;
         let mut edges = Vec::with_capacity(e);
         for v in 0..n {
-            for k in row_ptr[v] as usize..row_ptr[v + 1] as usize {
-                edges.push((src[k], v as u32));
+            for &s in &src[row_ptr[v] as usize..row_ptr[v + 1] as usize] {
+                edges.push((s, v as u32));
             }
         }
         Ok(GraphRecord {

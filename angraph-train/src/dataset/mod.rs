@@ -38,6 +38,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod cli;
 pub mod csvgz;
 pub mod generate;
 pub mod graph;

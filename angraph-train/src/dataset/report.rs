@@ -9,6 +9,29 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The fixed part of the report: what `data/` holds and where it comes from.
+pub const HEAD: &str = "\
+`data/` holds:
+
+- `manifest.json`: the 16 latency and 6 power benchmarks (configuration, seed, full size, size of \
+the committed sample). `angraph datasets --all --full` regenerates the full sets byte-for-byte \
+(sample `i` depends only on the configuration and `i`); `angraph datasets --all` regenerates the \
+committed samples (the first samples of each full set) under `data/samples/`.
+- `samples/<name>/`: latency datasets in the OGB raw format (`raw/*.csv.gz`, \
+`split/random/*.csv.gz`, `meta.json` with feature names, units, feature-set version, hardware \
+configuration, seed and every model parameter; `raw/system-estimate.csv.gz` holds the \
+system-level latency estimate) and power datasets (`feature.npy` `(N, 6, 6)`, `label.npy` \
+`(N, 3)` = total, dynamic, static energy in nJ).
+- `samples/speed.json`: generation speed of the last run of each sample (not part of the dataset bytes).
+- `streams/`: example event streams (TrueAsync DFG JSON and the timed form).
+- `digits/`: the handwritten digits the `digits` workloads run on: UCI \"Optical Recognition of \
+Handwritten Digits\" (E. Alpaydin, C. Kaynak, 1998), test part as shipped with scikit-learn, \
+licence CC BY 4.0, <https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits>.
+
+The reference hardware model behind the labels is `angraph-train/src/sim/` (parameters in \
+`sim/params.rs`); the labels stand in for gate-level simulation and are not foundry data.
+";
+
 /// Regression metrics of a predictor against the truth.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {

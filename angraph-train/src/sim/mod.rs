@@ -10,6 +10,7 @@
 //! [`Generator::sample`] gives the system-level event stream (timestamps), its latency
 //! estimate, and the reference latency and energies (the labels).
 
+pub mod cli;
 pub mod engine;
 pub mod machine;
 pub mod params;
@@ -230,67 +231,5 @@ mod tests {
         assert_eq!(a.reference_latency_ps, b.reference_latency_ps);
         assert_eq!(a.timing.leave, b.timing.leave);
         assert_eq!(a.dynamic_pj.to_bits(), b.dynamic_pj.to_bits());
-    }
-}
-
-#[cfg(test)]
-mod probe {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn probe() {
-        let spec = std::env::var("PROBE").unwrap_or("digits,4,uniform".into());
-        let v: Vec<&str> = spec.split(',').collect();
-        let n: u64 = std::env::var("PROBE_N")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(200);
-        let g = Generator::new(SimConfig {
-            workload: Workload::parse(v[0]).unwrap(),
-            width: v[1].parse().unwrap(),
-            height: v[1].parse().unwrap(),
-            process: "tsmc65".into(),
-            mapping: serde_json::from_value(serde_json::Value::String(v[2].into())).unwrap(),
-            coding: Coding::Rate,
-            seed: 1,
-        })
-        .unwrap();
-        let t0 = std::time::Instant::now();
-        let mut xs = Vec::new();
-        let mut ys = Vec::new();
-        let mut ev = 0;
-        let mut hops = 0;
-        for i in 0..n {
-            let s = g.sample(i);
-            ev += s.plan.num_events();
-            hops += s.plan.path.len();
-            xs.push(s.system_latency_ps as f64 / 1000.0);
-            ys.push(s.reference_latency_ps as f64 / 1000.0);
-            if i < 5 {
-                println!(
-                    "{} sys {} ref {} E {:?}",
-                    s.description,
-                    xs[i as usize],
-                    ys[i as usize],
-                    s.energy_nj()
-                );
-            }
-        }
-        let el = t0.elapsed().as_secs_f64();
-        let my = ys.iter().sum::<f64>() / n as f64;
-        let mx = xs.iter().sum::<f64>() / n as f64;
-        let ssr: f64 = xs.iter().zip(&ys).map(|(x, y)| (y - x).powi(2)).sum();
-        let sst: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
-        let cov: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-        let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-        println!(
-            "n {n} events/sample {} hops/sample {} mean sys {mx:.1} ns ref {my:.1} ns sd ref {:.1} R2 {:.3} corr^2 {:.3} {:.1} samples/s",
-            ev as u64 / n,
-            hops as u64 / n,
-            (sst / n as f64).sqrt(),
-            1.0 - ssr / sst,
-            cov * cov / (sxx * sst),
-            n as f64 / el
-        );
     }
 }

@@ -211,6 +211,7 @@ impl Network {
     }
 
     /// Run the leaky integrate-and-fire network on input spikes `input[t]` (layer 0).
+    #[allow(clippy::needless_range_loop)] // steps index every layer's spike lists
     pub fn run(&self, input: Vec<Vec<u32>>) -> Activity {
         let layers = self.sizes.len();
         let mut spikes = vec![input];
@@ -295,7 +296,7 @@ pub fn input_spikes(
                 px.extend_from_slice(&p);
                 labels.push(l.to_string());
             }
-            let gain = rng.uniform(0.5, 1.4);
+            let gain = rng.uniform(0.35, 1.6);
             let mut out = vec![Vec::new(); steps];
             match coding {
                 Coding::Rate => {

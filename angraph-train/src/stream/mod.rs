@@ -21,6 +21,8 @@
 //! and the hop of the first problem. [`Stream::to_graph`] feeds the one transform of
 //! `angraph-core`.
 
+pub mod cli;
+
 use crate::dataset::graph::{GraphRecord, HostBuilder};
 use angraph_core::component::{Component, ComponentKind, Mesh};
 use angraph_core::features::ProcessDescriptor;
@@ -216,7 +218,7 @@ impl Stream {
 
     /// Parse either form from `text`; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Stream> {
-        let timed = text.trim_start().starts_with('{')
+        let timed = text.contains("\"format\"")
             && serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("format").cloned())
@@ -426,12 +428,22 @@ impl Stream {
 
     /// The paper's graph of this stream, through the one transform of `angraph-core`.
     pub fn to_graph(&self) -> Result<GraphRecord> {
-        let mesh = self.mesh()?;
+        self.to_graph_on(None)
+    }
+
+    /// [`Stream::to_graph`] on an explicit mesh (default: [`Stream::mesh`]).
+    pub fn to_graph_on(&self, mesh: Option<Mesh>) -> Result<GraphRecord> {
+        let mesh = match mesh {
+            Some(m) => m,
+            None => self.mesh()?,
+        };
         let mut b = HostBuilder::new(mesh, self.process())?;
         for ev in &self.events {
             b.begin_event()?;
             for (i, h) in ev.hops.iter().enumerate() {
-                let id = mesh.id_of(h.component)?;
+                let id = mesh
+                    .id_of(h.component)
+                    .map_err(|e| anyhow!("event {:?}, hop {i}: {}: {e}", ev.key, h.component))?;
                 b.hop(id, h.enter_ps, h.leave_ps)
                     .map_err(|e| anyhow!("event {:?}, hop {i}: {e}", ev.key))?;
             }

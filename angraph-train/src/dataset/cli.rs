@@ -1,0 +1,117 @@
+//! `angraph datasets`: generate manifest entries (committed samples or full sets) and the
+//! report.
+
+use super::generate::{generate, Speed};
+use super::manifest::Manifest;
+use super::report;
+use crate::stream::write_atomic;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `angraph datasets`.
+#[derive(Debug, Args)]
+pub struct DatasetsArgs {
+    /// Manifest entries to generate (see `data/manifest.json`); none: generate nothing
+    /// (with `--report`: only the report).
+    pub names: Vec<String>,
+    /// Generate every entry of the manifest.
+    #[arg(long)]
+    pub all: bool,
+    /// Generate the full sizes (5,000-20,000 samples each) instead of the committed samples.
+    #[arg(long)]
+    pub full: bool,
+    /// The manifest.
+    #[arg(long, default_value = "data/manifest.json")]
+    pub manifest: PathBuf,
+    /// Output root (one directory per dataset). Default: `data/samples` for samples,
+    /// `target-data/full` for `--full`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the number of samples of every selected entry (for quick trials).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Write the report (sizes, baseline R^2 / RMSE / MAPE, speed) of the datasets under the
+    /// output root.
+    #[arg(long)]
+    pub report: bool,
+    /// Where the report goes. Default: `data/README.md` for the samples,
+    /// `<out>/REPORT.md` otherwise.
+    #[arg(long)]
+    pub report_out: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn read_speeds(path: &Path) -> Result<BTreeMap<String, Speed>> {
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a speed record", path.display()))
+}
+
+/// Run `angraph datasets`.
+pub fn run(a: &DatasetsArgs) -> Result<()> {
+    let manifest = Manifest::load(&a.manifest)?;
+    let root = a.out.clone().unwrap_or_else(|| {
+        if a.full {
+            PathBuf::from("target-data/full")
+        } else {
+            PathBuf::from("data/samples")
+        }
+    });
+    let chosen = if a.all {
+        if !a.names.is_empty() {
+            bail!("give dataset names or --all, not both");
+        }
+        manifest.select(&[])?
+    } else if a.names.is_empty() {
+        Vec::new()
+    } else {
+        manifest.select(&a.names)?
+    };
+    if chosen.is_empty() && !a.report {
+        bail!("nothing to do: name datasets, or pass --all or --report");
+    }
+    let speed_file = root.join("speed.json");
+    let mut speeds = read_speeds(&speed_file)?;
+    for e in chosen {
+        let n = a
+            .samples
+            .unwrap_or(if a.full { e.samples } else { e.sample_size });
+        let out = root.join(&e.name);
+        let sp = generate(&e.name, e.kind, &e.config, n, &out, !a.quiet)?;
+        eprintln!(
+            "{}: {} samples in {:.1} s ({:.1} samples/s, {} threads, {} build) -> {}",
+            e.name,
+            n,
+            sp.seconds,
+            sp.samples_per_s,
+            sp.threads,
+            sp.profile,
+            out.display()
+        );
+        speeds.insert(e.name.clone(), sp);
+        write_atomic(
+            &speed_file,
+            (serde_json::to_string_pretty(&speeds)? + "\n").as_bytes(),
+        )?;
+    }
+    if a.report {
+        let out = a.report_out.clone().unwrap_or_else(|| {
+            if a.full || a.out.is_some() {
+                root.join("REPORT.md")
+            } else {
+                PathBuf::from("data/README.md")
+            }
+        });
+        let text = report::render(&manifest, &root, &speeds, report::HEAD)?;
+        write_atomic(&out, text.as_bytes())?;
+        eprintln!("report: {}", out.display());
+    }
+    Ok(())
+}
