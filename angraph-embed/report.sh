@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Flash, RAM and instructions per inference of the Cortex-M3 firmware example: the original-size
 # ANGraph-L (5 layers, width 100, head 200/100, int16) on a 4x4 mesh stream (capacity 257
-# components, 640 pairs), and its `energy` variant that adds the original ANGraph-P.
+# components, 512 pairs), and its `energy` variant that adds the original ANGraph-P.
 #
 #   angraph-embed/report.sh              # both variants under QEMU
 #   angraph-embed/report.sh --callgrind  # also x86-64 instructions of one host prediction

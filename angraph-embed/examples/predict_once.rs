@@ -11,7 +11,7 @@ use angraph_core::Model;
 use angraph_embed::{Arena, Dims, Estimator};
 use std::path::Path;
 
-type Est<'a> = Estimator<'a, 257, 640>;
+type Est<'a> = Estimator<'a, 257, 512>;
 const BYTES: usize = Est::arena_bytes(Dims::ORIGINAL);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -123,7 +123,7 @@ pub const fn arena_bytes<const NODES: usize, const EDGES: usize>(d: Dims) -> usi
 ///
 /// ```
 /// use angraph_embed::{arena_bytes, Arena, Dims};
-/// const BYTES: usize = arena_bytes::<257, 640>(Dims::ORIGINAL);
+/// const BYTES: usize = arena_bytes::<257, 512>(Dims::ORIGINAL);
 /// static mut ARENA: Arena<BYTES> = Arena::new();
 /// ```
 #[repr(C, align(8))]
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn regions_are_disjoint_aligned_and_sized() {
-        let l = layout::<257, 640>(Dims::ORIGINAL);
+        let l = layout::<257, 512>(Dims::ORIGINAL);
         let rs = [l.shared, l.input, l.row_ptr, l.src, l.weight, l.row];
         for w in rs.windows(2) {
             assert!(w[0].offset + w[0].len <= w[1].offset);
@@ -162,9 +162,9 @@ mod tests {
         }
         assert!(l.end >= l.row.offset + l.row.len);
         assert!(
-            l.shared.len >= core::mem::size_of::<GraphBuilder<257, 640>>()
+            l.shared.len >= core::mem::size_of::<GraphBuilder<257, 512>>()
                 && l.shared.len >= layer_workspace_bound(257, 100, 200)
         );
-        assert!(arena_bytes::<257, 640>(Dims::ORIGINAL) < 115 * 1024);
+        assert!(arena_bytes::<257, 512>(Dims::ORIGINAL) < 115 * 1024);
     }
 }

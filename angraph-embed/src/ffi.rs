@@ -23,7 +23,7 @@ use core::ptr::addr_of_mut;
 pub const C_MAX_NODES: usize = 257;
 /// Edge capacity of the C library.
 #[cfg(not(feature = "mesh-8x8"))]
-pub const C_MAX_EDGES: usize = 640;
+pub const C_MAX_EDGES: usize = 512;
 /// Node capacity of the C library (4x4 mesh: 16 * 16 + 1; 8x8 with feature `mesh-8x8`).
 #[cfg(feature = "mesh-8x8")]
 pub const C_MAX_NODES: usize = 1025;
@@ -692,7 +692,7 @@ c_messages!(
 /// `ANGRAPH_DIMS_ORIGINAL` at the default capacities on this target (checked at compile time):
 /// the header's 32-bit value on 32-bit targets, its 64-bit value elsewhere.
 #[cfg(target_pointer_width = "32")]
-pub const C_ARENA_BYTES_ORIGINAL: usize = 120064;
+pub const C_ARENA_BYTES_ORIGINAL: usize = 119040;
 /// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h` (64-bit value).
 #[cfg(not(target_pointer_width = "32"))]
 pub const C_ARENA_BYTES_ORIGINAL: usize = 132096;

@@ -18,7 +18,7 @@ use core::ptr::addr_of_mut;
 /// A 4x4 mesh: 16 components per tile plus the injector.
 const NODES: usize = 257;
 /// Distinct consecutive pairs the example provisions for.
-const EDGES: usize = 640;
+const EDGES: usize = 512;
 const DIMS: Dims = Dims::ORIGINAL;
 type Est<'a> = Estimator<'a, NODES, EDGES>;
 const ARENA_BYTES: usize = Est::arena_bytes(DIMS);

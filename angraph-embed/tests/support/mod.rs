@@ -13,7 +13,7 @@ use angraph_core::{latency, Fixed, Model, Precision};
 /// Capacities of the example (a 4x4 mesh).
 pub const NODES: usize = 257;
 /// Edge capacity of the example.
-pub const EDGES: usize = 640;
+pub const EDGES: usize = 512;
 /// Mesh of the example.
 pub const MESH: (u16, u16) = (4, 4);
 /// Seed of the example stream.
