@@ -154,10 +154,14 @@ fn mutated_blobs_never_panic() {
 #[test]
 fn random_call_sequences_never_panic() {
     let lat = fixture("latency.angq");
-    let dims = C_DIMS_ORIGINAL;
+    let pow = fixture("power.angq");
+    let mut dims = C_DIMS_ORIGINAL;
+    dims.power_width = 128;
+    dims.power_in = 36;
     // SAFETY: valid pointer.
     let mut arena = Arena::new(unsafe { angraph_arena_bytes(&dims) });
-    let (rc, h) = init(&mut arena, &dims, &lat, None);
+    // Both models: every prediction also runs ANGraph-P on the window's activity matrix.
+    let (rc, h) = init(&mut arena, &dims, &lat, Some(&pow));
     assert_eq!(rc, 0);
     let mut rng = SplitMix64(77);
     let mut predictions = 0;
@@ -171,7 +175,10 @@ fn random_call_sequences_never_panic() {
                 18 => {
                     let mut p = AngraphPrediction::default();
                     let rc = angraph_predict(h, &mut p);
-                    predictions += (rc == 0) as u32;
+                    if rc == 0 {
+                        predictions += 1;
+                        assert_eq!(p.has_energy, 1);
+                    }
                     rc
                 }
                 19..=20 => angraph_reset(h),
