@@ -85,29 +85,9 @@ pub fn write_example(dir: &Path) -> Result<()> {
     let rows = generated_rows(1, 36, EXAMPLE_SEED);
     write_atomic(
         &dir.join("power").join("feature.npy"),
-        &npy_f32(&rows, &[1, 6, 6]),
+        &crate::dataset::npy::to_bytes(&[1, 6, 6], &rows)?,
     )?;
     Ok(())
-}
-
-/// A little-endian f32 `.npy` (version 1.0) of `shape`.
-pub fn npy_f32(values: &[f32], shape: &[usize]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_txt = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_txt}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-    out
 }
 
 fn load_blob(path: &Path) -> Result<Vec<u8>> {

@@ -117,8 +117,8 @@ pub fn generated_rows(count: usize, in_dim: usize, seed: u64) -> Vec<f32> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interim readers of user inputs (an OGB raw graph dataset, an npy activity matrix). They read
-// the formats of ARCHITECTURE.md; when the dataset module lands they should be replaced by it.
+// Readers of user inputs. `read_ogb_raw_graphs` reads unlabelled graphs (the dataset module's
+// `GraphDataset::load` requires `graph-label.csv.gz`); `.npy` goes through the dataset module.
 // ---------------------------------------------------------------------------------------------
 
 fn read_text(path: &Path) -> Result<String> {
@@ -236,69 +236,15 @@ pub fn read_ogb_raw_graphs(dir: &Path) -> Result<Vec<OwnedGraph>> {
     Ok(graphs)
 }
 
-/// Read a little-endian f32 or f64 `.npy` array of shape `(N, ...)` as `N` rows of the product
-/// of the remaining dimensions (the original power features `(N, 6, 6)` give rows of 36).
+/// Read an `.npy` array of shape `(N, ...)` (f32, or f64 converted; the dataset module's reader)
+/// as `N` rows of the product of the remaining dimensions: `(values, row width)` (the original
+/// power features `(N, 6, 6)` give rows of 36).
 pub fn read_npy_rows(path: &Path) -> Result<(Vec<f32>, usize)> {
-    let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
-        bail!("{}: not an .npy file", path.display());
-    }
-    let (hlen, hstart) = match b[6] {
-        1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
-        2 | 3 if b.len() >= 12 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
-        v => bail!("{}: unsupported .npy version {v}", path.display()),
-    };
-    let header = b
-        .get(hstart..hstart + hlen)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .with_context(|| format!("{}: truncated .npy header", path.display()))?;
-    if header.contains("'fortran_order': True") {
-        bail!("{}: Fortran-order arrays are not supported", path.display());
-    }
-    let elem = if header.contains("'<f4'") {
-        4
-    } else if header.contains("'<f8'") {
-        8
-    } else {
-        bail!("{}: dtype must be <f4 or <f8 ({header})", path.display());
-    };
-    let shape_txt = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .with_context(|| format!("{}: no shape in header", path.display()))?;
-    let dims: Vec<usize> = shape_txt
-        .trim_start_matches([' ', '('])
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>())
-        .collect::<std::result::Result<_, _>>()
-        .with_context(|| format!("{}: bad shape `{shape_txt}`", path.display()))?;
-    if dims.is_empty() {
+    let (shape, values) = crate::dataset::npy::read_f32(path)?;
+    if shape.is_empty() {
         bail!("{}: a scalar is not a set of rows", path.display());
     }
-    let count: usize = dims.iter().product();
-    let data = &b[hstart + hlen..];
-    if data.len() != count * elem {
-        bail!(
-            "{}: shape {dims:?} needs {} data bytes, the file has {}",
-            path.display(),
-            count * elem,
-            data.len()
-        );
-    }
-    let values: Vec<f32> = if elem == 4 {
-        data.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        data.chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect()
-    };
-    let row = dims[1..].iter().product::<usize>().max(1);
-    Ok((values, row))
+    Ok((values, shape[1..].iter().product::<usize>().max(1)))
 }
 
 // ---------------------------------------------------------------------------------------------
