@@ -3,10 +3,11 @@
 //! fixed-point path (and, when the f32 checkpoint sits next to the blob, its f32 reference).
 //!
 //! Until the trained models of this project land, the defaults are the imported original ANGraph
-//! weights (input width 100, 36 activities) on a bundled example whose inputs are synthetic:
-//! the original's node features and label units are not published with its weights, so the
-//! printed numbers demonstrate the pipeline; they are not an estimate of real hardware. The
-//! output says so.
+//! weights (input width 100, 36 activities) on a bundled synthetic graph example, plus a recorded
+//! simulator stream from `data/streams/` (graph through angraph-core's transform, ANGraph-P on
+//! its activity matrix). The original's node features and label units are not published with its
+//! weights, so the printed numbers demonstrate the pipeline; they are not an estimate of real
+//! hardware. The output says so.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,14 @@ pub struct EstimateArgs {
     /// Which activity row (0-based).
     #[arg(long, default_value_t = 0)]
     pub activity_index: usize,
+    /// A recorded event stream (TrueAsync DFG JSON or this project's timed JSON). Its graph is
+    /// built by angraph-core's transform; ANGraph-P runs on its 6x6 activity matrix, and
+    /// ANGraph-L on its graph when the latency model takes the transform's node features.
+    #[arg(long, default_value = "data/streams/digits_4x4_sample0.timed.json")]
+    pub stream: PathBuf,
+    /// Skip the stream section.
+    #[arg(long)]
+    pub no_stream: bool,
     /// Write the bundled synthetic example (a 4x4 mesh graph with 100 features per node and one
     /// activity row of 36 values, seed 4) to the --graph directory and exit.
     #[arg(long)]
@@ -108,6 +117,115 @@ fn describe(m: &Model<'_>) -> String {
 
 fn fmt_fixed(f: Fixed) -> String {
     format!("raw {} x 2^-{}", f.raw, f.frac_bits)
+}
+
+/// Predict from a recorded event stream: graph through the one transform, activity matrix of
+/// the same builder, fixed-point ANGraph-P (and ANGraph-L when its input width fits).
+fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
+    use crate::dataset::graph::HostBuilder;
+    let stream = crate::stream::Stream::read(path)?;
+    let mesh = stream.mesh()?;
+    let graph = stream.to_graph()?;
+    // The same events into a builder for the activity matrix (ANGraph-P's input).
+    let mut b = HostBuilder::new(mesh, stream.process())?;
+    for ev in &stream.events {
+        b.begin_event()?;
+        for (i, h) in ev.hops.iter().enumerate() {
+            let id = mesh.id_of(h.component).map_err(|e| {
+                anyhow::anyhow!("{}: event {:?}, hop {i}: {e}", path.display(), ev.key)
+            })?;
+            b.hop(id, h.enter_ps, h.leave_ps)?;
+        }
+        b.end_event()?;
+    }
+    let mut matrix = [0i32; 36];
+    match &b {
+        HostBuilder::Small(g) => g.activity_matrix(&mut matrix)?,
+        HostBuilder::Large(g) => g.activity_matrix(&mut matrix)?,
+    }
+    let s = graph.summary;
+    println!(
+        "stream: {} ({} events, {} hops, mesh {}x{})",
+        path.display(),
+        s.events,
+        s.hops,
+        mesh.width,
+        mesh.height
+    );
+    let fw = angraph_core::features::NODE_FEATURES;
+    println!(
+        "  graph (angraph-core transform): {} nodes, {} edges, {fw} node features",
+        graph.num_nodes,
+        graph.edges.len()
+    );
+    println!(
+        "  system-level latency estimate (stream span): {:.3} ns",
+        s.end.saturating_sub(s.start) as f64 / 1000.0
+    );
+    if let Some(l) = stream.header.as_ref().and_then(|h| h.labels) {
+        println!(
+            "  reference labels in the file: latency {:.3} ns, dynamic {:.5} nJ, static {:.5} nJ, total {:.5} nJ",
+            l.reference_latency_ns, l.dynamic_nj, l.static_nj, l.total_nj
+        );
+    }
+    let Config::Latency(lc) = lat.config() else {
+        bail!("not an ANGraph-L blob");
+    };
+    if lc.in_dim as usize == fw {
+        let edges: Vec<(u32, u32)> = graph.edges.clone();
+        let acts: Vec<f32> = graph.activities.iter().map(|&a| a as f32).collect();
+        let g = OwnedGraph::from_coo(
+            graph.num_nodes,
+            fw as u32,
+            graph.x_f32(),
+            &edges,
+            Some(&acts),
+        )?;
+        let gf = g.to_fixed();
+        let v = gf.view()?;
+        let mut ws = vec![0u8; latency::required_workspace(lat, v.num_nodes(), v.num_edges())];
+        let y = latency::predict_fixed(lat, &v, &mut ws)?;
+        println!(
+            "  ANGraph-L (fixed point) on the stream's graph: {:.3} [{}]",
+            y.to_f32() * lat.body().label_scale,
+            lat.body().unit
+        );
+    } else {
+        println!(
+            "  ANGraph-L: the latency model takes {} features per node, the transform gives {fw}: \
+             no latency from this stream until a model trained on this project's features is given \
+             (--latency-model)",
+            lc.in_dim
+        );
+    }
+    let Config::Power(pc) = pw.config() else {
+        bail!("not an ANGraph-P blob");
+    };
+    if pc.in_dim as usize == 36 {
+        let zero = Fixed {
+            raw: 0,
+            frac_bits: 0,
+        };
+        let mut out = [Energy {
+            heads: [zero; power::MAX_OUTPUTS],
+            len: 0,
+            total: zero,
+        }];
+        let mut ws = vec![0u8; power::required_workspace(pw)];
+        power::predict_fixed(pw, &matrix, &mut out, &mut ws)?;
+        let e = out[0];
+        let unit = pw.body().unit;
+        let k = pw.body().label_scale;
+        let parts: Vec<String> = (0..e.len as usize)
+            .map(|h| format!("{:.4}", e.heads[h].to_f32() * k))
+            .collect();
+        println!(
+            "  ANGraph-P (fixed point) on the stream's 6x6 activity matrix: heads (dynamic, static) = ({}), total {:.4} [{unit}]",
+            parts.join(", "),
+            e.total.to_f32() * k
+        );
+    }
+    Ok(())
 }
 
 /// Run `angraph estimate`.
@@ -272,13 +390,18 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             100.0 * (e.total.to_f32() - o[0].total).abs() / o[0].total.abs().max(1e-12)
         );
     }
+    if !args.no_stream {
+        stream_section(&args.stream, &lat, &pw)?;
+    }
     let imported = lat.body().note.contains("original ANGraph weights")
         || pw.body().note.contains("original ANGraph weights");
     if imported {
         println!(
             "note: these are the original ANGraph weights, trained on the original datasets whose \
-             node features and label units are not published with the weights; the bundled inputs \
-             are synthetic, so the numbers above demonstrate the pipeline, not a hardware estimate."
+             node features and label units are not published with the weights. The bundled graph \
+             example is synthetic; the stream is a real simulator stream, but the original weights \
+             were not trained on this project's benchmarks, so no output above is comparable with \
+             its reference labels: the numbers demonstrate the pipeline, not a hardware estimate."
         );
     }
     Ok(())

@@ -51,8 +51,30 @@ fn main_job_on_the_bundled_defaults() {
         total.is_finite() && (total - total_ref).abs() <= 0.01 * total_ref.abs(),
         "{total} vs {total_ref}"
     );
+    // The recorded stream: its graph through the transform, ANGraph-P on its activity matrix.
+    assert!(out.contains("stream: data/streams/"), "{out}");
+    let span = number_after(&out, "system-level latency estimate (stream span):");
+    assert!(span > 0.0, "{out}");
+    let stream_total = number_after(&out, "activity matrix: heads (dynamic, static) = (");
+    assert!(stream_total.is_finite(), "{out}");
+    assert!(out.contains("transform gives 35"), "{out}");
     // Honest about what the numbers are.
     assert!(out.contains("not a hardware estimate"), "{out}");
+}
+
+#[test]
+fn stream_can_be_skipped_and_a_bad_stream_is_named() {
+    let (ok, out, err) = angraph(&["estimate", "--no-stream"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("stream:"), "{out}");
+    let dir = std::env::temp_dir().join(format!("angraph-badstream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.timed.json");
+    std::fs::write(&bad, "{\"format\": \"angraph-timed-stream\", \"events\": [").unwrap();
+    let (ok, _, err) = angraph(&["estimate", "--stream", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("broken.timed.json"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
