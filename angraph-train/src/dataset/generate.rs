@@ -100,45 +100,61 @@ pub fn generate(
             ProgressBar::hidden()
         };
         let mut sink = Sink::new(kind, &tmp)?;
-        let mut i = 0;
-        while i < samples {
-            let end = (i + BATCH).min(samples);
-            let rows: Vec<Result<Row>> = pool.install(|| {
-                (i..end)
-                    .into_par_iter()
-                    .map_init(
-                        || None::<HostBuilder>,
-                        |b, k| {
-                            let s = gen.sample(k as u64);
-                            let r = match kind {
-                                Kind::Latency => {
-                                    if b.is_none() {
-                                        *b = Some(HostBuilder::new(s.plan.mesh, s.process)?);
-                                    }
-                                    let g = sample_graph(b.as_mut().expect("set above"), &s)?;
-                                    Row::Latency(
-                                        Box::new(g),
-                                        (s.reference_latency_ps as f64 / 1000.0) as f32,
-                                        (s.system_latency_ps as f64 / 1000.0) as f32,
-                                    )
-                                }
-                                Kind::Power => {
-                                    let m = power::activity_matrix(&s.plan, &s.timing);
-                                    Row::Power(m, s.energy_nj())
-                                }
-                            };
-                            bar.inc(1);
-                            Ok(r)
-                        },
-                    )
-                    .collect()
+        // A writer thread compresses batch k while the pool simulates batch k + 1.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Row>>>(1);
+        std::thread::scope(|scope| -> Result<()> {
+            let writer = scope.spawn(move || -> Result<Sink> {
+                for rows in rx {
+                    for r in rows {
+                        sink.push(r?)?;
+                    }
+                }
+                Ok(sink)
             });
-            for r in rows {
-                sink.push(r?)?;
+            let mut i = 0;
+            while i < samples {
+                let end = (i + BATCH).min(samples);
+                let rows: Vec<Result<Row>> = pool.install(|| {
+                    (i..end)
+                        .into_par_iter()
+                        .map_init(
+                            || None::<HostBuilder>,
+                            |b, k| {
+                                let s = gen.sample(k as u64);
+                                let r = match kind {
+                                    Kind::Latency => {
+                                        if b.is_none() {
+                                            *b = Some(HostBuilder::new(s.plan.mesh, s.process)?);
+                                        }
+                                        let g = sample_graph(b.as_mut().expect("set above"), &s)?;
+                                        Row::Latency(
+                                            Box::new(g),
+                                            (s.reference_latency_ps as f64 / 1000.0) as f32,
+                                            (s.system_latency_ps as f64 / 1000.0) as f32,
+                                        )
+                                    }
+                                    Kind::Power => {
+                                        let m = power::activity_matrix(&s.plan, &s.timing);
+                                        Row::Power(m, s.energy_nj())
+                                    }
+                                };
+                                bar.inc(1);
+                                Ok(r)
+                            },
+                        )
+                        .collect()
+                });
+                if tx.send(rows).is_err() {
+                    break; // the writer stopped on an error; join below reports it
+                }
+                i = end;
             }
-            i = end;
-        }
-        sink.finish(&tmp)?;
+            drop(tx);
+            let sink = writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("dataset writer thread panicked"))??;
+            sink.finish(&tmp)
+        })?;
         bar.finish_and_clear();
         Split::random(samples, SPLIT_SEED).write(&tmp)?;
         let meta = meta_for(name, kind, config, samples);
