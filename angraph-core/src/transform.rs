@@ -791,4 +791,54 @@ mod tests {
         assert_eq!(&m[30..36], &[0; 6]);
         assert!(b.activity_matrix(&mut [0; 35]).is_err());
     }
+
+    #[test]
+    fn arbitrary_call_sequences_never_panic() {
+        let mesh = Mesh::new(3, 2).unwrap();
+        let mut b: GraphBuilder<12, 9> =
+            GraphBuilder::new(mesh, ProcessDescriptor::default()).unwrap();
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut x, mut rp, mut src, mut w) =
+            ([0i32; 12 * NODE_FEATURES], [0u32; 13], [0u32; 9], [0i32; 9]);
+        for round in 0..2000 {
+            let r = next();
+            let _ = match r % 8 {
+                0 => b.begin_event(),
+                1 => b.end_event(),
+                2 if round % 50 == 0 => {
+                    b.reset(mesh, ProcessDescriptor::default());
+                    Ok(())
+                }
+                3 => {
+                    let before = (b.num_nodes(), b.num_edges());
+                    let res = b.finish(GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w));
+                    if let Ok(g) = res {
+                        assert_eq!(
+                            (g.graph.num_nodes() as usize, g.graph.num_edges() as usize),
+                            before
+                        );
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let id = (r >> 8) as u32 % 110; // some ids outside the 97 of the mesh
+                    let t0 = (r >> 20) % 5000;
+                    let t1 = (t0 + (r >> 40) % 3000).saturating_sub(500);
+                    let before = (b.num_nodes(), b.num_edges());
+                    let res = b.hop(id, t0, t1);
+                    if res.is_err() {
+                        assert_eq!((b.num_nodes(), b.num_edges()), before);
+                    }
+                    res
+                }
+            };
+            assert!(b.num_nodes() <= 12 && b.num_edges() <= 9);
+        }
+    }
 }
