@@ -1,7 +1,10 @@
 //! `angraph-train`: the host side of ANGraph-rs.
 pub mod dataset;
 pub mod estimate;
+pub mod eval;
 pub mod import;
 pub mod nn;
 pub mod sim;
 pub mod stream;
+pub mod train;
+pub mod transfer;

@@ -23,6 +23,14 @@ enum Command {
     Estimate(angraph_train::estimate::EstimateArgs),
     /// Import original ANGraph weights (safetensors): f32 checkpoint, quantized blob, report.
     Import(angraph_train::import::ImportArgs),
+    /// Train ANGraph-L (latency) or ANGraph-P (power), or search ANGraph-L options.
+    Train(angraph_train::train::TrainArgs),
+    /// Evaluate a model on datasets: metrics, system-level estimate side by side, PNGs, table.
+    Eval(angraph_train::eval::EvalArgs),
+    /// Fine-tune the head of a trained ANGraph-L on a little data of a new process node.
+    Transfer(angraph_train::transfer::TransferArgs),
+    /// Calibrate on training data, write a fixed-point `.angq`, compare f32 and fixed point.
+    Quantize(angraph_train::train::QuantizeArgs),
     /// Simulate one hardware + application configuration: event streams (timed or TrueAsync
     /// DFG JSON), system-level estimate and reference labels (latency in ns, energy in nJ),
     /// optionally a latency or power dataset.
@@ -40,6 +48,10 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Estimate(a) => angraph_train::estimate::run(&a),
         Command::Import(a) => angraph_train::import::run(&a),
+        Command::Train(a) => angraph_train::train::run_train(&a),
+        Command::Eval(a) => angraph_train::eval::run(&a),
+        Command::Transfer(a) => angraph_train::transfer::run(&a),
+        Command::Quantize(a) => angraph_train::train::run_quantize(&a),
         Command::Simulate(a) => angraph_train::sim::cli::run(&a),
         Command::Convert(a) => angraph_train::stream::cli::run(&a),
         Command::Datasets(a) => angraph_train::dataset::cli::run(&a),

@@ -1,0 +1,279 @@
+//! The training-side view of a dataset: graphs (or activity rows) with labels in model units,
+//! the system-level estimate, seeded splits, feature standardisation and seeded batching.
+
+use angraph_core::quantize::{OwnedGraph, SplitMix64};
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+/// Sample indices of the three splits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Splits {
+    /// Training samples.
+    pub train: Vec<usize>,
+    /// Validation samples (model selection).
+    pub valid: Vec<usize>,
+    /// Test samples (reported, never used for any choice).
+    pub test: Vec<usize>,
+}
+
+impl Splits {
+    /// A seeded shuffle of `0..n` cut into `fractions` (train, valid; test = the rest).
+    /// The original used 80/10/10 with seed 2024; transfer uses 10/10/80.
+    pub fn random(n: usize, seed: u64, train: f64, valid: f64) -> Result<Splits> {
+        if !(0.0..=1.0).contains(&train) || !(0.0..=1.0).contains(&valid) || train + valid > 1.0 {
+            bail!("split fractions {train} + {valid} must lie in [0, 1] and sum to at most 1");
+        }
+        let mut idx: Vec<usize> = (0..n).collect();
+        shuffle(&mut idx, seed);
+        let n_train = (n as f64 * train).round() as usize;
+        let n_valid = ((n as f64 * valid).round() as usize).min(n - n_train);
+        Ok(Splits {
+            train: idx[..n_train].to_vec(),
+            valid: idx[n_train..n_train + n_valid].to_vec(),
+            test: idx[n_train + n_valid..].to_vec(),
+        })
+    }
+
+    /// The named split (`train`, `valid`, `test`, or `all` = every sample in order).
+    pub fn named(&self, name: &str, n: usize) -> Result<Vec<usize>> {
+        Ok(match name {
+            "train" => self.train.clone(),
+            "valid" => self.valid.clone(),
+            "test" => self.test.clone(),
+            "all" => (0..n).collect(),
+            other => bail!("unknown split {other:?} (train, valid, test, all)"),
+        })
+    }
+}
+
+/// Fisher-Yates shuffle driven by SplitMix64(`seed`).
+pub fn shuffle(idx: &mut [usize], seed: u64) {
+    let mut rng = SplitMix64(seed);
+    for i in (1..idx.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        idx.swap(i, j);
+    }
+}
+
+/// The training order of `indices` in `epoch` (a seeded shuffle that depends on the run seed and
+/// the epoch only, so a resumed run sees the same order as an uninterrupted one), cut into
+/// batches of `batch_size`.
+pub fn epoch_batches(
+    indices: &[usize],
+    seed: u64,
+    epoch: usize,
+    batch_size: usize,
+) -> Vec<Vec<usize>> {
+    let mut order = indices.to_vec();
+    shuffle(
+        &mut order,
+        seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)),
+    );
+    order
+        .chunks(batch_size.max(1))
+        .map(|c| c.to_vec())
+        .collect()
+}
+
+/// Per-feature standardisation `(x - mean) / std`, measured on training data; folded into the
+/// first linear layer on export, so exported models take raw features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureNorm {
+    /// Per-feature mean.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviation (features that barely vary get 1, so that a feature
+    /// constant in training does not explode on data where it varies).
+    pub std: Vec<f32>,
+}
+
+impl FeatureNorm {
+    /// The identity.
+    pub fn identity(width: usize) -> Self {
+        FeatureNorm {
+            mean: vec![0.0; width],
+            std: vec![1.0; width],
+        }
+    }
+
+    /// Measure over `rows` (row-major, `width` columns).
+    pub fn measure<'a>(width: usize, rows: impl Iterator<Item = &'a [f32]>) -> Self {
+        let mut s = vec![0f64; width];
+        let mut s2 = vec![0f64; width];
+        let mut n = 0f64;
+        for r in rows {
+            for ((a, b), &v) in s.iter_mut().zip(s2.iter_mut()).zip(r) {
+                *a += v as f64;
+                *b += v as f64 * v as f64;
+            }
+            n += 1.0;
+        }
+        let n = n.max(1.0);
+        let mean: Vec<f32> = s.iter().map(|a| (a / n) as f32).collect();
+        let std = s
+            .iter()
+            .zip(&s2)
+            .map(|(a, b)| {
+                let var = (b / n - (a / n) * (a / n)).max(0.0);
+                let sd = var.sqrt();
+                if sd < 1e-3 {
+                    1.0
+                } else {
+                    sd as f32
+                }
+            })
+            .collect();
+        FeatureNorm { mean, std }
+    }
+
+    /// Standardise row-major `x` in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        let w = self.mean.len();
+        for row in x.chunks_mut(w) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+
+    /// Fold into a linear layer that reads standardised inputs (`w` row-major `[out, in]`):
+    /// `W ((x - m) / s) + b = (W / s) x + (b - W (m / s))`.
+    pub fn fold_into(&self, w: &mut [f32], b: &mut [f32]) {
+        let n_in = self.mean.len();
+        for (o, row) in w.chunks_mut(n_in).enumerate() {
+            let mut shift = 0f64;
+            for ((wv, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                shift += *wv as f64 * (*m as f64 / *s as f64);
+                *wv /= s;
+            }
+            b[o] -= shift as f32;
+        }
+    }
+}
+
+/// A latency dataset ready for training: graphs, labels and the system-level estimate in the
+/// label unit, and the splits.
+#[derive(Debug, Clone)]
+pub struct LatencySet {
+    /// Name (the dataset folder's name).
+    pub name: String,
+    /// Graphs with raw features and activity edge weights.
+    pub graphs: Vec<OwnedGraph>,
+    /// Reference latency per graph.
+    pub labels: Vec<f32>,
+    /// The system-level simulator's latency estimate per graph, when the dataset has it.
+    pub estimate: Option<Vec<f32>>,
+    /// Unit of labels and estimate.
+    pub unit: String,
+    /// Splits.
+    pub splits: Splits,
+}
+
+impl LatencySet {
+    /// Feature width (0 for an empty set).
+    pub fn feature_width(&self) -> usize {
+        self.graphs.first().map_or(0, |g| g.feature_width as usize)
+    }
+
+    /// Standardisation measured over the nodes of the `indices` graphs.
+    pub fn feature_norm(&self, indices: &[usize]) -> FeatureNorm {
+        let w = self.feature_width();
+        FeatureNorm::measure(
+            w,
+            indices
+                .iter()
+                .flat_map(|&i| self.graphs[i].x.chunks(w.max(1))),
+        )
+    }
+
+    /// Mean label over `indices`.
+    pub fn mean_label(&self, indices: &[usize]) -> f32 {
+        (indices.iter().map(|&i| self.labels[i] as f64).sum::<f64>() / indices.len().max(1) as f64)
+            as f32
+    }
+}
+
+/// A power dataset ready for training: flattened activity matrices and energy labels.
+#[derive(Debug, Clone)]
+pub struct PowerSet {
+    /// Name.
+    pub name: String,
+    /// Inputs per sample (the flattened activity matrix).
+    pub in_dim: usize,
+    /// Row-major inputs `[n, in_dim]`.
+    pub x: Vec<f32>,
+    /// Labels per sample as `[dynamic, static]` (total = their sum).
+    pub labels: Vec<[f32; 2]>,
+    /// Unit of the energies.
+    pub unit: String,
+    /// Splits.
+    pub splits: Splits,
+}
+
+impl PowerSet {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Is it empty?
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.x[i * self.in_dim..(i + 1) * self.in_dim]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_partition_and_are_seeded() {
+        let a = Splits::random(101, 2024, 0.8, 0.1).unwrap();
+        let b = Splits::random(101, 2024, 0.8, 0.1).unwrap();
+        assert_eq!(a, b);
+        assert_eq!((a.train.len(), a.valid.len(), a.test.len()), (81, 10, 10));
+        let mut all: Vec<usize> = [a.train.clone(), a.valid.clone(), a.test.clone()].concat();
+        all.sort();
+        assert_eq!(all, (0..101).collect::<Vec<_>>());
+        let c = Splits::random(101, 2025, 0.8, 0.1).unwrap();
+        assert_ne!(a.train, c.train);
+        assert!(Splits::random(10, 1, 0.9, 0.2).is_err());
+    }
+
+    #[test]
+    fn norm_folds_exactly() {
+        let rows = [1.0f32, 10.0, 3.0, 30.0, 5.0, 20.0];
+        let norm = FeatureNorm::measure(2, rows.chunks(2));
+        assert!((norm.mean[0] - 3.0).abs() < 1e-6 && (norm.mean[1] - 20.0).abs() < 1e-5);
+        let mut xs = rows.to_vec();
+        norm.apply(&mut xs);
+        let w = [0.5f32, -2.0, 1.5, 0.25];
+        let b = [0.1f32, -0.3];
+        let mut wf = w;
+        let mut bf = b;
+        norm.fold_into(&mut wf, &mut bf);
+        for r in 0..3 {
+            for o in 0..2 {
+                let std_out = w[2 * o] * xs[2 * r] + w[2 * o + 1] * xs[2 * r + 1] + b[o];
+                let raw_out = wf[2 * o] * rows[2 * r] + wf[2 * o + 1] * rows[2 * r + 1] + bf[o];
+                assert!((std_out - raw_out).abs() < 1e-4, "{std_out} vs {raw_out}");
+            }
+        }
+    }
+
+    #[test]
+    fn epoch_order_depends_on_seed_and_epoch_only() {
+        let idx: Vec<usize> = (0..50).collect();
+        let a = epoch_batches(&idx, 7, 3, 8);
+        assert_eq!(a, epoch_batches(&idx, 7, 3, 8));
+        assert_ne!(a, epoch_batches(&idx, 7, 4, 8));
+        assert_eq!(a.len(), 7);
+        let mut flat: Vec<usize> = a.concat();
+        flat.sort();
+        assert_eq!(flat, idx);
+    }
+}

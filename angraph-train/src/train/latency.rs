@@ -1,0 +1,428 @@
+//! The ANGraph-L training loop: Huber loss, Adam, many graphs per step as one disjoint graph,
+//! model selection on the validation split, checkpoints after every epoch, exact resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use angraph_core::config::{Config, LatencyConfig, Preprocess};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use super::adam::Adam;
+use super::data::{epoch_batches, FeatureNorm, LatencySet};
+use super::log::{EpochRecord, TrainLog};
+use super::metrics::Metrics;
+use super::{epoch_seed, progress_bar, RunState};
+use crate::nn::{Checkpoint, CheckpointMeta, GraphBatch, Net};
+
+/// Everything a latency training run depends on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LatencyRecipe {
+    /// Model configuration.
+    pub config: LatencyConfig,
+    /// Dropout after each message-passing layer (the original: 0.5).
+    pub dropout: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Graphs per optimisation step (the original: 1).
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Adam (coupled L2) weight decay (the original: 1e-5).
+    pub weight_decay: f64,
+    /// Huber delta, in model units (the original: 5).
+    pub huber_delta: f64,
+    /// Labels are divided by this for training; model output x `label_scale` = label.
+    pub label_scale: f32,
+    /// Standardise node features and the target (folded into the input projection and the
+    /// last head layer on export).
+    pub standardize: bool,
+    /// Seed of the initialisation, dropout and shuffles.
+    pub seed: u64,
+}
+
+impl LatencyRecipe {
+    /// Check that the recipe can run and be exported.
+    pub fn validate(&self, feature_width: usize) -> Result<()> {
+        self.config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("latency configuration: {e}"))?;
+        if self.config.in_dim as usize != feature_width {
+            bail!(
+                "the dataset has {feature_width} node features, the configuration expects {}",
+                self.config.in_dim
+            );
+        }
+        if self.standardize
+            && (!self.config.input_proj || self.config.preprocess != Preprocess::None)
+        {
+            bail!("feature standardisation needs an input projection and no preprocessing (it is folded into the projection)");
+        }
+        if self.epochs == 0 || self.batch_size == 0 || self.lr <= 0.0 || self.label_scale <= 0.0 {
+            bail!("epochs, batch size, learning rate and label scale must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// A trained (or training) ANGraph-L with its input standardisation.
+pub struct LatencyModel {
+    /// Network and variables (reading standardised features when `norm` is not the identity).
+    pub ck: Checkpoint,
+    /// Standardisation of the node features.
+    pub norm: FeatureNorm,
+    /// The network's output is `(target - mean) / std` in model units: `(mean, std)`.
+    pub target: (f32, f32),
+}
+
+impl LatencyModel {
+    /// The network.
+    pub fn net(&self) -> &crate::nn::LatencyNet {
+        match &self.ck.net {
+            Net::Latency(n) => n,
+            Net::Power(_) => unreachable!("a LatencyModel holds ANGraph-L"),
+        }
+    }
+
+    /// A model that reads raw features: wraps a checkpoint as saved by [`LatencyModel::export`]
+    /// or by `angraph import`.
+    pub fn from_checkpoint(ck: Checkpoint) -> Result<Self> {
+        let w = match &ck.meta.config {
+            Config::Latency(c) => c.in_dim as usize,
+            Config::Power(_) => bail!("expected an ANGraph-L checkpoint, found ANGraph-P"),
+        };
+        Ok(LatencyModel {
+            ck,
+            norm: FeatureNorm::identity(w),
+            target: (0.0, 1.0),
+        })
+    }
+
+    /// One batch of graphs with standardised features on `device`.
+    pub fn batch(&self, set: &LatencySet, idx: &[usize], device: Device) -> Result<GraphBatch> {
+        let gs: Vec<&_> = idx.iter().map(|&i| &set.graphs[i]).collect();
+        let mut b = GraphBatch::from_graphs(&gs, Device::Cpu)?;
+        if self.norm != FeatureNorm::identity(self.norm.mean.len()) {
+            let mut x = crate::nn::to_vec_f32(&b.x)?;
+            self.norm.apply(&mut x);
+            b.x = Tensor::from_slice(&x).view([b.num_nodes, self.norm.mean.len() as i64]);
+        }
+        if device != Device::Cpu {
+            b = GraphBatch {
+                x: b.x.to_device(device),
+                src: b.src.to_device(device),
+                dst: b.dst.to_device(device),
+                mean_coef: b.mean_coef.to_device(device),
+                activity_coef: b.activity_coef.map(|t| t.to_device(device)),
+                batch: b.batch.to_device(device),
+                nodes_per_graph: b.nodes_per_graph.to_device(device),
+                num_graphs: b.num_graphs,
+                num_nodes: b.num_nodes,
+            };
+        }
+        Ok(b)
+    }
+
+    /// Predictions (label unit) for the `idx` graphs, evaluation mode, in batches.
+    pub fn predict(&self, set: &LatencySet, idx: &[usize], batch_size: usize) -> Result<Vec<f32>> {
+        let device = self.ck.vs.device();
+        let mut out = Vec::with_capacity(idx.len());
+        for chunk in idx.chunks(batch_size.max(1)) {
+            let b = self.batch(set, chunk, device)?;
+            let y = tch::no_grad(|| self.net().forward_t(&b, false))?;
+            out.extend(crate::nn::to_vec_f32(&y)?);
+        }
+        let s = self.ck.meta.label_scale;
+        let (m, sd) = self.target;
+        Ok(out.into_iter().map(|v| (v * sd + m) * s).collect())
+    }
+
+    /// A copy that reads raw features (the standardisation folded into the input projection),
+    /// on the CPU: what is saved and quantized.
+    pub fn export(&self, note: &str) -> Result<Checkpoint> {
+        let mut meta = self.ck.meta.clone();
+        meta.note = note.to_string();
+        let mut out = Checkpoint::new(meta, Device::Cpu)?;
+        out.vs.copy(&self.ck.vs)?;
+        if self.norm != FeatureNorm::identity(self.norm.mean.len()) {
+            let Net::Latency(net) = &out.net else {
+                unreachable!()
+            };
+            let proj = net
+                .input_proj
+                .as_ref()
+                .context("standardised features need an input projection to fold into")?;
+            fold_linear(proj, &self.norm)?;
+        }
+        if self.target != (0.0, 1.0) {
+            let Net::Latency(net) = &out.net else {
+                unreachable!()
+            };
+            let last = net.head.last().context("the head has no output layer")?;
+            unfold_output(last, 0, self.target)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Fold `norm` into a tch linear layer's weights (in place).
+pub fn fold_linear(lin: &tch::nn::Linear, norm: &FeatureNorm) -> Result<()> {
+    let size = lin.ws.size();
+    let mut w = crate::nn::to_vec_f32(&lin.ws)?;
+    let bias = lin.bs.as_ref().context("folding needs a bias")?;
+    let mut b = crate::nn::to_vec_f32(bias)?;
+    norm.fold_into(&mut w, &mut b);
+    tch::no_grad(|| {
+        lin.ws
+            .shallow_clone()
+            .copy_(&Tensor::from_slice(&w).view(size.as_slice()));
+        bias.shallow_clone().copy_(&Tensor::from_slice(&b));
+    });
+    Ok(())
+}
+
+/// Make output row `row` of `lin` produce `y * std + mean` instead of `y` (in place).
+pub fn unfold_output(lin: &tch::nn::Linear, row: i64, (mean, std): (f32, f32)) -> Result<()> {
+    let bias = lin.bs.as_ref().context("the output layer has no bias")?;
+    tch::no_grad(|| {
+        let mut w = lin.ws.narrow(0, row, 1);
+        let _ = w.g_mul_scalar_(std as f64);
+        let mut b = bias.narrow(0, row, 1);
+        let _ = b.g_mul_scalar_(std as f64);
+        let _ = b.g_add_scalar_(mean as f64);
+    });
+    Ok(())
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencyOutcome {
+    /// Epoch (1-based) of the selected model.
+    pub best_epoch: usize,
+    /// Validation metrics of the selected model.
+    pub valid: Metrics,
+    /// Test metrics of the selected model.
+    pub test: Metrics,
+    /// Mean training time per epoch, seconds.
+    pub seconds_per_epoch: f64,
+}
+
+/// Files of a run in `dir`.
+pub struct RunFiles {
+    /// Folder.
+    pub dir: PathBuf,
+}
+
+impl RunFiles {
+    /// `dir/<name>`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Train (or resume) ANGraph-L on `set` into `dir`: `state.json`, `last.safetensors`,
+/// `last.adam.safetensors`, `best.safetensors` (training form), `log.csv`, `log.json`,
+/// `curve.png`. Returns the selected model (best validation RMSE) and its metrics.
+pub fn train(
+    set: &LatencySet,
+    recipe: &LatencyRecipe,
+    dir: &Path,
+    device: Device,
+    resume: bool,
+    show_progress: bool,
+) -> Result<(LatencyModel, LatencyOutcome)> {
+    recipe.validate(set.feature_width())?;
+    if set.splits.train.is_empty() || set.splits.valid.is_empty() {
+        bail!(
+            "{}: the training and validation splits must not be empty",
+            set.name
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let files = RunFiles {
+        dir: dir.to_path_buf(),
+    };
+    tch::manual_seed(recipe.seed as i64);
+    let norm = if recipe.standardize {
+        set.feature_norm(&set.splits.train)
+    } else {
+        FeatureNorm::identity(set.feature_width())
+    };
+    let meta = CheckpointMeta {
+        config: Config::Latency(recipe.config.clone()),
+        label_scale: recipe.label_scale,
+        unit: set.unit.clone(),
+        note: format!("ANGraph-L trained on {} (training form)", set.name),
+    };
+    let ck = Checkpoint::new(meta, device)?;
+    let target = if recipe.standardize {
+        let t: Vec<f64> = set
+            .splits
+            .train
+            .iter()
+            .map(|&i| (set.labels[i] / recipe.label_scale) as f64)
+            .collect();
+        let m = t.iter().sum::<f64>() / t.len() as f64;
+        let sd = (t.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / t.len() as f64).sqrt();
+        (m as f32, if sd > 1e-9 { sd as f32 } else { 1.0 })
+    } else {
+        (0.0, 1.0)
+    };
+    let mut model = LatencyModel { ck, norm, target };
+    let Net::Latency(net) = &mut model.ck.net else {
+        unreachable!()
+    };
+    net.dropout = recipe.dropout;
+    // Start the output at the mean training target, so that Adam's small steps go to the
+    // variation rather than to walking the bias to the mean (a resume loads the weights).
+    let mean_target =
+        (set.mean_label(&set.splits.train) / recipe.label_scale - model.target.0) / model.target.1;
+    if let Some(b) = net.head.last().and_then(|l| l.bs.as_ref()) {
+        let _ = tch::no_grad(|| b.shallow_clone().fill_(mean_target as f64));
+    }
+    let params: Vec<Tensor> = model.ck.vs.trainable_variables();
+    let mut adam = Adam::new(params, recipe.lr, recipe.weight_decay);
+    let mut state = RunState::fresh(serde_json::to_value(recipe)?);
+    let mut log = TrainLog::default();
+    if resume && files.path("state.json").exists() {
+        state = RunState::load(&files.path("state.json"), &state.recipe)?;
+        crate::nn::checkpoint::load_checked(
+            &model.ck.vs,
+            &crate::nn::checkpoint::read_state_dict(&files.path("last.safetensors"))?,
+            &files.path("last.safetensors"),
+        )?;
+        adam.load(&files.path("last.adam.safetensors"))?;
+        log = TrainLog::load(&files.path("log.json"))?;
+        eprintln!(
+            "resuming {} after epoch {} (best valid RMSE {:.4} at epoch {})",
+            dir.display(),
+            state.epochs_done,
+            state.best_valid,
+            state.best_epoch
+        );
+    }
+    let (tm, tsd) = model.target;
+    let targets: Vec<f32> = set
+        .labels
+        .iter()
+        .map(|&y| (y / recipe.label_scale - tm) / tsd)
+        .collect();
+    let mut seconds = Vec::new();
+    for epoch in state.epochs_done..recipe.epochs {
+        tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
+        let batches = epoch_batches(&set.splits.train, recipe.seed, epoch, recipe.batch_size);
+        let bar = progress_bar(
+            show_progress,
+            batches.len() as u64,
+            &format!("epoch {}/{}", epoch + 1, recipe.epochs),
+        );
+        let t0 = Instant::now();
+        let mut loss_sum = 0f64;
+        let mut n_seen = 0usize;
+        for idx in &batches {
+            let b = model.batch(set, idx, device)?;
+            let y: Vec<f32> = idx.iter().map(|&i| targets[i]).collect();
+            let y = Tensor::from_slice(&y).to_device(device);
+            let pred = model.net().forward_t(&b, true)?;
+            let loss = pred.huber_loss(&y, Reduction::Mean, recipe.huber_delta);
+            adam.backward_step(&loss);
+            let l = loss.double_value(&[]);
+            if !l.is_finite() {
+                bail!(
+                    "epoch {}: the training loss is not finite ({l}); lower the learning rate",
+                    epoch + 1
+                );
+            }
+            loss_sum += l * idx.len() as f64;
+            n_seen += idx.len();
+            bar.inc(1);
+            bar.set_message(format!("loss {:.4}", loss_sum / n_seen as f64));
+        }
+        bar.finish_and_clear();
+        let train_s = t0.elapsed().as_secs_f64();
+        seconds.push(train_s);
+        let eval_bs = recipe.batch_size.max(64);
+        let vp = model.predict(set, &set.splits.valid, eval_bs)?;
+        let vt: Vec<f32> = set.splits.valid.iter().map(|&i| set.labels[i]).collect();
+        let valid = Metrics::of(&vp, &vt);
+        let valid_loss = huber_of(
+            &vp,
+            &vt,
+            recipe.label_scale,
+            model.target,
+            recipe.huber_delta,
+        );
+        let improved = valid.rmse.is_finite() && valid.rmse < state.best_valid;
+        if improved {
+            state.best_valid = valid.rmse;
+            state.best_epoch = epoch + 1;
+            model.ck.save(&files.path("best.safetensors"))?;
+        }
+        state.epochs_done = epoch + 1;
+        model.ck.save(&files.path("last.safetensors"))?;
+        adam.save(&files.path("last.adam.safetensors"))?;
+        log.push(EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / n_seen.max(1) as f64,
+            valid_loss,
+            valid_r2: valid.r2,
+            valid_rmse: valid.rmse,
+            valid_mape: valid.mape,
+            seconds: train_s,
+        });
+        log.save(&files.dir, &format!("ANGraph-L on {}", set.name), &set.unit)?;
+        state.save(&files.path("state.json"))?;
+        if show_progress {
+            eprintln!(
+                "epoch {:>3}: train loss {:.5}  valid R2 {:.4} RMSE {:.4} MAPE {:.2}%  {:.1}s{}",
+                epoch + 1,
+                loss_sum / n_seen.max(1) as f64,
+                valid.r2,
+                valid.rmse,
+                valid.mape,
+                train_s,
+                if improved { "  *" } else { "" }
+            );
+        }
+    }
+    if state.best_epoch == 0 {
+        bail!("no epoch produced a finite validation RMSE");
+    }
+    // Select the best validation epoch.
+    let sd = crate::nn::checkpoint::read_state_dict(&files.path("best.safetensors"))?;
+    crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files.path("best.safetensors"))?;
+    let eval_bs = recipe.batch_size.max(64);
+    let truth = |idx: &[usize]| -> Vec<f32> { idx.iter().map(|&i| set.labels[i]).collect() };
+    let valid = Metrics::of(
+        &model.predict(set, &set.splits.valid, eval_bs)?,
+        &truth(&set.splits.valid),
+    );
+    let test = Metrics::of(
+        &model.predict(set, &set.splits.test, eval_bs)?,
+        &truth(&set.splits.test),
+    );
+    let seconds_per_epoch = if seconds.is_empty() {
+        log.mean_seconds()
+    } else {
+        seconds.iter().sum::<f64>() / seconds.len() as f64
+    };
+    Ok((
+        model,
+        LatencyOutcome {
+            best_epoch: state.best_epoch,
+            valid,
+            test,
+            seconds_per_epoch,
+        },
+    ))
+}
+
+/// Mean Huber loss (standardised model units) of label-unit predictions.
+fn huber_of(pred: &[f32], truth: &[f32], scale: f32, (m, sd): (f32, f32), delta: f64) -> f64 {
+    let p = (Tensor::from_slice(pred) / scale as f64 - m as f64) / sd as f64;
+    let t = (Tensor::from_slice(truth) / scale as f64 - m as f64) / sd as f64;
+    p.huber_loss(&t, Reduction::Mean, delta)
+        .to_kind(Kind::Double)
+        .double_value(&[])
+}

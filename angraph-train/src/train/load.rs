@@ -1,0 +1,84 @@
+//! Datasets for training, on top of [`crate::dataset`] (the one OGB-raw / npy reader).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::data::{LatencySet, PowerSet, Splits};
+use crate::dataset::{GraphDataset, PowerDataset};
+
+fn name_of(dir: &Path) -> String {
+    dir.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+fn splits(stored: &crate::dataset::Split, n: usize, split_seed: Option<u64>) -> Result<Splits> {
+    Ok(match split_seed {
+        Some(s) => Splits::random(n, s, 0.8, 0.1)?,
+        None => Splits {
+            train: stored.train.clone(),
+            valid: stored.valid.clone(),
+            test: stored.test.clone(),
+        },
+    })
+}
+
+/// Load a latency graph dataset; `split_seed` = None uses the dataset's own split files (or the
+/// original recipe when it has none), `Some(seed)` re-splits 80/10/10.
+pub fn latency_set(dir: &Path, split_seed: Option<u64>) -> Result<LatencySet> {
+    let ds = GraphDataset::load(dir)?;
+    if ds.graphs.is_empty() {
+        bail!("{}: the dataset has no graphs", dir.display());
+    }
+    let unit = ds
+        .meta
+        .as_ref()
+        .and_then(|m| m.labels.first().map(|c| c.unit.clone()))
+        .unwrap_or_else(|| "ns".to_string());
+    let n = ds.graphs.len();
+    Ok(LatencySet {
+        name: name_of(dir),
+        splits: splits(&ds.split, n, split_seed)?,
+        graphs: ds.graphs,
+        labels: ds.labels,
+        estimate: ds.estimates,
+        unit,
+    })
+}
+
+/// Load a power dataset (labels as `[dynamic, static]`, total = their sum).
+pub fn power_set(dir: &Path, split_seed: Option<u64>) -> Result<PowerSet> {
+    let ds = PowerDataset::load(dir)?;
+    let dynamic = ds
+        .column("dynamic")
+        .with_context(|| format!("{}", dir.display()))?;
+    let stat = ds
+        .column("static")
+        .with_context(|| format!("{}", dir.display()))?;
+    let n = dynamic.len();
+    if n == 0 {
+        bail!("{}: the dataset has no samples", dir.display());
+    }
+    let in_dim: usize = ds.feature_shape.iter().skip(1).product();
+    if in_dim * n != ds.features.len() {
+        bail!(
+            "{}: feature.npy holds {} values, expected {n} x {in_dim}",
+            dir.display(),
+            ds.features.len()
+        );
+    }
+    let unit = ds
+        .meta
+        .as_ref()
+        .and_then(|m| m.labels.first().map(|c| c.unit.clone()))
+        .unwrap_or_else(|| "nJ".to_string());
+    Ok(PowerSet {
+        name: name_of(dir),
+        in_dim,
+        splits: splits(&ds.split, n, split_seed)?,
+        x: ds.features,
+        labels: dynamic.into_iter().zip(stat).map(|(d, s)| [d, s]).collect(),
+        unit,
+    })
+}

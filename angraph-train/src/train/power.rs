@@ -1,0 +1,432 @@
+//! The ANGraph-P training loop: MSE, Adam, batches of activity rows, validation-only model
+//! selection, checkpoints after every epoch, exact resume.
+//!
+//! Two recipes: `joint` (both heads and the trunk together, each head's MSE weighted by the
+//! inverse variance of its training targets so dynamic and static count alike) and `two-stage`
+//! (this project's reading of the original: stage 1 fits the trunk and `output_1` to the dynamic
+//! energy; stage 2 freezes them and fits `output_2` to the static energy).
+
+use std::path::Path;
+use std::time::Instant;
+
+use angraph_core::config::{Config, PowerConfig};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::adam::Adam;
+use super::data::{epoch_batches, FeatureNorm, PowerSet};
+use super::latency::{fold_linear, unfold_output};
+use super::log::{EpochRecord, TrainLog};
+use super::metrics::Metrics;
+use super::{epoch_seed, progress_bar, RunState};
+use crate::nn::{Checkpoint, CheckpointMeta, Net, PowerNet};
+
+/// How the two heads are trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum PowerSchedule {
+    /// Both heads at once.
+    Joint,
+    /// Dynamic first (trunk + `output_1`), then static (`output_2` on the frozen trunk).
+    TwoStage,
+}
+
+/// Everything a power training run depends on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PowerRecipe {
+    /// Model configuration (2 heads: dynamic, static).
+    pub config: PowerConfig,
+    /// Schedule.
+    pub schedule: PowerSchedule,
+    /// Epochs (two-stage: half per stage).
+    pub epochs: usize,
+    /// Rows per step (the original: 32).
+    pub batch_size: usize,
+    /// Adam learning rate (the original: 1e-3).
+    pub lr: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Labels are divided by this; model output x `label_scale` = energy.
+    pub label_scale: f32,
+    /// Standardise the inputs and each head's target (folded into `conv1` and the heads on
+    /// export).
+    pub standardize: bool,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// A trained (or training) ANGraph-P with its input standardisation.
+pub struct PowerModel {
+    /// Network and variables.
+    pub ck: Checkpoint,
+    /// Input standardisation.
+    pub norm: FeatureNorm,
+    /// Head `k` outputs `(target_k - mean) / std` in model units: `(mean, std)` per head.
+    pub target: [(f32, f32); 2],
+}
+
+impl PowerModel {
+    /// The network.
+    pub fn net(&self) -> &PowerNet {
+        match &self.ck.net {
+            Net::Power(n) => n,
+            Net::Latency(_) => unreachable!("a PowerModel holds ANGraph-P"),
+        }
+    }
+
+    /// Wrap a checkpoint that reads raw inputs.
+    pub fn from_checkpoint(ck: Checkpoint) -> Result<Self> {
+        let w = match &ck.meta.config {
+            Config::Power(c) => c.in_dim as usize,
+            Config::Latency(_) => bail!("expected an ANGraph-P checkpoint, found ANGraph-L"),
+        };
+        Ok(PowerModel {
+            ck,
+            norm: FeatureNorm::identity(w),
+            target: [(0.0, 1.0); 2],
+        })
+    }
+
+    fn input(&self, set: &PowerSet, idx: &[usize]) -> Tensor {
+        let mut x: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| set.row(i).iter().copied())
+            .collect();
+        self.norm.apply(&mut x);
+        Tensor::from_slice(&x)
+            .view([idx.len() as i64, set.in_dim as i64])
+            .to_device(self.ck.vs.device())
+    }
+
+    /// `[dynamic, static]` predictions in the label unit.
+    pub fn predict(&self, set: &PowerSet, idx: &[usize]) -> Result<Vec<[f32; 2]>> {
+        let mut out = Vec::with_capacity(idx.len());
+        for chunk in idx.chunks(4096) {
+            let y = tch::no_grad(|| self.net().forward(&self.input(set, chunk)))?;
+            let v = crate::nn::to_vec_f32(&y)?;
+            let s = self.ck.meta.label_scale;
+            let [(m0, s0), (m1, s1)] = self.target;
+            out.extend(
+                v.chunks(2)
+                    .map(|r| [(r[0] * s0 + m0) * s, (r[1] * s1 + m1) * s]),
+            );
+        }
+        Ok(out)
+    }
+
+    /// A CPU copy that reads raw inputs (standardisation folded into `conv1`).
+    pub fn export(&self, note: &str) -> Result<Checkpoint> {
+        let mut meta = self.ck.meta.clone();
+        meta.note = note.to_string();
+        let mut out = Checkpoint::new(meta, Device::Cpu)?;
+        out.vs.copy(&self.ck.vs)?;
+        if self.norm != FeatureNorm::identity(self.norm.mean.len()) {
+            let Net::Power(net) = &out.net else {
+                unreachable!()
+            };
+            fold_linear(&net.entries[0], &self.norm)?;
+        }
+        let Net::Power(net) = &out.net else {
+            unreachable!()
+        };
+        for (head, &t) in net.heads.iter().zip(&self.target) {
+            if t != (0.0, 1.0) {
+                unfold_output(head, 0, t)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Metrics of dynamic, static and total energy.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PowerMetrics {
+    /// Dynamic energy.
+    pub dynamic: Metrics,
+    /// Static energy.
+    pub r#static: Metrics,
+    /// Total energy.
+    pub total: Metrics,
+}
+
+impl PowerMetrics {
+    /// Compare predictions with the set's labels.
+    pub fn of(pred: &[[f32; 2]], set: &PowerSet, idx: &[usize]) -> Self {
+        let col = |v: &[[f32; 2]], k: usize| -> Vec<f32> {
+            v.iter()
+                .map(|r| if k == 2 { r[0] + r[1] } else { r[k] })
+                .collect()
+        };
+        let truth: Vec<[f32; 2]> = idx.iter().map(|&i| set.labels[i]).collect();
+        PowerMetrics {
+            dynamic: Metrics::of(&col(pred, 0), &col(&truth, 0)),
+            r#static: Metrics::of(&col(pred, 1), &col(&truth, 1)),
+            total: Metrics::of(&col(pred, 2), &col(&truth, 2)),
+        }
+    }
+}
+
+/// What a finished power run reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PowerOutcome {
+    /// Epoch of the selected model (two-stage: of stage 2).
+    pub best_epoch: usize,
+    /// Validation metrics.
+    pub valid: PowerMetrics,
+    /// Test metrics.
+    pub test: PowerMetrics,
+    /// Mean training time per epoch, seconds.
+    pub seconds_per_epoch: f64,
+}
+
+/// Train (or resume) ANGraph-P on `set` into `dir` (same files as the latency loop).
+pub fn train(
+    set: &PowerSet,
+    recipe: &PowerRecipe,
+    dir: &Path,
+    device: Device,
+    resume: bool,
+    show_progress: bool,
+) -> Result<(PowerModel, PowerOutcome)> {
+    recipe
+        .config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("power configuration: {e}"))?;
+    if recipe.config.heads != 2 || recipe.config.in_dim as usize != set.in_dim {
+        bail!(
+            "the power model needs 2 heads and in_dim {} (the dataset's input width)",
+            set.in_dim
+        );
+    }
+    if set.splits.train.is_empty() || set.splits.valid.is_empty() {
+        bail!(
+            "{}: the training and validation splits must not be empty",
+            set.name
+        );
+    }
+    if recipe.epochs == 0 || recipe.batch_size == 0 || recipe.lr <= 0.0 {
+        bail!("epochs, batch size and learning rate must be positive");
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    tch::manual_seed(recipe.seed as i64);
+    let norm = if recipe.standardize {
+        FeatureNorm::measure(set.in_dim, set.splits.train.iter().map(|&i| set.row(i)))
+    } else {
+        FeatureNorm::identity(set.in_dim)
+    };
+    let meta = CheckpointMeta {
+        config: Config::Power(recipe.config.clone()),
+        label_scale: recipe.label_scale,
+        unit: set.unit.clone(),
+        note: format!("ANGraph-P trained on {} (training form)", set.name),
+    };
+    // Per-head mean and variance of the training targets (model units).
+    let moments: Vec<(f64, f64)> = (0..2)
+        .map(|k| {
+            let v: Vec<f64> = set
+                .splits
+                .train
+                .iter()
+                .map(|&i| (set.labels[i][k] / recipe.label_scale) as f64)
+                .collect();
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / v.len() as f64;
+            (m, var.max(1e-18))
+        })
+        .collect();
+    let target = if recipe.standardize {
+        [0, 1].map(|k| (moments[k].0 as f32, moments[k].1.sqrt() as f32))
+    } else {
+        [(0.0, 1.0); 2]
+    };
+    let model = PowerModel {
+        ck: Checkpoint::new(meta, device)?,
+        norm,
+        target,
+    };
+    let net = model.net();
+    // Start each head at its mean training target, so that Adam's small steps go to the
+    // variation rather than to walking the bias to the mean (a resume loads the weights).
+    for (k, head) in net.heads.iter().enumerate() {
+        let mean = (moments[k].0 - target[k].0 as f64) / target[k].1 as f64;
+        if let Some(b) = &head.bs {
+            let _ = tch::no_grad(|| b.shallow_clone().fill_(mean));
+        }
+    }
+    // Per-head loss weights: inverse variance of the (possibly standardised) targets, so that
+    // dynamic and static energy count alike.
+    let weights: Vec<f64> = (0..2)
+        .map(|k| (target[k].1 as f64).powi(2) / moments[k].1)
+        .collect();
+    let head_weight = |stage: usize| -> [f64; 2] {
+        match (recipe.schedule, stage) {
+            (PowerSchedule::Joint, _) => [weights[0], weights[1]],
+            (PowerSchedule::TwoStage, 0) => [weights[0], 0.0],
+            (PowerSchedule::TwoStage, _) => [0.0, weights[1]],
+        }
+    };
+    let stage_of = |epoch: usize| -> usize {
+        match recipe.schedule {
+            PowerSchedule::Joint => 0,
+            PowerSchedule::TwoStage => usize::from(epoch >= recipe.epochs / 2),
+        }
+    };
+    let stage_params = |stage: usize| -> Vec<Tensor> {
+        match (recipe.schedule, stage) {
+            (PowerSchedule::TwoStage, 1) => {
+                let h = &net.heads[1];
+                let mut v = vec![h.ws.shallow_clone()];
+                v.extend(h.bs.as_ref().map(|b| b.shallow_clone()));
+                v
+            }
+            _ => model.ck.vs.trainable_variables(),
+        }
+    };
+    let files = |n: &str| dir.join(n);
+    let mut state = RunState::fresh(serde_json::to_value(recipe)?);
+    let mut log = TrainLog::default();
+    let mut stage = 0;
+    let mut adam = Adam::new(stage_params(0), recipe.lr, recipe.weight_decay);
+    if resume && files("state.json").exists() {
+        state = RunState::load(&files("state.json"), &state.recipe)?;
+        let sd = crate::nn::checkpoint::read_state_dict(&files("last.safetensors"))?;
+        crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("last.safetensors"))?;
+        stage = stage_of(state.epochs_done.saturating_sub(1));
+        adam = Adam::new(stage_params(stage), recipe.lr, recipe.weight_decay);
+        adam.load(&files("last.adam.safetensors"))?;
+        log = TrainLog::load(&files("log.json"))?;
+        eprintln!(
+            "resuming {} after epoch {}",
+            dir.display(),
+            state.epochs_done
+        );
+    }
+    let targets: Vec<f32> = set
+        .labels
+        .iter()
+        .flat_map(|l| [0, 1].map(|k| (l[k] / recipe.label_scale - target[k].0) / target[k].1))
+        .collect();
+    let weighted_mse = |pred: &Tensor, y: &Tensor, w: [f64; 2]| -> Tensor {
+        let d = (pred - y)
+            .square()
+            .mean_dim(&[0i64][..], false, Kind::Float);
+        d.get(0) * w[0] + d.get(1) * w[1]
+    };
+    let mut seconds = Vec::new();
+    for epoch in state.epochs_done..recipe.epochs {
+        if stage_of(epoch) != stage {
+            // Stage 2 starts from the best stage-1 model and selects anew.
+            stage = stage_of(epoch);
+            let sd = crate::nn::checkpoint::read_state_dict(&files("best.safetensors"))?;
+            crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("best.safetensors"))?;
+            adam = Adam::new(stage_params(stage), recipe.lr, recipe.weight_decay);
+            state.best_valid = f64::MAX;
+        }
+        let w = head_weight(stage);
+        tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
+        let batches = epoch_batches(&set.splits.train, recipe.seed, epoch, recipe.batch_size);
+        let bar = progress_bar(
+            show_progress,
+            batches.len() as u64,
+            &format!("epoch {}/{}", epoch + 1, recipe.epochs),
+        );
+        let t0 = Instant::now();
+        let (mut loss_sum, mut n_seen) = (0f64, 0usize);
+        for idx in &batches {
+            let x = model.input(set, idx);
+            let y: Vec<f32> = idx
+                .iter()
+                .flat_map(|&i| [targets[2 * i], targets[2 * i + 1]])
+                .collect();
+            let y = Tensor::from_slice(&y)
+                .view([idx.len() as i64, 2])
+                .to_device(device);
+            let loss = weighted_mse(&net.forward(&x)?, &y, w);
+            adam.backward_step(&loss);
+            let l = loss.double_value(&[]);
+            if !l.is_finite() {
+                bail!("epoch {}: the training loss is not finite", epoch + 1);
+            }
+            loss_sum += l * idx.len() as f64;
+            n_seen += idx.len();
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_s = t0.elapsed().as_secs_f64();
+        seconds.push(train_s);
+        let vi = &set.splits.valid;
+        let vp = model.predict(set, vi)?;
+        let pm = PowerMetrics::of(&vp, set, vi);
+        let valid_loss = {
+            let p: Vec<f32> = vp.iter().flat_map(|r| [r[0], r[1]]).collect();
+            let t: Vec<f32> = vi.iter().flat_map(|&i| set.labels[i]).collect();
+            let mean = Tensor::from_slice(&[target[0].0, target[1].0]);
+            let sd = Tensor::from_slice(&[target[0].1, target[1].1]);
+            let p =
+                (Tensor::from_slice(&p).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
+            let t =
+                (Tensor::from_slice(&t).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
+            weighted_mse(&p, &t, w).double_value(&[])
+        };
+        let improved = valid_loss.is_finite() && valid_loss < state.best_valid;
+        if improved {
+            state.best_valid = valid_loss;
+            state.best_epoch = epoch + 1;
+            model.ck.save(&files("best.safetensors"))?;
+        }
+        state.epochs_done = epoch + 1;
+        model.ck.save(&files("last.safetensors"))?;
+        adam.save(&files("last.adam.safetensors"))?;
+        log.push(EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / n_seen.max(1) as f64,
+            valid_loss,
+            valid_r2: pm.total.r2,
+            valid_rmse: pm.total.rmse,
+            valid_mape: pm.total.mape,
+            seconds: train_s,
+        });
+        log.save(dir, &format!("ANGraph-P on {}", set.name), &set.unit)?;
+        state.save(&files("state.json"))?;
+        if show_progress {
+            eprintln!(
+                "epoch {:>3}: loss {:.5} valid {:.5}  R2 dyn {:.4} stat {:.4} tot {:.4}  MAPE tot {:.3}%  {:.1}s{}",
+                epoch + 1,
+                loss_sum / n_seen.max(1) as f64,
+                valid_loss,
+                pm.dynamic.r2,
+                pm.r#static.r2,
+                pm.total.r2,
+                pm.total.mape,
+                train_s,
+                if improved { "  *" } else { "" }
+            );
+        }
+    }
+    let sd = crate::nn::checkpoint::read_state_dict(&files("best.safetensors"))?;
+    crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("best.safetensors"))?;
+    let valid = PowerMetrics::of(
+        &model.predict(set, &set.splits.valid)?,
+        set,
+        &set.splits.valid,
+    );
+    let test = PowerMetrics::of(
+        &model.predict(set, &set.splits.test)?,
+        set,
+        &set.splits.test,
+    );
+    let seconds_per_epoch = if seconds.is_empty() {
+        log.mean_seconds()
+    } else {
+        seconds.iter().sum::<f64>() / seconds.len() as f64
+    };
+    Ok((
+        model,
+        PowerOutcome {
+            best_epoch: state.best_epoch,
+            valid,
+            test,
+            seconds_per_epoch,
+        },
+    ))
+}

@@ -1,0 +1,100 @@
+//! A model trained with the tch loop, exported (standardisation folded), quantized with
+//! calibration on its training graphs, keeps its accuracy on angraph-core's fixed-point path.
+
+use angraph_core::quantize::{Calibration, OwnedGraph, SplitMix64};
+use angraph_core::{latency, Model, Precision};
+use angraph_train::train::cli::best_config;
+use angraph_train::train::data::{LatencySet, Splits};
+use angraph_train::train::latency::{train, LatencyRecipe};
+use angraph_train::train::metrics::Metrics;
+use tch::Device;
+
+#[test]
+fn trained_model_quantizes_within_bound() {
+    tch::set_num_threads(1);
+    let mut rng = SplitMix64(11);
+    let (mut graphs, mut labels) = (Vec::new(), Vec::new());
+    for _ in 0..300 {
+        let nodes = 5 + (rng.next_u64() % 5) as u32;
+        let x: Vec<f32> = (0..nodes * 4).map(|_| rng.uniform(0.0, 3.0)).collect();
+        let edges: Vec<(u32, u32)> = (0..nodes).map(|v| (v, (v + 1) % nodes)).collect();
+        let w: Vec<f32> = edges
+            .iter()
+            .map(|_| 1.0 + (rng.next_u64() % 4) as f32)
+            .collect();
+        labels.push(
+            20.0 + (0..nodes as usize)
+                .map(|v| 2.0 * x[4 * v] - x[4 * v + 2])
+                .sum::<f32>()
+                / nodes as f32
+                * 5.0,
+        );
+        graphs.push(OwnedGraph::from_coo(nodes, 4, x, &edges, Some(&w)).unwrap());
+    }
+    let set = LatencySet {
+        name: "q".into(),
+        graphs,
+        labels,
+        estimate: None,
+        unit: "ns".into(),
+        splits: Splits::random(300, 2, 0.7, 0.15).unwrap(),
+    };
+    let mut config = best_config(4);
+    config.width = 16;
+    config.layers = 2;
+    let recipe = LatencyRecipe {
+        config,
+        dropout: 0.0,
+        epochs: 25,
+        batch_size: 8,
+        lr: 5e-3,
+        weight_decay: 0.0,
+        huber_delta: 1.0,
+        label_scale: 20.0,
+        standardize: true,
+        seed: 3,
+    };
+    let tmp = std::env::temp_dir().join(format!("angraph_eval_quantize_{}", std::process::id()));
+    let (model, out) = train(&set, &recipe, &tmp, Device::Cpu, false, false).unwrap();
+    assert!(out.test.r2 > 0.8, "{:?}", out.test);
+    let mf = model.export("q").unwrap().to_model_f32().unwrap();
+    let cal: Vec<OwnedGraph> = set
+        .splits
+        .train
+        .iter()
+        .map(|&i| set.graphs[i].clone())
+        .collect();
+    let blob = mf
+        .quantize(&Calibration::Latency(&cal), Precision::Int16, "t")
+        .unwrap();
+    let q = Model::from_bytes(&blob).unwrap();
+    let f_blob = mf.to_blob().unwrap();
+    let f = Model::from_bytes(&f_blob).unwrap();
+    let (mut pf, mut px, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ws = vec![0u8; 1 << 20];
+    for &i in &set.splits.test {
+        let g = &set.graphs[i];
+        pf.push(latency::predict_f32(&f, &g.view().unwrap(), &mut ws, None).unwrap() * 20.0);
+        let fx = g.to_fixed();
+        px.push(
+            latency::predict_fixed(&q, &fx.view().unwrap(), &mut ws)
+                .unwrap()
+                .to_f32()
+                * 20.0,
+        );
+        t.push(set.labels[i]);
+    }
+    let (mf32, mfix) = (Metrics::of(&pf, &t), Metrics::of(&px, &t));
+    // angraph-core's f32 path agrees with the tch model.
+    assert!(
+        (mf32.r2 - out.test.r2).abs() < 1e-3,
+        "{mf32:?} vs {:?}",
+        out.test
+    );
+    // Fixed point stays within 0.005 R^2 of f32.
+    assert!(
+        (mf32.r2 - mfix.r2).abs() < 0.005,
+        "f32 {mf32:?} fixed {mfix:?}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
