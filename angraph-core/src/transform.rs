@@ -458,9 +458,9 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
     /// Rows are component classes (router input units, switch allocators, router output units,
     /// network interfaces, AER + WeightSRAM, LUT; the off-chip injector is not counted), columns
     /// hops (1000), active fraction of the class's components, busiest component's hops (1000),
-    /// busy time (sum of dwell, us), span (first entry to last exit, us), mean dwell (ns): the
-    /// integer twin of `angraph_train::dataset::power::activity_matrix`, so a chip computes it
-    /// in place. Errors: `out` shorter than 36.
+    /// busy time (sum of dwell, us), span (first entry to last exit, us), mean dwell (ns). The
+    /// host's power datasets store exactly this matrix as `f32` (fixed / 65536), so a chip
+    /// computes the same input in place. Errors: `out` shorter than 36.
     pub fn activity_matrix(&self, out: &mut [i32]) -> Result<()> {
         if out.len() < 36 {
             return Err(Error::OutputLength {

@@ -40,8 +40,8 @@ pub struct Speed {
     pub profile: String,
 }
 
-/// The graph of a simulated sample (its system-level stream through the core transform).
-pub fn sample_graph(b: &mut HostBuilder, s: &Sample) -> Result<GraphRecord> {
+/// Feed a simulated sample's system-level stream into `b` (reset first).
+pub fn feed_sample(b: &mut HostBuilder, s: &Sample) -> Result<()> {
     b.reset(s.plan.mesh, s.process)?;
     for e in 0..s.plan.num_events() {
         b.begin_event()?;
@@ -51,6 +51,12 @@ pub fn sample_graph(b: &mut HostBuilder, s: &Sample) -> Result<GraphRecord> {
         }
         b.end_event()?;
     }
+    Ok(())
+}
+
+/// The graph of a simulated sample (its system-level stream through the core transform).
+pub fn sample_graph(b: &mut HostBuilder, s: &Sample) -> Result<GraphRecord> {
+    feed_sample(b, s)?;
     b.finish()
 }
 
@@ -58,6 +64,14 @@ pub fn sample_graph(b: &mut HostBuilder, s: &Sample) -> Result<GraphRecord> {
 enum Row {
     Latency(Box<GraphRecord>, f32, f32),
     Power([f32; 36], [f32; 3]),
+}
+
+/// The worker's builder, created on first use.
+fn builder<'a>(b: &'a mut Option<HostBuilder>, s: &Sample) -> Result<&'a mut HostBuilder> {
+    if b.is_none() {
+        *b = Some(HostBuilder::new(s.plan.mesh, s.process)?);
+    }
+    Ok(b.as_mut().expect("set above"))
 }
 
 fn pool() -> Result<rayon::ThreadPool> {
@@ -123,10 +137,8 @@ pub fn generate(
                                 let s = gen.sample(k as u64);
                                 let r = match kind {
                                     Kind::Latency => {
-                                        if b.is_none() {
-                                            *b = Some(HostBuilder::new(s.plan.mesh, s.process)?);
-                                        }
-                                        let g = sample_graph(b.as_mut().expect("set above"), &s)?;
+                                        let b = builder(b, &s)?;
+                                        let g = sample_graph(b, &s)?;
                                         Row::Latency(
                                             Box::new(g),
                                             (s.reference_latency_ps as f64 / 1000.0) as f32,
@@ -134,8 +146,9 @@ pub fn generate(
                                         )
                                     }
                                     Kind::Power => {
-                                        let m = power::activity_matrix(&s.plan, &s.timing);
-                                        Row::Power(m, s.energy_nj())
+                                        let b = builder(b, &s)?;
+                                        feed_sample(b, &s)?;
+                                        Row::Power(b.activity_matrix()?, s.energy_nj())
                                     }
                                 };
                                 bar.inc(1);

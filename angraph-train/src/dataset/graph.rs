@@ -85,6 +85,14 @@ impl HostBuilder {
         each!(self, b => b.hop(id, enter, leave))
     }
 
+    /// ANGraph-P's 6 x 6 activity matrix of the stream so far (the core's integer
+    /// computation, as `f32` = Q16.16 / 65536 exactly).
+    pub fn activity_matrix(&self) -> Result<[f32; 36]> {
+        let mut q = [0i32; 36];
+        each!(self, b => b.activity_matrix(&mut q)).map_err(|e| anyhow!("activity matrix: {e}"))?;
+        Ok(q.map(to_f32))
+    }
+
     /// Finish into a [`GraphRecord`] (f32 features = Q16.16 / 65536 exactly).
     pub fn finish(&mut self) -> Result<GraphRecord> {
         let (n, e) = each!(self, b => (b.num_nodes(), b.num_edges()));
