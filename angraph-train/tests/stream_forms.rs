@@ -195,3 +195,49 @@ fn bad_streams_name_the_file_and_place() {
     );
     assert!(e.contains("/nonexistent/x.json"), "{e}");
 }
+
+#[test]
+fn convert_writes_a_dataset_from_streams() {
+    use angraph_train::stream::cli::{run, ConvertArgs};
+    let (s, node) = small_sample();
+    let dir = tmp("convert");
+    let timed = dir.join("a.timed.json");
+    from_sample(&s, &node).write_timed(&timed).unwrap();
+    let dfg = dir.join("b.dfg.json");
+    std::fs::write(&dfg, DFG).unwrap();
+    let args = |inputs: Vec<std::path::PathBuf>, labels: Option<std::path::PathBuf>| ConvertArgs {
+        inputs,
+        out: Some(dir.join("ds")),
+        labels,
+        mesh: None,
+        to_dfg: None,
+        to_timed: None,
+    };
+    // A DFG stream has no labels: the error names it.
+    let e = format!(
+        "{:#}",
+        run(&args(vec![timed.clone(), dfg.clone()], None)).unwrap_err()
+    );
+    assert!(e.contains("b.dfg.json") && e.contains("--labels"), "{e}");
+    assert!(!dir.join("ds").exists());
+    let labels = dir.join("labels.csv");
+    std::fs::write(&labels, "1.5\n2.5\n").unwrap();
+    run(&args(
+        vec![timed.clone(), dfg.clone()],
+        Some(labels.clone()),
+    ))
+    .unwrap();
+    let ds = angraph_train::dataset::GraphDataset::load(&dir.join("ds")).unwrap();
+    assert_eq!(ds.labels, vec![1.5, 2.5]);
+    assert_eq!(ds.graphs[1].row_ptr.len(), 17);
+    let est = ds.estimates.unwrap();
+    assert_eq!(est[0], (s.system_latency_ps as f64 / 1000.0) as f32);
+    assert_eq!(est[1], 0.0);
+    std::fs::write(&labels, "1.5\nx\n").unwrap();
+    let e = format!(
+        "{:#}",
+        run(&args(vec![timed, dfg], Some(labels))).unwrap_err()
+    );
+    assert!(e.contains("labels.csv") && e.contains("line 2"), "{e}");
+    std::fs::remove_dir_all(dir).ok();
+}
