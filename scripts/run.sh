@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on bundled defaults: set-up (idempotent), build, then `angraph estimate`, which
+# The main job on bundled defaults: set-up (idempotent), build, the training chain on the bundled
+# samples (below; only without arguments), then `angraph estimate`, which
 # loads the model blobs in saved_model/, builds the graph of the bundled example and prints the
 # predicted latency and energy. Extra arguments go to `angraph estimate` (see `--help`).
 set -euo pipefail
@@ -8,4 +9,30 @@ cd "$root"
 bash scripts/setup.sh >/dev/null
 cargo build --quiet -p angraph-train --bin angraph
 target="${CARGO_TARGET_DIR:-$root/target}"
-exec "$target/debug/angraph" estimate "$@"
+angraph="$target/debug/angraph"
+# The training chain on the bundled dataset samples (data/samples), short runs, into
+# $target/main-job (rewritten on every run; saved_model/ is left alone): train ANGraph-L,
+# quantize it (float vs fixed on the test split), evaluate it zero-shot on other scales and
+# traffic, transfer it to tsmc28, train and quantize ANGraph-P. Skip with ANGRAPH_SKIP_CHAIN=1.
+if [ -z "${ANGRAPH_SKIP_CHAIN:-}" ] && [ $# -eq 0 ]; then
+  job="$target/main-job"
+  s="$root/data/samples"
+  rm -rf "$job" && mkdir -p "$job"
+  echo "== train ANGraph-L on $s/digits_4x4 (short run)"
+  "$angraph" train latency --data "$s/digits_4x4" --out "$job/latency" --epochs 8 --quiet \
+    --save "$job/latency_digits_4x4"
+  echo "== quantize it (calibration: training split; report: test split)"
+  "$angraph" quantize --model "$job/latency_digits_4x4.safetensors" --data "$s/digits_4x4" --calib 64
+  echo "== evaluate it (system-level estimate side by side; zero-shot on other datasets)"
+  "$angraph" eval --model "$job/latency_digits_4x4.safetensors" --out "$job/eval" \
+    --data "$s/digits_4x4:test" "$s/digits_3x3:all" "$s/digits_5x5:all" "$s/dvs_4x4:all" "$s/mix_nonuniform_4x4:all"
+  echo "== transfer to tsmc28 (head only, 10% of the data)"
+  "$angraph" transfer --model "$job/latency_digits_4x4.safetensors" --data "$s/digits_4x4_tsmc28" \
+    --out "$job/transfer_tsmc28" --epochs 30 --quiet
+  echo "== train ANGraph-P on $s/power_digits_4x4 (two-stage) and quantize it"
+  "$angraph" train power --data "$s/power_digits_4x4" --out "$job/power" --schedule two-stage \
+    --epochs 40 --quiet --save "$job/power_digits_4x4"
+  "$angraph" quantize --model "$job/power_digits_4x4.safetensors" --data "$s/power_digits_4x4" --calib 128
+  echo "== estimate with the committed models"
+fi
+exec "$angraph" estimate "$@"

@@ -303,7 +303,20 @@ impl ModelF32 {
             }
             _ => return Err(Error::WrongFamily),
         }
-        let stats = obs.max_abs.clone();
+        let mut stats = obs.max_abs.clone();
+        // ANGraph-L with an input projection: the input range covers only the features the
+        // projection reads (a feature whose weight column is all zero, e.g. one the trainer
+        // dropped because it saturates, would otherwise set the scale of all the others; in
+        // the fixed path it saturates harmlessly).
+        if let (Config::Latency(c), Some(first)) = (&self.config, self.linears.first()) {
+            if c.input_proj && obs.input_count.first().is_some_and(|&n| n > 0) {
+                let read =
+                    |j: usize| (0..first.out_dim).any(|o| first.w[o * first.in_dim + j] != 0.0);
+                stats[0] = (0..first.in_dim)
+                    .filter(|&j| read(j))
+                    .fold(0f32, |a, j| a.max(obs.first_input_max[j]));
+            }
+        }
         if stats.iter().any(|v| !v.is_finite()) {
             return Err(Error::NotFinite("calibration activations"));
         }
@@ -473,6 +486,8 @@ struct CalibObserver {
     max_abs: Vec<f32>,
     input_sum: Vec<Vec<f64>>,
     input_count: Vec<u64>,
+    /// Per-feature max-abs of the first linear layer's input.
+    first_input_max: Vec<f32>,
 }
 
 impl CalibObserver {
@@ -481,6 +496,7 @@ impl CalibObserver {
             max_abs: vec![0.0; config.calibration_sites()],
             input_sum: linears.iter().map(|l| vec![0.0; l.in_dim]).collect(),
             input_count: vec![0; linears.len()],
+            first_input_max: vec![0.0; linears.first().map_or(0, |l| l.in_dim)],
         }
     }
 
@@ -504,6 +520,11 @@ impl latency::Observer for CalibObserver {
         }
     }
     fn linear_input(&mut self, linear: usize, input: &[f32]) {
+        if linear == 0 {
+            for (m, &v) in self.first_input_max.iter_mut().zip(input) {
+                *m = m.max(v.abs());
+            }
+        }
         if let Some(sum) = self.input_sum.get_mut(linear) {
             for (s, &v) in sum.iter_mut().zip(input) {
                 *s += v as f64;

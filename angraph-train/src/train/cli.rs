@@ -217,7 +217,7 @@ pub fn best_config(in_dim: u16) -> LatencyConfig {
     let _ = head.push(64);
     LatencyConfig {
         in_dim,
-        width: 64,
+        width: 32,
         layers: 3,
         jk: Jk::All,
         pool: Pool::Mean,
@@ -561,7 +561,7 @@ fn search(a: &SearchArgs) -> Result<()> {
         ("pool sum", with(&|o| o.pool = Some("sum".into()))),
         ("aggr mean", with(&|o| o.aggr = Some("mean".into()))),
         ("width 100", with(&|o| o.width = Some(100))),
-        ("width 32", with(&|o| o.width = Some(32))),
+        ("width 64", with(&|o| o.width = Some(64))),
         ("layers 5", with(&|o| o.layers = Some(5))),
         ("layers 2", with(&|o| o.layers = Some(2))),
         ("dropout 0.1", with(&|o| o.dropout = Some(0.1))),

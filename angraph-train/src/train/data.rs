@@ -84,7 +84,15 @@ pub struct FeatureNorm {
     /// Per-feature standard deviation (features that barely vary get 1, so that a feature
     /// constant in training does not explode on data where it varies).
     pub std: Vec<f32>,
+    /// Features the model does not read (set to 0 after standardisation; their weight columns
+    /// are zero after folding): features that reach the Q16.16 ceiling
+    /// ([`SATURATED_FEATURE`]) in training, i.e. a saturated value rather than a measurement.
+    /// The fixed-point quantizer then ignores them when it measures the input range.
+    pub dropped: Vec<usize>,
 }
+
+/// A feature whose training maximum reaches this is saturated (Q16.16 `i32::MAX / 65536`).
+pub const SATURATED_FEATURE: f32 = 32767.0;
 
 impl FeatureNorm {
     /// The identity.
@@ -92,6 +100,7 @@ impl FeatureNorm {
         FeatureNorm {
             mean: vec![0.0; width],
             std: vec![1.0; width],
+            dropped: Vec::new(),
         }
     }
 
@@ -99,14 +108,17 @@ impl FeatureNorm {
     pub fn measure<'a>(width: usize, rows: impl Iterator<Item = &'a [f32]>) -> Self {
         let mut s = vec![0f64; width];
         let mut s2 = vec![0f64; width];
+        let mut mx = vec![0f32; width];
         let mut n = 0f64;
         for r in rows {
-            for ((a, b), &v) in s.iter_mut().zip(s2.iter_mut()).zip(r) {
+            for (((a, b), m), &v) in s.iter_mut().zip(s2.iter_mut()).zip(mx.iter_mut()).zip(r) {
                 *a += v as f64;
                 *b += v as f64 * v as f64;
+                *m = m.max(v.abs());
             }
             n += 1.0;
         }
+        let dropped = (0..width).filter(|&j| mx[j] >= SATURATED_FEATURE).collect();
         let n = n.max(1.0);
         let mean: Vec<f32> = s.iter().map(|a| (a / n) as f32).collect();
         let std = s
@@ -122,7 +134,7 @@ impl FeatureNorm {
                 }
             })
             .collect();
-        FeatureNorm { mean, std }
+        FeatureNorm { mean, std, dropped }
     }
 
     /// Standardise row-major `x` in place.
@@ -132,6 +144,9 @@ impl FeatureNorm {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = (*v - m) / s;
             }
+            for &j in &self.dropped {
+                row[j] = 0.0;
+            }
         }
     }
 
@@ -140,6 +155,9 @@ impl FeatureNorm {
     pub fn fold_into(&self, w: &mut [f32], b: &mut [f32]) {
         let n_in = self.mean.len();
         for (o, row) in w.chunks_mut(n_in).enumerate() {
+            for &j in &self.dropped {
+                row[j] = 0.0;
+            }
             let mut shift = 0f64;
             for ((wv, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 shift += *wv as f64 * (*m as f64 / *s as f64);
