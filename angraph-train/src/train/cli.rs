@@ -103,16 +103,16 @@ pub struct LatencyOpts {
     /// project's graphs have 35 node features, not 100). Flags below override single fields.
     #[arg(long, default_value = "best")]
     pub recipe: String,
-    /// Epochs.
+    /// Epochs (`best`: 40, `original`: 200).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Graphs per step (batched as one disjoint graph).
+    /// Graphs per step, batched as one disjoint graph (`best`: 32, `original`: 1).
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Adam learning rate.
+    /// Adam learning rate (`best`: 2e-3, `original`: 1e-4).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Layer width.
+    /// Layer width (`best`: 32, `original`: 100).
     #[arg(long)]
     pub width: Option<u16>,
     /// SAGE layers.
@@ -130,7 +130,8 @@ pub struct LatencyOpts {
     /// Dropout probability.
     #[arg(long)]
     pub dropout: Option<f64>,
-    /// Huber delta in model units.
+    /// Huber delta in training-target units (`best`: the standardised target, default 1;
+    /// `original`: label / 1000, default 5).
     #[arg(long)]
     pub huber_delta: Option<f64>,
     /// Label divisor (labels / scale = training targets): a number, or `mean` (the training
