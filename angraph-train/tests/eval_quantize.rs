@@ -20,7 +20,7 @@ fn trained_model_quantizes_within_bound() {
         // must drop it and the quantizer must not let it set the input range.
         let x: Vec<f32> = (0..nodes * 4)
             .map(|k| {
-                if k % 4 == 3 && rng.next_u64() % 3 == 0 {
+                if k % 4 == 3 && rng.next_u64().is_multiple_of(3) {
                     32767.5
                 } else {
                     rng.uniform(0.0, 3.0)
