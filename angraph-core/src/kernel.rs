@@ -48,6 +48,13 @@ pub fn dot4_i8_i16(w: &[u8], x: &[i16]) -> [i32; 4] {
     if w.len() < 4 * n {
         return [0; 4];
     }
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked at run time); `w.len() >= 4 * n` checked above.
+            return unsafe { dot4_i8_i16_avx2(w, x) };
+        }
+    }
     #[cfg(target_arch = "x86_64")]
     {
         dot4_i8_i16_sse2(w, x)
@@ -56,6 +63,64 @@ pub fn dot4_i8_i16(w: &[u8], x: &[i16]) -> [i32; 4] {
     {
         core::array::from_fn(|r| dot_i8_i16_scalar(&w[r * n..(r + 1) * n], x))
     }
+}
+
+/// [`dot4_i8_i16`] with AVX2 (`vpmovsxbw` + `vpmaddwd` over 16 lanes), selected at run time on
+/// hosts that have it (feature `std`, which provides the CPU detection).
+///
+/// # Safety
+/// The CPU must support AVX2 and `w.len() >= 4 * x.len()`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4_i8_i16_avx2(w: &[u8], x: &[i16]) -> [i32; 4] {
+    use core::arch::x86_64::*;
+    let n = x.len();
+    let chunks = n / 16;
+    let wp = w.as_ptr();
+    let mut out = [0i32; 4];
+    // SAFETY (all loads): row r covers `w[r*n..(r+1)*n]` (the caller guarantees
+    // `w.len() >= 4n`); a 16-weight load at `r*n + 16c` and a 16-activation load at `16c` need
+    // `16c + 16 <= n`, true for `c < chunks`; the 8-wide tail needs `16*chunks + 8 <= n`.
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); 4];
+        for c in 0..chunks {
+            let xv = _mm256_loadu_si256(x.as_ptr().add(16 * c) as *const __m256i);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = _mm_loadu_si128(wp.add(r * n + 16 * c) as *const __m128i);
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(_mm256_cvtepi8_epi16(b), xv));
+            }
+        }
+        let mut done = 16 * chunks;
+        let mut tail = [_mm_setzero_si128(); 4];
+        if n - done >= 8 {
+            let xv = _mm_loadu_si128(x.as_ptr().add(done) as *const __m128i);
+            for (r, t) in tail.iter_mut().enumerate() {
+                let b = _mm_loadl_epi64(wp.add(r * n + done) as *const __m128i);
+                *t = _mm_madd_epi16(_mm_cvtepi8_epi16(b), xv);
+            }
+            done += 8;
+        }
+        for r in 0..4 {
+            let s = _mm_add_epi32(
+                _mm_add_epi32(
+                    _mm256_castsi256_si128(acc[r]),
+                    _mm256_extracti128_si256(acc[r], 1),
+                ),
+                tail[r],
+            );
+            let mut lanes = [0i32; 4];
+            _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, s);
+            let mut v = lanes[0]
+                .wrapping_add(lanes[1])
+                .wrapping_add(lanes[2])
+                .wrapping_add(lanes[3]);
+            for k in done..n {
+                v = v.wrapping_add(w[r * n + k] as i8 as i32 * x[k] as i32);
+            }
+            out[r] = v;
+        }
+    }
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -215,6 +280,14 @@ mod tests {
                     let d = dot4_i8_i16(&w4[..4 * n], xs);
                     for (r, &dv) in d.iter().enumerate() {
                         assert_eq!(dv, dot_i8_i16_scalar(&w4[r * n..(r + 1) * n], xs));
+                    }
+                    // Every x86_64 variant, whichever one the dispatcher picked.
+                    #[cfg(target_arch = "x86_64")]
+                    assert_eq!(dot4_i8_i16_sse2(&w4[..4 * n], xs), d);
+                    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: AVX2 detected; the slice holds 4 * n weights.
+                        assert_eq!(unsafe { dot4_i8_i16_avx2(&w4[..4 * n], xs) }, d);
                     }
                 }
                 // Unequal lengths use the shorter one.
