@@ -33,6 +33,10 @@ if [ -z "${ANGRAPH_SKIP_CHAIN:-}" ] && [ $# -eq 0 ]; then
   "$angraph" train power --data "$s/power_digits_4x4" --out "$job/power" --schedule two-stage \
     --epochs 40 --quiet --save "$job/power_digits_4x4"
   "$angraph" quantize --model "$job/power_digits_4x4.safetensors" --data "$s/power_digits_4x4" --calib 128
-  echo "== estimate with the committed models"
+  echo "== estimate with the committed trained models (a digits_4x4 sample graph and the recorded stream)"
+  "$angraph" estimate --latency-model saved_model/latency_digits_4x4.angq \
+    --power-model saved_model/power_digits_4x4.angq --graph "$s/digits_4x4" \
+    --activity "$s/power_digits_4x4/feature.npy"
+  echo "== estimate with the imported original ANGraph weights (synthetic example, recorded stream)"
 fi
 exec "$angraph" estimate "$@"

@@ -246,7 +246,14 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         bail!("{}: not an ANGraph-P blob", args.power_model.display());
     };
 
-    let graphs = read_ogb_raw_graphs(&args.graph)?;
+    // A labelled dataset (this project's or the original's) goes through the dataset reader,
+    // which also yields the activities as edge weights (activity-weighted models need them);
+    // the unlabelled bundled example through the plain OGB raw reader.
+    let graphs = if args.graph.join("raw/graph-label.csv.gz").exists() {
+        crate::dataset::GraphDataset::load(&args.graph)?.graphs
+    } else {
+        read_ogb_raw_graphs(&args.graph)?
+    };
     let g: &OwnedGraph = graphs.get(args.graph_index).with_context(|| {
         format!(
             "{}: graph {} requested, the dataset has {}",
