@@ -7,6 +7,7 @@
 //! - [`fixed`]: the integer arithmetic (requantization, saturation, reciprocals);
 //! - [`component`], [`transform`], [`features`]: hardware components, the streaming event ->
 //!   graph transform and its integer (Q16.16) node and edge features;
+//! - [`power_input`]: ANGraph-P's versioned input (activity matrix, operating conditions);
 //! - `quantize` (feature `std`): f32 models, BatchNorm folding, calibration and blob writing.
 //!
 //! Working memory is always supplied by the caller ([`latency::required_workspace`],
@@ -30,6 +31,7 @@ pub mod kernel;
 pub mod latency;
 pub mod model;
 pub mod power;
+pub mod power_input;
 #[cfg(feature = "std")]
 pub mod quantize;
 pub mod transform;

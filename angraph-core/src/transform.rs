@@ -42,6 +42,7 @@ use crate::features::{
     StreamSummary, EDGE_FEATURES, NODE_FEATURES,
 };
 use crate::graph::GraphView;
+use crate::power_input::{conditions_row, PowerInput, ACTIVITY_INPUTS};
 
 /// Streaming, capacity-bounded builder of one graph. Reuse it with [`GraphBuilder::reset`].
 #[derive(Debug, Clone)]
@@ -462,9 +463,9 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
     /// host's power datasets store exactly this matrix as `f32` (fixed / 65536), so a chip
     /// computes the same input in place. Errors: `out` shorter than 36.
     pub fn activity_matrix(&self, out: &mut [i32]) -> Result<()> {
-        if out.len() < 36 {
+        if out.len() < ACTIVITY_INPUTS {
             return Err(Error::OutputLength {
-                needed: 36,
+                needed: ACTIVITY_INPUTS,
                 given: out.len(),
             });
         }
@@ -506,6 +507,25 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 ratio_q16(dwell[r], hops[r].saturating_mul(1000)),
             ];
             out[r * 6..r * 6 + 6].copy_from_slice(&row);
+        }
+        Ok(())
+    }
+
+    /// ANGraph-P's input for a model of input width `in_dim` ([`crate::power_input`]): the
+    /// activity matrix (36 values), followed for `in_dim` 42 by the operating-conditions row of
+    /// the builder's mesh and process descriptor. Written to `out[..in_dim]`. Errors: another
+    /// `in_dim`, `out` too short.
+    pub fn power_input(&self, in_dim: usize, out: &mut [i32]) -> Result<()> {
+        let layout = PowerInput::from_in_dim(in_dim)?;
+        if out.len() < layout.inputs() {
+            return Err(Error::OutputLength {
+                needed: layout.inputs(),
+                given: out.len(),
+            });
+        }
+        self.activity_matrix(&mut out[..ACTIVITY_INPUTS])?;
+        if layout == PowerInput::WithConditions {
+            conditions_row(self.mesh, &self.process, &mut out[ACTIVITY_INPUTS..])?;
         }
         Ok(())
     }
@@ -790,6 +810,27 @@ mod tests {
         // LUTs never visited: a zero row; the injector is not counted anywhere.
         assert_eq!(&m[30..36], &[0; 6]);
         assert!(b.activity_matrix(&mut [0; 35]).is_err());
+        // The power input: the same 36 values, then for in_dim 42 the conditions row.
+        let mut p36 = [0i32; 36];
+        b.power_input(36, &mut p36).unwrap();
+        assert_eq!(p36, m);
+        let mut p42 = [-1i32; 43];
+        b.power_input(42, &mut p42).unwrap();
+        assert_eq!(&p42[..36], &m[..]);
+        // Default process descriptor (unknown node and supply, 0 degC), 2 tiles of 64.
+        assert_eq!(&p42[36..], &[0, 0, 0, 2048, 0, 0, -1]);
+        let hot = ProcessDescriptor {
+            feature_nm: 22,
+            vdd_mv: 800,
+            temperature_c: 61,
+        };
+        b.reset(mesh, hot);
+        feed(&mut b, mesh, &path).unwrap();
+        b.power_input(42, &mut p42).unwrap();
+        // 0.22 -> 14417.92, 0.8 -> 52428.8, 0.61 -> 39976.96 (rounded half up).
+        assert_eq!(&p42[36..42], &[14418, 52429, 39977, 2048, 0, 0]);
+        assert!(b.power_input(42, &mut p42[..41]).is_err());
+        assert!(matches!(b.power_input(40, &mut p42), Err(Error::Config(_))));
     }
 
     #[test]

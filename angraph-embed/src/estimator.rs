@@ -9,7 +9,9 @@
 //! next one. The fixed-point results are bit-identical to `angraph_core::latency::predict_fixed`
 //! on the graph `GraphBuilder::finish` produces (both run the same two stages).
 //!
-//! [`EnergyEstimator`] runs ANGraph-P on an activity vector with its own small workspace.
+//! [`EnergyEstimator`] runs ANGraph-P on an activity vector with its own small workspace;
+//! [`Estimator::predict_energy`] fills it from the stream window (activity matrix, and the
+//! operating conditions when the model's `in_dim` is 42).
 
 use crate::arena::{layout, Dims, Layout, Region};
 use crate::status::{Result, Status};
@@ -309,12 +311,22 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok(self.streaming()?.activity_matrix(out)?)
     }
 
-    /// Energy of the stream window so far: ANGraph-P (`energy`, 36 inputs) on the window's
-    /// activity matrix. Does not consume the window: call it before [`Self::predict`].
+    /// Energy of the stream window so far: ANGraph-P (`energy`) on the input its `in_dim`
+    /// asks for (`angraph_core::power_input`): 36 = the window's activity matrix, 42 = the
+    /// matrix then the operating-conditions row (process node, Vdd and junction temperature of
+    /// the window's [`ProcessDescriptor`], mesh size), computed in the energy estimator's own
+    /// input buffer. Other widths: [`Status::InvalidModel`] (the core error names `in_dim`).
+    /// Does not consume the window: call it before [`Self::predict`]. To report a new
+    /// temperature reading, start the window with [`Self::reset_to`].
     pub fn predict_energy(&mut self, energy: &mut EnergyEstimator<'_>) -> Result<Energy<Fixed>> {
-        let mut m = [0i32; ACTIVITY_INPUTS];
-        self.activity_matrix(&mut m)?;
-        energy.predict(&m)
+        let r = self.predict_energy_inner(energy);
+        settle(&mut self.last_error, r)
+    }
+
+    fn predict_energy_inner(&mut self, energy: &mut EnergyEstimator<'_>) -> Inner<Energy<Fixed>> {
+        let d = energy.input.len();
+        self.streaming()?.power_input(d, energy.input)?;
+        Ok(energy.run()?)
     }
 
     /// Predict latency from the stream window, which this consumes (call [`Self::reset`] next).
@@ -450,8 +462,9 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
     }
 }
 
-/// Inputs of ANGraph-P computed from a stream (the 6 x 6 activity matrix).
-pub const ACTIVITY_INPUTS: usize = 36;
+/// Inputs of ANGraph-P computed from a stream: the 6 x 6 activity matrix (the original's
+/// input), or the matrix followed by the operating-conditions row (`angraph_core::power_input`).
+pub use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 
 /// ANGraph-P on the chip: one activity vector (Q16.16) in, per-head energies and their total
 /// out, in a caller workspace of [`EnergyEstimator::workspace_bytes`] bytes.
@@ -502,12 +515,24 @@ impl<'a> EnergyEstimator<'a> {
         self.power
     }
 
-    /// Predict from one activity vector (Q16.16, the model's `in_dim` values).
+    /// Predict from one input vector (Q16.16, the model's `in_dim` values; for 36 or 42 see
+    /// `angraph_core::power_input`).
     pub fn predict(&mut self, activity: &[i32]) -> Result<Energy<Fixed>> {
         let d = self.input.len();
         if activity.len() != d {
             return Err(Status::BufferLength);
         }
+        self.input.copy_from_slice(activity);
+        self.run()
+    }
+
+    /// The model's input width (36 or 42 for a model fed from a stream).
+    pub fn in_dim(&self) -> usize {
+        self.input.len()
+    }
+
+    /// ANGraph-P on the input buffer as it is.
+    fn run(&mut self) -> Result<Energy<Fixed>> {
         let zero = Fixed {
             raw: 0,
             frac_bits: 0,
@@ -517,7 +542,6 @@ impl<'a> EnergyEstimator<'a> {
             len: 0,
             total: zero,
         }];
-        self.input.copy_from_slice(activity);
         power::predict_fixed(self.power, self.input, &mut out, self.workspace)?;
         Ok(out[0])
     }

@@ -65,7 +65,7 @@ pub mod ffi;
 pub mod status;
 
 pub use arena::{arena_bytes, Arena, Dims};
-pub use estimator::{EnergyEstimator, Estimator, Prediction, ACTIVITY_INPUTS};
+pub use estimator::{EnergyEstimator, Estimator, Prediction, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 pub use status::{Result, Status};
 
 #[cfg(all(target_os = "none", not(test)))]

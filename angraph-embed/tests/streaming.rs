@@ -280,3 +280,75 @@ fn energy_from_the_stream_equals_core_on_the_activity_matrix() {
         Status::NeedsReset
     );
 }
+
+/// A random ANGraph-P of the original shape reading `in_dim` inputs, int16, calibrated on
+/// plausible rows.
+fn power_blob(in_dim: u16) -> Vec<u8> {
+    use angraph_core::config::{Config, PowerConfig};
+    use angraph_core::quantize::{Calibration, ModelF32};
+    let c = PowerConfig {
+        in_dim,
+        ..PowerConfig::original()
+    };
+    let m = ModelF32::random(Config::Power(c), 7).unwrap();
+    let rows: Vec<f32> = (0..64 * in_dim as usize)
+        .map(|i| (i % 11) as f32 * 0.1)
+        .collect();
+    m.quantize(
+        &Calibration::Power(&rows),
+        angraph_core::Precision::Int16,
+        "test",
+    )
+    .unwrap()
+}
+
+#[test]
+fn energy_with_conditions_reads_the_window_process() {
+    use angraph_core::power_input::{conditions_row, CONDITIONS_COLS};
+    let lat = fixture("latency.angq");
+    let model = load(&lat).unwrap();
+    let blob = power_blob(42);
+    let power = load(&blob).unwrap();
+    let s = support::example_stream();
+    let mut arena = Box::new(Arena::<BYTES>::new());
+    let mut est = Est::new(arena.bytes(), Dims::ORIGINAL, &model, s.mesh, s.process).unwrap();
+    let mut ws = vec![0u8; angraph_embed::EnergyEstimator::workspace_bytes(128, 42)];
+    let mut energy = angraph_embed::EnergyEstimator::new(&power, &mut ws).unwrap();
+    assert_eq!(energy.in_dim(), angraph_embed::CONDITIONS_INPUTS);
+    // Host reference: the activity matrix, then the conditions row of the stream's header.
+    let host = |process| {
+        let mut x = support::host_activity(&s);
+        let mut c = [0i32; CONDITIONS_COLS];
+        conditions_row(s.mesh, &process, &mut c).unwrap();
+        x.extend_from_slice(&c);
+        let mut ws = vec![0u8; 1 << 16];
+        let mut e = angraph_embed::EnergyEstimator::new(&power, &mut ws).unwrap();
+        e.predict(&x).unwrap()
+    };
+    feed(&mut est, &s).unwrap();
+    let cool = est.predict_energy(&mut energy).unwrap();
+    assert_eq!(cool, host(s.process));
+    // The same window on a hotter die: a different input, a different energy.
+    let hot = angraph_core::features::ProcessDescriptor {
+        temperature_c: s.process.temperature_c + 40,
+        ..s.process
+    };
+    est.reset_to(s.mesh, hot).unwrap();
+    feed(&mut est, &s).unwrap();
+    let warm = est.predict_energy(&mut energy).unwrap();
+    assert_eq!(warm, host(hot));
+    assert_ne!(warm, cool);
+    // A model that reads neither 36 nor 42 values cannot be fed from a stream.
+    let tiny = fixture("tiny_power.angq");
+    let tiny = load(&tiny).unwrap();
+    let mut ws4 = vec![0u8; 1 << 14];
+    let mut e4 = angraph_embed::EnergyEstimator::new(&tiny, &mut ws4).unwrap();
+    assert_eq!(
+        est.predict_energy(&mut e4).unwrap_err(),
+        Status::InvalidModel
+    );
+    assert!(matches!(
+        est.last_error(),
+        Some(angraph_core::Error::Config(_))
+    ));
+}

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use angraph_core::power::Energy;
+use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{bail, Context, Result};
@@ -39,15 +40,18 @@ pub struct EstimateArgs {
     /// Which graph of the dataset (0-based).
     #[arg(long, default_value_t = 0)]
     pub graph_index: usize,
-    /// Activity rows for ANGraph-P: `.npy` of shape `(N, 6, 6)` or `(N, 36)` (f32 or f64).
+    /// Activity rows for ANGraph-P: `.npy` of shape `(N, 6, 6)` or `(N, 36)` (the activity
+    /// matrix), or `(N, 7, 6)` / `(N, 42)` (this project's power datasets: the matrix, then the
+    /// operating-conditions row), f32 or f64. A 36-input model reads the first 36 values.
     #[arg(long, default_value = "data/examples/mesh4x4/power/feature.npy")]
     pub activity: PathBuf,
     /// Which activity row (0-based).
     #[arg(long, default_value_t = 0)]
     pub activity_index: usize,
     /// A recorded event stream (TrueAsync DFG JSON or this project's timed JSON). Its graph is
-    /// built by angraph-core's transform; ANGraph-P runs on its 6x6 activity matrix, and
-    /// ANGraph-L on its graph when the latency model takes the transform's node features.
+    /// built by angraph-core's transform; ANGraph-P runs on its 6x6 activity matrix (plus the
+    /// operating-conditions row of the stream's header for a 42-input model), and ANGraph-L on
+    /// its graph when the latency model takes the transform's node features.
     #[arg(long, default_value = "data/streams/digits_4x4_sample0.timed.json")]
     pub stream: PathBuf,
     /// Skip the stream section.
@@ -138,11 +142,6 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
         }
         b.end_event()?;
     }
-    let mut matrix = [0i32; 36];
-    match &b {
-        HostBuilder::Small(g) => g.activity_matrix(&mut matrix)?,
-        HostBuilder::Large(g) => g.activity_matrix(&mut matrix)?,
-    }
     let s = graph.summary;
     println!(
         "stream: {} ({} events, {} hops, mesh {}x{})",
@@ -201,7 +200,10 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     let Config::Power(pc) = pw.config() else {
         bail!("not an ANGraph-P blob");
     };
-    if pc.in_dim as usize == 36 {
+    let in_dim = pc.in_dim as usize;
+    if let Ok(layout) = PowerInput::from_in_dim(in_dim) {
+        // The one implementation of ANGraph-P's input (angraph-core), as on the chip.
+        let input = b.power_input_fixed(in_dim)?;
         let zero = Fixed {
             raw: 0,
             frac_bits: 0,
@@ -212,17 +214,26 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
             total: zero,
         }];
         let mut ws = vec![0u8; power::required_workspace(pw)];
-        power::predict_fixed(pw, &matrix, &mut out, &mut ws)?;
+        power::predict_fixed(pw, &input, &mut out, &mut ws)?;
         let e = out[0];
         let unit = pw.body().unit;
         let k = pw.body().label_scale;
         let parts: Vec<String> = (0..e.len as usize)
             .map(|h| format!("{:.4}", e.heads[h].to_f32() * k))
             .collect();
+        let what = match layout {
+            PowerInput::Activity => "6x6 activity matrix",
+            PowerInput::WithConditions => "activity matrix + operating conditions (header)",
+        };
         println!(
-            "  ANGraph-P (fixed point) on the stream's 6x6 activity matrix: heads (dynamic, static) = ({}), total {:.4} [{unit}]",
+            "  ANGraph-P (fixed point) on the stream's {what}: heads (dynamic, static) = ({}), total {:.4} [{unit}]",
             parts.join(", "),
             e.total.to_f32() * k
+        );
+    } else {
+        println!(
+            "  ANGraph-P: the power model takes {in_dim} inputs; a stream gives 36 (activity \
+             matrix) or 42 (with the operating conditions): no energy from this stream"
         );
     }
     Ok(())
@@ -273,7 +284,14 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         );
     }
     let (rows, width) = read_npy_rows(&args.activity)?;
-    if width != pc.in_dim as usize {
+    // A 36-input model (the original layout) reads the activity-matrix prefix of a 42-value row
+    // (this project's power datasets append the operating conditions).
+    let used = if width == CONDITIONS_INPUTS && pc.in_dim as usize == ACTIVITY_INPUTS {
+        ACTIVITY_INPUTS
+    } else {
+        width
+    };
+    if used != pc.in_dim as usize {
         bail!(
             "{}: rows of {width} activities, {} expects {}",
             args.activity.display(),
@@ -284,6 +302,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     let row = rows
         .chunks_exact(width)
         .nth(args.activity_index)
+        .map(|r| &r[..used])
         .with_context(|| {
             format!(
                 "{}: row {} requested, the file has {}",
@@ -362,10 +381,15 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         describe(&pw)
     );
     println!(
-        "  activity: {} row {} ({} values)",
+        "  activity: {} row {} ({} values{})",
         args.activity.display(),
         args.activity_index,
-        width
+        width,
+        if used < width {
+            ", the model reads the first 36: the activity matrix"
+        } else {
+            ""
+        }
     );
     let names = ["dynamic", "static"];
     for h in 0..e.len as usize {

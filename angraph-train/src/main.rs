@@ -41,6 +41,9 @@ enum Command {
     /// Generate benchmark datasets from data/manifest.json (committed samples or full sets)
     /// and the report (data/README.md).
     Datasets(angraph_train::dataset::cli::DatasetsArgs),
+    /// The information bound of ANGraph-P's static energy: regenerate a power entry's samples
+    /// and score oracles that know everything but the unobservable per-die factor.
+    PowerBound(angraph_train::dataset::power_bound::PowerBoundArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => angraph_train::sim::cli::run(&a),
         Command::Convert(a) => angraph_train::stream::cli::run(&a),
         Command::Datasets(a) => angraph_train::dataset::cli::run(&a),
+        Command::PowerBound(a) => angraph_train::dataset::power_bound::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
             println!(

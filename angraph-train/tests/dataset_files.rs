@@ -9,6 +9,7 @@ use angraph_train::dataset::{csvgz, npy, GraphDataset, Kind, PowerDataset};
 use angraph_train::sim::machine::Mapping;
 use angraph_train::sim::workload::{Coding, Workload};
 use angraph_train::sim::{Generator, SimConfig};
+use angraph_train::train::load::power_set;
 use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
@@ -128,8 +129,57 @@ fn power_dataset_labels_add_up_and_columns_are_declared() {
     let out = root.join("p");
     generate("p", Kind::Power, &cfg(3), 10, &out, false).unwrap();
     let p = PowerDataset::load(&out).unwrap();
-    assert_eq!(p.feature_shape, vec![10, 6, 6]);
+    assert_eq!(p.feature_shape, vec![10, 7, 6]);
     assert_eq!(p.label_columns, vec!["total", "dynamic", "static"]);
+    // Rows 0..=5: the activity matrix; row 6: the sample's operating conditions (tsmc65,
+    // 1.2 V, its junction temperature, 4 tiles of 64), exactly the core's Q16.16 / 65536.
+    let meta = p.meta.as_ref().unwrap();
+    assert_eq!(meta.power_input_version, Some(2));
+    assert_eq!(meta.node_features.len(), 7);
+    assert_eq!(meta.node_features[6].name, "operating_conditions");
+    let cond = meta.conditions_columns.as_ref().unwrap();
+    assert_eq!(
+        cond.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        [
+            "node_nm",
+            "vdd_v",
+            "temperature",
+            "tiles",
+            "reserved_4",
+            "reserved_5"
+        ]
+    );
+    assert_eq!(cond[2].unit, "100 degC");
+    let gen = Generator::new(cfg(3)).unwrap();
+    let mut temps = Vec::new();
+    for i in [0usize, 7] {
+        let s = gen.sample(i as u64);
+        let mut hb = HostBuilder::new(s.plan.mesh, s.process).unwrap();
+        angraph_train::dataset::generate::feed_sample(&mut hb, &s).unwrap();
+        let mut m = [0i32; 36];
+        match &hb {
+            HostBuilder::Small(b) => b.activity_matrix(&mut m).unwrap(),
+            HostBuilder::Large(b) => b.activity_matrix(&mut m).unwrap(),
+        }
+        let row = p.sample(i);
+        assert_eq!(&row[..36], &m.map(to_f32)[..], "sample {i}");
+        let t = s.process.temperature_c as f32;
+        assert!((25.0..=85.0).contains(&t));
+        assert_eq!(
+            &row[36..],
+            &[
+                to_f32(42598),
+                to_f32(78643),
+                to_f32((t as i64 * 65536 + 50) as i32 / 100),
+                0.0625,
+                0.0,
+                0.0
+            ],
+            "sample {i}"
+        );
+        temps.push(t);
+    }
+    assert!(temps.iter().all(|&t| t > 0.0));
     let (t, d, s) = (
         p.column("total").unwrap(),
         p.column("dynamic").unwrap(),
@@ -210,6 +260,37 @@ fn original_files_load_without_meta() {
     assert_eq!(pd.feature_shape, vec![2, 36]);
     assert_eq!(pd.sample(1)[0], 18.0);
     assert_eq!(pd.column("static").unwrap(), vec![1.0, 2.0]);
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn power_loader_takes_both_matrix_shapes() {
+    // The original / version-1 6 x 6 matrix and this project's 7 x 6 (matrix + conditions):
+    // the loader flattens whatever (a, b) it gets; the input width follows.
+    let root = tmp("shapes");
+    for (rows, width) in [(6usize, 36usize), (7, 42)] {
+        let d = root.join(format!("m{rows}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let feat: Vec<f32> = (0..3 * width).map(|i| i as f32 * 0.25).collect();
+        std::fs::write(
+            d.join("feature.npy"),
+            npy::to_bytes(&[3, rows, 6], &feat).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("label.npy"),
+            npy::to_bytes(&[3, 3], &[3.0, 2.0, 1.0, 6.0, 4.0, 2.0, 9.0, 6.0, 3.0]).unwrap(),
+        )
+        .unwrap();
+        let p = PowerDataset::load(&d).unwrap();
+        assert_eq!(p.feature_shape, vec![3, rows, 6]);
+        assert_eq!(p.sample(2).len(), width);
+        assert_eq!(p.sample(2)[0], (2 * width) as f32 * 0.25);
+        let set = power_set(&d, None).unwrap();
+        assert_eq!(set.in_dim, width);
+        assert_eq!(set.row(1), &feat[width..2 * width]);
+        assert_eq!(set.labels[2], [6.0, 3.0]);
+    }
     std::fs::remove_dir_all(root).ok();
 }
 

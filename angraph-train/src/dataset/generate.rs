@@ -14,6 +14,9 @@ use angraph_core::features::{
     EDGE_FEATURE_NAMES, EDGE_FEATURE_UNITS, FEATURE_SET_VERSION, NODE_FEATURE_NAMES,
     NODE_FEATURE_UNITS,
 };
+use angraph_core::power_input::{
+    CONDITIONS_NAMES, CONDITIONS_UNITS, MATRIX_COLS, POWER_INPUT_VERSION,
+};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -63,7 +66,7 @@ pub fn sample_graph(b: &mut HostBuilder, s: &Sample) -> Result<GraphRecord> {
 /// What one sample contributes to a dataset.
 enum Row {
     Latency(Box<GraphRecord>, f32, f32),
-    Power([f32; 36], [f32; 3]),
+    Power(Vec<f32>, [f32; 3]),
 }
 
 /// The worker's builder, created on first use.
@@ -148,7 +151,10 @@ pub fn generate(
                                     Kind::Power => {
                                         let b = builder(b, &s)?;
                                         feed_sample(b, &s)?;
-                                        Row::Power(b.activity_matrix()?, s.energy_nj())
+                                        Row::Power(
+                                            b.power_input(power::DATASET_INPUTS)?,
+                                            s.energy_nj(),
+                                        )
                                     }
                                 };
                                 bar.inc(1);
@@ -237,8 +243,10 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
                 config: Some(config.clone()),
                 generator,
                 feature_set_version: Some(FEATURE_SET_VERSION),
+                power_input_version: None,
                 node_features: cols(&NODE_FEATURE_NAMES, &NODE_FEATURE_UNITS),
                 edge_features: edge,
+                conditions_columns: None,
                 activities_column: Some(0),
                 labels: vec![Column {
                     name: "reference_latency".into(),
@@ -258,7 +266,8 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
             config: Some(config.clone()),
             generator,
             feature_set_version: None,
-            node_features: cols(&power::MATRIX_ROWS, &[""; 6]),
+            power_input_version: Some(POWER_INPUT_VERSION),
+            node_features: cols(&power::MATRIX_ROWS, &[""; 7]),
             edge_features: power::MATRIX_COLS
                 .iter()
                 .map(|(n, u)| Column {
@@ -266,6 +275,7 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
                     unit: u.to_string(),
                 })
                 .collect(),
+            conditions_columns: Some(cols(&CONDITIONS_NAMES, &CONDITIONS_UNITS)),
             activities_column: None,
             labels: cols(&["total", "dynamic", "static"], &["nJ", "nJ", "nJ"]),
             estimate_file: None,
@@ -370,7 +380,10 @@ impl Sink {
                 let n = labels.len() / 3;
                 std::fs::write(
                     dir.join("feature.npy"),
-                    super::npy::to_bytes(&[n, 6, 6], &features)?,
+                    super::npy::to_bytes(
+                        &[n, power::DATASET_INPUTS / MATRIX_COLS, MATRIX_COLS],
+                        &features,
+                    )?,
                 )?;
                 std::fs::write(
                     dir.join("label.npy"),

@@ -85,12 +85,22 @@ impl HostBuilder {
         each!(self, b => b.hop(id, enter, leave))
     }
 
-    /// ANGraph-P's 6 x 6 activity matrix of the stream so far (the core's integer
-    /// computation, as `f32` = Q16.16 / 65536 exactly).
-    pub fn activity_matrix(&self) -> Result<[f32; 36]> {
-        let mut q = [0i32; 36];
-        each!(self, b => b.activity_matrix(&mut q)).map_err(|e| anyhow!("activity matrix: {e}"))?;
-        Ok(q.map(to_f32))
+    /// ANGraph-P's input of the stream so far for a model of input width `in_dim` (36: the
+    /// 6 x 6 activity matrix; 42: followed by the operating-conditions row), as Q16.16
+    /// (`angraph_core::power_input`, the chip's computation).
+    pub fn power_input_fixed(&self, in_dim: usize) -> Result<Vec<i32>> {
+        let mut q = vec![0i32; in_dim];
+        each!(self, b => b.power_input(in_dim, &mut q)).map_err(|e| anyhow!("power input: {e}"))?;
+        Ok(q)
+    }
+
+    /// [`Self::power_input_fixed`] as `f32` = Q16.16 / 65536 exactly (what power datasets store).
+    pub fn power_input(&self, in_dim: usize) -> Result<Vec<f32>> {
+        Ok(self
+            .power_input_fixed(in_dim)?
+            .into_iter()
+            .map(to_f32)
+            .collect())
     }
 
     /// Finish into a [`GraphRecord`] (f32 features = Q16.16 / 65536 exactly).

@@ -15,10 +15,15 @@
 //! | `split/random/{train,valid,test}.csv.gz` | graph indices, 80/10/10, seeded shuffle |
 //! | `meta.json` | [`Meta`]: feature names and units, feature-set version, hardware config, generator, seed |
 //!
-//! **Power dataset**: `feature.npy` float32 `(N, 6, 6)` activity matrix (rows: component
-//! classes, columns: statistics, see [`power::MATRIX_ROWS`] / [`power::MATRIX_COLS`]),
-//! `label.npy` float32 `(N, 3)` with columns `[total, dynamic, static]` energy in nJ (the
-//! original's order; `total == dynamic + static` exactly), the same split files and `meta.json`.
+//! **Power dataset**: `feature.npy` float32 `(N, 7, 6)`: the 6 x 6 activity matrix (rows:
+//! component classes, columns: statistics, see [`power::MATRIX_ROWS`] / [`power::MATRIX_COLS`])
+//! and the operating-conditions row (process node, Vdd, junction temperature, tiles; see
+//! `angraph_core::power_input`, power input version 2, `meta.json` `power_input_version` and
+//! `conditions_columns`); `label.npy` float32 `(N, 3)` with columns `[total, dynamic, static]`
+//! energy in nJ (the original's order; `total == dynamic + static` exactly), the same split
+//! files and `meta.json`. The reader takes any `(N, a, b)` or `(N, k)` (the original's
+//! `(N, 36)`, this project's earlier `(N, 6, 6)`) and flattens each sample: the model's `in_dim`
+//! decides (36 reads the activity matrix, 42 the matrix and the conditions).
 //!
 //! Reading a latency dataset for training (issue 4):
 //!
@@ -45,6 +50,7 @@ pub mod graph;
 pub mod manifest;
 pub mod npy;
 pub mod power;
+pub mod power_bound;
 pub mod report;
 
 use crate::sim::rng::Rng;
@@ -102,10 +108,17 @@ pub struct Meta {
     pub generator: serde_json::Value,
     /// `angraph_core::features::FEATURE_SET_VERSION` (latency datasets).
     pub feature_set_version: Option<u32>,
+    /// `angraph_core::power_input::POWER_INPUT_VERSION` (power datasets from version 2 on,
+    /// whose matrix has the operating-conditions row; absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_input_version: Option<u32>,
     /// Node features (latency) or matrix rows (power).
     pub node_features: Vec<Column>,
-    /// Edge-feature columns (latency) or matrix columns (power).
+    /// Edge-feature columns (latency) or matrix columns (power, activity rows).
     pub edge_features: Vec<Column>,
+    /// Columns of the power matrix's operating-conditions row (its last row), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions_columns: Option<Vec<Column>>,
     /// Column of `edge-feat.csv.gz` holding the activities (latency).
     pub activities_column: Option<usize>,
     /// Label columns, in file order.

@@ -151,13 +151,21 @@ impl Generator {
 
     /// Sample `index` (deterministic in `(config, index)`).
     pub fn sample(&self, index: u64) -> Sample {
+        self.sample_with(index, |_| {})
+    }
+
+    /// Sample `index` with its drawn operating point and variation changed by `adjust` before
+    /// both levels run (e.g. the per-die factor set to 1 to measure what it contributes). The
+    /// random draws are the same as [`Self::sample`]'s, so only what `adjust` changes differs.
+    pub fn sample_with(&self, index: u64, adjust: impl FnOnce(&mut Conditions)) -> Sample {
         let mut rng = Rng::derive(self.config.seed, index);
         let (kind, net) = &self.networks[rng.below(self.networks.len() as u64) as usize];
         let (input, what) = workload::input_spikes(*kind, self.config.coding, net, &mut rng);
         let act = net.run(input);
         let place = Placement::new(self.config.mapping, &net.sizes, self.mesh.tiles(), &mut rng);
         let plan = Plan::new(self.mesh, net, &act, &place);
-        let cond = Conditions::draw(self.node, &self.mesh, &mut rng);
+        let mut cond = Conditions::draw(self.node, &self.mesh, &mut rng);
+        adjust(&mut cond);
         let system = run(&plan, Level::System, &cond);
         let reference = run(&plan, Level::Reference, &cond);
         let static_pj = reference.energy.leakage_uw * reference.latency_ps as f64 * 1e-6;

@@ -190,12 +190,14 @@ fn write_dataset(
             config: None,
             generator: serde_json::json!({"crate": "angraph-train", "version": env!("CARGO_PKG_VERSION"), "converted_from": inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()}),
             feature_set_version: Some(FEATURE_SET_VERSION),
+            power_input_version: None,
             node_features: NODE_FEATURE_NAMES
                 .iter()
                 .zip(NODE_FEATURE_UNITS)
                 .map(|(n, u)| col(n, u))
                 .collect(),
             edge_features: edge_cols,
+            conditions_columns: None,
             activities_column: Some(0),
             labels: vec![col("reference_latency", "ns")],
             estimate_file: Some("raw/system-estimate.csv.gz".into()),
