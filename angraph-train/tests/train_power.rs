@@ -1,4 +1,4 @@
-//! ANGraph-P training on a tiny synthetic activity set: both schedules learn, the exported
+//! ANGraph-P training on a tiny synthetic activity set: the schedules learn, the exported
 //! model (standardisation folded into `conv1`) predicts the same, and a resumed run matches.
 
 use angraph_core::config::{PowerConfig, Stage};
@@ -91,6 +91,23 @@ fn both_schedules_learn_export_and_resume() {
     .unwrap();
     assert!(two.test.dynamic.r2 > 0.9, "{:?}", two.test.dynamic);
     assert!(two.best_epoch > 15, "stage 2 selects among its own epochs");
+
+    // Dynamic first, then everything on both heads: static is learned too.
+    let (_, staged) = train(
+        &set,
+        &recipe(PowerSchedule::TwoStageJoint, 30),
+        &tmp.join("staged"),
+        Device::Cpu,
+        false,
+        false,
+    )
+    .unwrap();
+    assert!(
+        staged.best_epoch > 15,
+        "stage 2 selects among its own epochs"
+    );
+    assert!(staged.test.dynamic.r2 > 0.9, "{:?}", staged.test.dynamic);
+    assert!(staged.test.r#static.r2 > 0.9, "{:?}", staged.test.r#static);
 
     // Export folds the standardisation.
     let path = tmp.join("p.safetensors");

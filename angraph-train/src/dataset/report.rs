@@ -324,8 +324,13 @@ pub fn render(
     writeln!(out, "\n## Power datasets (activity matrices, npy)\n")?;
     writeln!(
         out,
-        "Total energy (nJ) and static share (%) as min / mean / max; `exact` counts samples with \
-         total == dynamic + static in float32.\n"
+        "Rows 1-6 of each matrix are the activity matrix, row 7 the operating conditions (process \
+         node, Vdd, junction temperature, tiles; `angraph_core::power_input`). Static energy = \
+         leakage(node, tiles, temperature) / die^2 x reference latency: the per-die factor is not \
+         observable at system level, so `angraph power-bound <name>` scores the best any model \
+         can do (oracles knowing everything but the die factor). Total energy (nJ) and static \
+         share (%) as min / mean / max; `exact` counts samples with total == dynamic + static in \
+         float32.\n"
     )?;
     writeln!(
         out,

@@ -4,7 +4,8 @@
 //! Two recipes: `joint` (both heads and the trunk together, each head's MSE weighted by the
 //! inverse variance of its training targets so dynamic and static count alike) and `two-stage`
 //! (this project's reading of the original: stage 1 fits the trunk and `output_1` to the dynamic
-//! energy; stage 2 freezes them and fits `output_2` to the static energy).
+//! energy; stage 2 freezes them and fits `output_2` to the static energy), and `two-stage-joint`
+//! (stage 1 as `two-stage`, stage 2 trains everything on both heads from the stage-1 model).
 
 use std::path::Path;
 use std::time::Instant;
@@ -29,6 +30,9 @@ pub enum PowerSchedule {
     Joint,
     /// Dynamic first (trunk + `output_1`), then static (`output_2` on the frozen trunk).
     TwoStage,
+    /// Dynamic first (trunk + `output_1`), then both heads and the trunk together from the
+    /// stage-1 model (for inputs that make static energy learnable: the operating conditions).
+    TwoStageJoint,
 }
 
 /// Everything a power training run depends on.
@@ -263,12 +267,16 @@ pub fn train(
             (PowerSchedule::Joint, _) => [weights[0], weights[1]],
             (PowerSchedule::TwoStage, 0) => [weights[0], 0.0],
             (PowerSchedule::TwoStage, _) => [0.0, weights[1]],
+            (PowerSchedule::TwoStageJoint, 0) => [weights[0], 0.0],
+            (PowerSchedule::TwoStageJoint, _) => [weights[0], weights[1]],
         }
     };
     let stage_of = |epoch: usize| -> usize {
         match recipe.schedule {
             PowerSchedule::Joint => 0,
-            PowerSchedule::TwoStage => usize::from(epoch >= recipe.epochs / 2),
+            PowerSchedule::TwoStage | PowerSchedule::TwoStageJoint => {
+                usize::from(epoch >= recipe.epochs / 2)
+            }
         }
     };
     let stage_params = |stage: usize| -> Vec<Tensor> {
