@@ -149,7 +149,8 @@ int32_t angraph_hop(angraph_handle *h, uint32_t component, uint64_t enter_ps,
 /* Close the open event. */
 int32_t angraph_end_event(angraph_handle *h);
 /* Predict the latency of the stream window, and its energy when a power blob was given (on the
- * window's activity matrix); consumes the window. */
+ * window's activity matrix, followed for a 42-input power model by the operating conditions of
+ * the handle's process descriptor: node, Vdd, temperature, tiles); consumes the window. */
 int32_t angraph_predict(angraph_handle *h, angraph_prediction *out);
 
 /* ANGraph-L on a graph given as COO edges (edge_src[i] -> edge_dst[i]) and row-major Q16.16

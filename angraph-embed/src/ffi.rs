@@ -136,7 +136,7 @@ impl From<Energy<Fixed>> for AngraphEnergy {
 pub struct AngraphPrediction {
     /// ANGraph-L output (model units; x the blob's label scale = latency).
     pub latency: AngraphFixed,
-    /// ANGraph-P output on the window's activity matrix (valid when `has_energy` is 1).
+    /// ANGraph-P output on the window's power input (valid when `has_energy` is 1).
     pub energy: AngraphEnergy,
     /// 1 when the handle has an ANGraph-P model and `energy` holds its prediction.
     pub has_energy: u32,
@@ -429,7 +429,9 @@ pub unsafe extern "C" fn angraph_end_event(h: *mut Handle) -> i32 {
 }
 
 /// Predict the latency of the stream window, and its energy when the handle has an ANGraph-P
-/// model (on the window's activity matrix); consumes the window (`angraph_reset` next).
+/// model (on the window's activity matrix, followed for a 42-input model by the operating
+/// conditions of the handle's process descriptor: `angraph_core::power_input`); consumes the
+/// window (`angraph_reset` next).
 ///
 /// # Safety
 /// `h` must be null or a live handle; `out` null or writable.
