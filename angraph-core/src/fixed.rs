@@ -104,6 +104,11 @@ pub trait Activation: Copy + Default + 'static {
         let _ = x;
         None
     }
+    /// The mutable slice as int16 activations, if that is the type.
+    fn as_i16_mut(x: &mut [Self]) -> Option<&mut [i16]> {
+        let _ = x;
+        None
+    }
 }
 
 impl Activation for i16 {
@@ -123,6 +128,10 @@ impl Activation for i16 {
     }
     #[inline(always)]
     fn as_i16(x: &[i16]) -> Option<&[i16]> {
+        Some(x)
+    }
+    #[inline(always)]
+    fn as_i16_mut(x: &mut [i16]) -> Option<&mut [i16]> {
         Some(x)
     }
 }
@@ -164,6 +173,13 @@ pub fn mul_recip(sum: i64, recip: i64) -> i64 {
     ((p + (1i128 << (RECIP_BITS - 1))) >> RECIP_BITS) as i64
 }
 
+/// [`mul_recip`] for an `i32` sum (`recip <= 2^RECIP_BITS`): the product fits in `i64`, so no
+/// `i128` is needed; same value.
+#[inline(always)]
+pub fn mul_recip_i32(sum: i32, recip: i64) -> i64 {
+    (sum as i64 * recip + (1i64 << (RECIP_BITS - 1))) >> RECIP_BITS
+}
+
 /// Convert a float feature to Q16.16 (host convenience), saturating.
 #[cfg(feature = "std")]
 pub fn feature_to_fixed(v: f32) -> i32 {
@@ -201,6 +217,23 @@ mod tests {
         assert!((third.apply64(3_000_000_000_000) - 1_000_000_000_000).abs() < 1_000);
         assert_eq!(i16::sat(1 << 20), i16::MAX);
         assert_eq!(i8::sat(-1000), i8::MIN);
+    }
+
+    #[test]
+    fn reciprocal_of_an_i32_sum_equals_the_i128_one() {
+        for n in (1..70_000u32)
+            .step_by(7)
+            .chain([1, 2, 3, 1 << 15, u32::MAX])
+        {
+            let r = recip(n);
+            for sum in [i32::MIN, i32::MIN + 1, -65_535, -1, 0, 1, 32_767, i32::MAX] {
+                assert_eq!(
+                    mul_recip_i32(sum, r),
+                    mul_recip(sum as i64, r),
+                    "n={n} sum={sum}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -182,8 +182,33 @@ fn dot4_i8_i16_sse2(w: &[u8], x: &[i16]) -> [i32; 4] {
 
 /// One fixed-point linear layer: `out[o] = sat(act(requant_o(sum_k w[o,k] x[k] + bias[o])))`.
 /// The accumulator is saturated to `i32` before requantization (a valid blob never reaches it).
+///
+/// With int16 activations on an x86_64 host with AVX2 (feature `std`) and at least four outputs
+/// the whole layer runs in [`linear_i16_avx2`] (eight rows per pass, vector requantization); otherwise in
+/// [`linear_fixed_portable`]. Both give identical results.
 #[inline]
 pub fn linear_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        let (n, m) = (lin.in_dim, lin.out_dim);
+        if m >= 4 && x.len() >= n && out.len() >= m && std::arch::is_x86_feature_detected!("avx2") {
+            let (w, b, mult, shift) = lin.fixed_tensors();
+            if let (Some(x16), Some(o16)) = (A::as_i16(&x[..n]), A::as_i16_mut(&mut out[..m])) {
+                if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
+                    // SAFETY: AVX2 detected; tensor lengths checked just above.
+                    unsafe { linear_i16_avx2(w, b, mult, shift, x16, o16, relu) };
+                    return;
+                }
+            }
+        }
+    }
+    linear_fixed_portable(lin, x, out, relu)
+}
+
+/// [`linear_fixed`] without the AVX2 layer kernel (4-row SSE2 dot products on x86_64, plain
+/// loops elsewhere).
+#[inline]
+pub fn linear_fixed_portable<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
     let x = &x[..lin.in_dim];
     let finish = |o: usize, dot: i32| -> A {
         let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
@@ -204,6 +229,223 @@ pub fn linear_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], rel
     while o < out.len() {
         out[o] = finish(o, A::dot_i8(lin.row_bytes(o), x));
         o += 1;
+    }
+}
+
+/// A whole int16 linear layer with AVX2: eight weight rows per pass against the same
+/// activations, the eight sums reduced into one vector, then bias (saturating), per-channel
+/// requantization (`i64` products, rounding, arithmetic shift), ReLU and int16 saturation on
+/// eight lanes at once. Left-over rows take a four-row pass; fewer than four left-over rows take
+/// a four-row pass over the last four rows (the overlap is recomputed to the same values).
+///
+/// # Safety
+/// The CPU must support AVX2; `out.len() >= 4`, `w.len() >= out.len() * x.len()`,
+/// `bias.len() >= 4 * out.len()`, `mult.len() >= 4 * out.len()`, `shift.len() >= out.len()`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx2")]
+unsafe fn linear_i16_avx2(
+    w: &[u8],
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    x: &[i16],
+    out: &mut [i16],
+    relu: bool,
+) {
+    let m = out.len();
+    let mut o = 0;
+    // SAFETY (every pass): a pass over rows `o..o + R` has `o + R <= m`, so the rows and their
+    // parameters are in bounds by the caller's length guarantees.
+    while o + 8 <= m {
+        unsafe { rows_avx2::<8>(w, bias, mult, shift, x, out, o, relu) };
+        o += 8;
+    }
+    if o + 4 <= m {
+        unsafe { rows_avx2::<4>(w, bias, mult, shift, x, out, o, relu) };
+        o += 4;
+    }
+    if o < m {
+        unsafe { rows_avx2::<4>(w, bias, mult, shift, x, out, m - 4, relu) };
+    }
+}
+
+/// Outputs `o..o + R` (`R` = 4 or 8) of [`linear_i16_avx2`].
+///
+/// # Safety
+/// AVX2; `o + R <= out.len()`, `w.len() >= (o + R) * x.len()`, `bias.len() >= 4 * (o + R)`,
+/// `mult.len() >= 4 * (o + R)`, `shift.len() >= o + R`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx2")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_avx2<const R: usize>(
+    w: &[u8],
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    x: &[i16],
+    out: &mut [i16],
+    o: usize,
+    relu: bool,
+) {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        let sums = dot_rows_avx2::<R>(w, x, o);
+        finish_avx2::<R>(sums, bias, mult, shift, o, relu, out);
+    }
+}
+
+/// The dot products of rows `o..o + R` (`R` = 4 or 8, row length `x.len()`) with `x`, in lanes
+/// `0..R` (the other lanes are unspecified).
+///
+/// # Safety
+/// AVX2; `w.len() >= (o + R) * x.len()`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot_rows_avx2<const R: usize>(
+    w: &[u8],
+    x: &[i16],
+    o: usize,
+) -> core::arch::x86_64::__m256i {
+    use core::arch::x86_64::*;
+    let n = x.len();
+    let chunks = n / 16;
+    // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by the caller's
+    // guarantee; a 16-weight load at `(o+r)*n + 16c` and a 16-activation load at `16c` need
+    // `16c + 16 <= n` (true for `c < chunks`); the 8-wide tail needs `16*chunks + 8 <= n`.
+    unsafe {
+        let wp = w.as_ptr().add(o * n);
+        let xp = x.as_ptr();
+        let mut acc = [_mm256_setzero_si256(); R];
+        for c in 0..chunks {
+            let xv = _mm256_loadu_si256(xp.add(16 * c) as *const __m256i);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = _mm_loadu_si128(wp.add(r * n + 16 * c) as *const __m128i);
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(_mm256_cvtepi8_epi16(b), xv));
+            }
+        }
+        let mut done = 16 * chunks;
+        if n - done >= 8 {
+            let xv = _mm_loadu_si128(xp.add(done) as *const __m128i);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = _mm_loadl_epi64(wp.add(r * n + done) as *const __m128i);
+                let t = _mm_madd_epi16(_mm_cvtepi8_epi16(b), xv);
+                *a = _mm256_add_epi32(*a, _mm256_zextsi128_si256(t));
+            }
+            done += 8;
+        }
+        // Horizontal sums: lane r of the result is the sum of the eight lanes of acc[r].
+        let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let h0123 = _mm256_hadd_epi32(h01, h23);
+        let mut sums = if R == 8 {
+            let h45 = _mm256_hadd_epi32(acc[4 % R], acc[5 % R]);
+            let h67 = _mm256_hadd_epi32(acc[6 % R], acc[7 % R]);
+            let h4567 = _mm256_hadd_epi32(h45, h67);
+            _mm256_add_epi32(
+                _mm256_permute2x128_si256(h0123, h4567, 0x20),
+                _mm256_permute2x128_si256(h0123, h4567, 0x31),
+            )
+        } else {
+            _mm256_zextsi128_si256(_mm_add_epi32(
+                _mm256_castsi256_si128(h0123),
+                _mm256_extracti128_si256(h0123, 1),
+            ))
+        };
+        if done < n {
+            let mut tail = [0i32; 8];
+            for (r, t) in tail.iter_mut().enumerate().take(R) {
+                for (k, &xk) in x.iter().enumerate().skip(done) {
+                    *t = t.wrapping_add(*wp.add(r * n + k) as i8 as i32 * xk as i32);
+                }
+            }
+            sums = _mm256_add_epi32(sums, _mm256_loadu_si256(tail.as_ptr() as *const __m256i));
+        }
+        sums
+    }
+}
+
+/// Bias, requantization, ReLU and int16 saturation of outputs `o..o + R` (`R` = 4 or 8) from
+/// the dot products in lanes `0..R` of `dots` (see [`linear_fixed_portable`]'s `finish`, which
+/// this matches bit for bit).
+///
+/// # Safety
+/// AVX2; `o + R <= out.len()`, `bias.len() >= 4 * (o + R)`, `mult.len() >= 4 * (o + R)`,
+/// `shift.len() >= o + R`.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn finish_avx2<const R: usize>(
+    dots: core::arch::x86_64::__m256i,
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    o: usize,
+    relu: bool,
+    out: &mut [i16],
+) {
+    use core::arch::x86_64::*;
+    // SAFETY: loads of 4R bytes at `4o` of `bias` and `mult`, R bytes at `o` of `shift`, a
+    // store of 2R bytes at `2o` of `out`: all in bounds by the caller's guarantee.
+    unsafe {
+        let (b, mv, sh8) = if R == 8 {
+            (
+                _mm256_loadu_si256(bias.as_ptr().add(4 * o) as *const __m256i),
+                _mm256_loadu_si256(mult.as_ptr().add(4 * o) as *const __m256i),
+                _mm_loadl_epi64(shift.as_ptr().add(o) as *const __m128i),
+            )
+        } else {
+            let s4 = (shift.as_ptr().add(o) as *const i32).read_unaligned();
+            (
+                _mm256_zextsi128_si256(_mm_loadu_si128(bias.as_ptr().add(4 * o) as *const __m128i)),
+                _mm256_zextsi128_si256(_mm_loadu_si128(mult.as_ptr().add(4 * o) as *const __m128i)),
+                _mm_cvtsi32_si128(s4),
+            )
+        };
+        let sh = _mm256_cvtepu8_epi32(sh8);
+        // acc = sat_i32(dot + bias): on signed overflow (both operands' signs differ from the
+        // sum's) the result is i32::MAX or i32::MIN by the sign of the bias.
+        let s = _mm256_add_epi32(dots, b);
+        let ovf = _mm256_srai_epi32(
+            _mm256_and_si256(_mm256_xor_si256(s, dots), _mm256_xor_si256(s, b)),
+            31,
+        );
+        let sat = _mm256_xor_si256(_mm256_srai_epi32(b, 31), _mm256_set1_epi32(i32::MAX));
+        let acc = _mm256_blendv_epi8(s, sat, ovf);
+        // Requant::apply32 on the even and the odd lanes (as four i64 each).
+        let lo32 = _mm256_set1_epi64x(0xffff_ffff);
+        let one = _mm256_set1_epi64x(1);
+        let zero = _mm256_setzero_si256();
+        let hi = _mm256_set1_epi64x(i16::MAX as i64);
+        let lo = _mm256_set1_epi64x(if relu { 0 } else { i16::MIN as i64 });
+        let apply = |a: __m256i, m: __m256i, s: __m256i| -> __m256i {
+            // |a| <= 2^31 and 0 <= m < 2^31: the product and the rounding term fit in i64.
+            // (Unused lanes may hold a shift of 0: AVX2 variable shifts by 64 or more give 0.)
+            let p = _mm256_add_epi64(
+                _mm256_mul_epi32(a, m),
+                _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)),
+            );
+            // Arithmetic shift right by s: logical shift of the one's complement for negatives.
+            let neg = _mm256_cmpgt_epi64(zero, p);
+            let v = _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(p, neg), s), neg);
+            let v = _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+            _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v))
+        };
+        let even = apply(acc, mv, _mm256_and_si256(sh, lo32));
+        let odd = apply(
+            _mm256_srli_epi64(acc, 32),
+            _mm256_srli_epi64(mv, 32),
+            _mm256_srli_epi64(sh, 32),
+        );
+        // Lanes back in order as i32, then packed to i16 (already in range).
+        let r = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b1010_1010);
+        let p = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(r, r), 0b1000));
+        if R == 8 {
+            _mm_storeu_si128(out.as_mut_ptr().add(o) as *mut __m128i, p);
+        } else {
+            _mm_storel_epi64(out.as_mut_ptr().add(o) as *mut __m128i, p);
+        }
     }
 }
 
@@ -252,6 +494,7 @@ fn dot_i8_i16_sse2(row: &[u8], x: &[i16]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixed::Activation;
 
     #[test]
     fn simd_equals_scalar_at_every_length_and_extreme() {
@@ -299,6 +542,114 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The plain definition of a fixed-point linear layer, row by row.
+    fn linear_reference(lin: &Linear<'_>, x: &[i16], out: &mut [i16], relu: bool) {
+        for (o, y) in out.iter_mut().enumerate().take(lin.out_dim) {
+            let dot = dot_i8_i16_scalar(lin.row_bytes(o), &x[..lin.in_dim]);
+            let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
+            let v = lin.requant(o).apply32(acc);
+            *y = i16::sat(if relu { v.max(0) } else { v });
+        }
+    }
+
+    #[test]
+    fn linear_layer_kernels_equal_the_reference_at_every_shape_and_extreme() {
+        let mut seed = 0x0dd5_eed5u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 32) as u32
+        };
+        const MAX_IN: usize = 70;
+        const MAX_OUT: usize = 27;
+        let mut w = [0u8; MAX_IN * MAX_OUT];
+        let mut b = [0u8; 4 * MAX_OUT];
+        let mut mult = [0u8; 4 * MAX_OUT];
+        let mut shift = [0u8; MAX_OUT];
+        let mut x = [0i16; MAX_IN];
+        let (mut checked, mut saturated) = (0usize, 0usize);
+        for n in 1..=MAX_IN {
+            for m in 1..=MAX_OUT {
+                for trial in 0..6 {
+                    for v in w.iter_mut().take(n * m) {
+                        // Trial 0: every weight at an extreme.
+                        *v = match trial {
+                            0 => [0x80, 0x7f][next() as usize % 2],
+                            _ => next() as u8,
+                        };
+                    }
+                    for o in 0..m {
+                        let bias: i32 = match (trial + o) % 5 {
+                            0 => i32::MAX - (next() % 1000) as i32,
+                            1 => i32::MIN + (next() % 1000) as i32,
+                            2 => next() as i32,
+                            _ => (next() as i32) >> 12,
+                        };
+                        let mu: i32 = match o % 4 {
+                            0 => 0,
+                            1 => i32::MAX,
+                            _ => (1 << 30) + (next() >> 2) as i32,
+                        };
+                        let sh = match o % 3 {
+                            0 => 1 + (next() % 62) as u8,
+                            1 => [1u8, 62][next() as usize % 2],
+                            _ => 28 + (next() % 20) as u8,
+                        };
+                        b[4 * o..4 * o + 4].copy_from_slice(&bias.to_le_bytes());
+                        mult[4 * o..4 * o + 4].copy_from_slice(&mu.to_le_bytes());
+                        shift[o] = sh;
+                    }
+                    for v in x.iter_mut().take(n) {
+                        *v = match trial {
+                            0 | 1 => [i16::MIN, i16::MAX][next() as usize % 2],
+                            _ => next() as i16,
+                        };
+                    }
+                    let lin = Linear::from_raw(
+                        n,
+                        m,
+                        &w[..n * m],
+                        &b[..4 * m],
+                        &mult[..4 * m],
+                        &shift[..m],
+                    );
+                    for relu in [false, true] {
+                        let mut want = [0i16; MAX_OUT];
+                        linear_reference(&lin, &x[..n], &mut want, relu);
+                        let mut got = [0i16; MAX_OUT];
+                        linear_fixed(&lin, &x[..n], &mut got[..m], relu);
+                        assert_eq!(got[..m], want[..m], "n={n} m={m} trial={trial} relu={relu}");
+                        let mut port = [0i16; MAX_OUT];
+                        linear_fixed_portable(&lin, &x[..n], &mut port[..m], relu);
+                        assert_eq!(port[..m], want[..m], "n={n} m={m} trial={trial}");
+                        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+                        if m >= 4 && std::arch::is_x86_feature_detected!("avx2") {
+                            let mut simd = [0i16; MAX_OUT];
+                            let (wt, bt, mt, st) = lin.fixed_tensors();
+                            // SAFETY: AVX2 detected; the tensors hold m rows of n weights and
+                            // m biases, multipliers and shifts.
+                            unsafe {
+                                linear_i16_avx2(wt, bt, mt, st, &x[..n], &mut simd[..m], relu)
+                            };
+                            assert_eq!(simd[..m], want[..m], "n={n} m={m} trial={trial}");
+                        }
+                        checked += m;
+                        saturated += want[..m]
+                            .iter()
+                            .filter(|&&v| v == i16::MAX || v == i16::MIN)
+                            .count();
+                    }
+                }
+            }
+        }
+        // The cases reach both the saturated and the unsaturated outputs.
+        assert!(
+            saturated > checked / 10 && saturated < checked * 9 / 10,
+            "{saturated}/{checked}"
+        );
     }
 
     /// A fixed-capacity buffer for the tests (the crate is no_std).

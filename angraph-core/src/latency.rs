@@ -10,7 +10,8 @@ use crate::blob::Precision;
 use crate::config::{Aggr, LatencyConfig, Pool, Preprocess};
 use crate::error::{Error, Result};
 use crate::fixed::{
-    self, mul_recip, recip, sat_i32, Activation, Requant, EDGE_WEIGHT_BITS, FEATURE_FRAC_BITS,
+    self, mul_recip, mul_recip_i32, recip, sat_i32, Activation, Requant, EDGE_WEIGHT_BITS,
+    FEATURE_FRAC_BITS,
 };
 use crate::graph::GraphView;
 use crate::model::{Linear, Model};
@@ -433,6 +434,18 @@ pub fn predict_fixed(
     stage.finish(graph, ws_layers)
 }
 
+/// Column block of the `i32` accumulators of pooling and aggregation (on the stack: 256 bytes).
+const BLOCK: usize = 64;
+
+/// At most this many terms of int16 (or int8) activations, possibly weighted by normalised edge
+/// weights (which sum to at most `2^15 + terms / 2`), are summed in an `i32` without overflow;
+/// longer sums use `i64` accumulators. Both give the same values.
+const I32_TERMS: usize = 1 << 15;
+
+/// Hosts (feature `std`) sum in blocks of `i32`, which vectorize; firmware keeps only the
+/// compact `i64` loops (the blocked ones would cost about 9 KB of flash on Cortex-M).
+const BLOCKED_SUMS: bool = cfg!(feature = "std");
+
 fn pool_fixed<A: Activation>(
     h: &[A],
     n: usize,
@@ -441,6 +454,36 @@ fn pool_fixed<A: Activation>(
     g: &mut [i64],
     q: Requant,
 ) {
+    pool_fixed_sums(h, n, w, sums, g, q, BLOCKED_SUMS && n <= I32_TERMS)
+}
+
+/// [`pool_fixed`] with the accumulator chosen (`blocked`: `i32` blocks, needs
+/// `n <= I32_TERMS`); both choices give the same values.
+fn pool_fixed_sums<A: Activation>(
+    h: &[A],
+    n: usize,
+    w: usize,
+    sums: &mut [i64],
+    g: &mut [i64],
+    q: Requant,
+    blocked: bool,
+) {
+    if BLOCKED_SUMS && blocked {
+        for c0 in (0..w).step_by(BLOCK) {
+            let c1 = (c0 + BLOCK).min(w);
+            let mut acc = [0i32; BLOCK];
+            let acc = &mut acc[..c1 - c0];
+            for v in 0..n {
+                for (s, &b) in acc.iter_mut().zip(&h[v * w + c0..v * w + c1]) {
+                    *s += b.widen();
+                }
+            }
+            for (a, &s) in g[c0..c1].iter_mut().zip(acc.iter()) {
+                *a = a.saturating_add(q.apply64(s as i64));
+            }
+        }
+        return;
+    }
     sums.iter_mut().for_each(|s| *s = 0);
     for v in 0..n {
         for (s, &b) in sums.iter_mut().zip(&h[v * w..(v + 1) * w]) {
@@ -463,9 +506,27 @@ fn aggregate_fixed<A: Activation>(
     acc: &mut [i64],
     agg: &mut [A],
 ) {
+    let blocked = BLOCKED_SUMS && graph.in_edges(v).len() <= I32_TERMS;
+    aggregate_fixed_sums(aggr, graph, weights, h, w, v, acc, agg, blocked)
+}
+
+/// [`aggregate_fixed`] with the accumulator chosen (`blocked`: `i32` blocks, needs an
+/// in-degree `<= I32_TERMS`); both choices give the same values.
+#[allow(clippy::too_many_arguments)]
+fn aggregate_fixed_sums<A: Activation>(
+    aggr: Aggr,
+    graph: &GraphView<'_, i32>,
+    weights: Option<&[i32]>,
+    h: &[A],
+    w: usize,
+    v: usize,
+    acc: &mut [i64],
+    agg: &mut [A],
+    small: bool,
+) {
+    let small = BLOCKED_SUMS && small;
     let range = graph.in_edges(v);
     let src = graph.src();
-    acc.iter_mut().for_each(|a| *a = 0);
     match (aggr, weights) {
         (Aggr::ActivityMean, Some(ew)) => {
             let total: i64 = ew[range.clone()].iter().map(|&x| x as i64).sum();
@@ -474,11 +535,32 @@ fn aggregate_fixed<A: Activation>(
                 return;
             }
             // sum_e round(w_e * 2^15 / total) * h[u], then >> 15.
+            let wn = |e: usize| (((ew[e] as i64) << EDGE_WEIGHT_BITS) + total / 2) / total;
+            if small {
+                for c0 in (0..w).step_by(BLOCK) {
+                    let c1 = (c0 + BLOCK).min(w);
+                    let mut blk = [0i32; BLOCK];
+                    let blk = &mut blk[..c1 - c0];
+                    for e in range.clone() {
+                        let u = src[e] as usize;
+                        // wn <= 2^15 (it is a rounded share of the total).
+                        let f = wn(e) as i32;
+                        for (a, &b) in blk.iter_mut().zip(&h[u * w + c0..u * w + c1]) {
+                            *a += f * b.widen();
+                        }
+                    }
+                    for (o, &a) in agg[c0..c1].iter_mut().zip(blk.iter()) {
+                        *o = A::sat((a as i64 + (1 << (EDGE_WEIGHT_BITS - 1))) >> EDGE_WEIGHT_BITS);
+                    }
+                }
+                return;
+            }
+            acc.iter_mut().for_each(|a| *a = 0);
             for e in range {
                 let u = src[e] as usize;
-                let wn = (((ew[e] as i64) << EDGE_WEIGHT_BITS) + total / 2) / total;
+                let f = wn(e);
                 for (a, &b) in acc.iter_mut().zip(&h[u * w..(u + 1) * w]) {
-                    *a += wn * b.widen() as i64;
+                    *a += f * b.widen() as i64;
                 }
             }
             for (o, &a) in agg.iter_mut().zip(acc.iter()) {
@@ -496,13 +578,31 @@ fn aggregate_fixed<A: Activation>(
                 agg.copy_from_slice(&h[u * w..(u + 1) * w]);
                 return;
             }
+            let r = recip(deg as u32);
+            if small {
+                for c0 in (0..w).step_by(BLOCK) {
+                    let c1 = (c0 + BLOCK).min(w);
+                    let mut blk = [0i32; BLOCK];
+                    let blk = &mut blk[..c1 - c0];
+                    for e in range.clone() {
+                        let u = src[e] as usize;
+                        for (a, &b) in blk.iter_mut().zip(&h[u * w + c0..u * w + c1]) {
+                            *a += b.widen();
+                        }
+                    }
+                    for (o, &a) in agg[c0..c1].iter_mut().zip(blk.iter()) {
+                        *o = A::sat(mul_recip_i32(a, r));
+                    }
+                }
+                return;
+            }
+            acc.iter_mut().for_each(|a| *a = 0);
             for e in range {
                 let u = src[e] as usize;
                 for (a, &b) in acc.iter_mut().zip(&h[u * w..(u + 1) * w]) {
                     *a += b.widen() as i64;
                 }
             }
-            let r = recip(deg as u32);
             for (o, &a) in agg.iter_mut().zip(acc.iter()) {
                 *o = A::sat(mul_recip(a, r));
             }
@@ -523,6 +623,73 @@ use fixed as _;
 #[cfg(test)]
 mod bound_tests {
     use super::*;
+
+    #[test]
+    fn blocked_i32_sums_equal_the_i64_sums() {
+        let mut seed = 0xb10c_u64;
+        let mut next = |m: u32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32 % m
+        };
+        const N: usize = 40;
+        const E: usize = 400;
+        const W: usize = 150; // more than two column blocks
+        let mut h = [0i16; N * W];
+        let mut h8 = [0i8; N * W];
+        let mut dst = [0u32; E];
+        let mut srcs = [0u32; E];
+        let (mut row_ptr, mut src, mut perm) = ([0u32; N + 1], [0u32; E], [0u32; E]);
+        let mut ew = [0i32; E];
+        let mut acc = [0i64; W];
+        let (mut a, mut b) = ([0i16; W], [0i16; W]);
+        let (mut a8, mut b8) = ([0i8; W], [0i8; W]);
+        for trial in 0..40 {
+            for (x, y) in h.iter_mut().zip(h8.iter_mut()) {
+                *x = match trial % 3 {
+                    0 => [i16::MIN, i16::MAX][next(2) as usize],
+                    _ => next(65536) as u16 as i16,
+                };
+                *y = *x as i8;
+            }
+            for e in 0..E {
+                // Node 0 collects a third of the edges; some nodes get none or one.
+                dst[e] = if next(3) == 0 { 0 } else { next(N as u32) };
+                srcs[e] = next(N as u32);
+            }
+            crate::graph::csr_from_coo(N as u32, &srcs, &dst, &mut row_ptr, &mut src, &mut perm)
+                .unwrap();
+            for w in ew.iter_mut() {
+                *w = match trial % 4 {
+                    0 => next(2) as i32,
+                    1 => i32::MAX / E as i32,
+                    _ => next(50) as i32,
+                };
+            }
+            let x = [0i32; N];
+            let g = GraphView::new(1, &x, &row_ptr, &src, Some(&ew)).unwrap();
+            for aggr in [Aggr::Mean, Aggr::ActivityMean] {
+                for v in 0..N {
+                    let args = (aggr, &g, Some(&ew[..]), W, v);
+                    aggregate_fixed_sums(args.0, args.1, args.2, &h, W, v, &mut acc, &mut a, true);
+                    aggregate_fixed_sums(args.0, args.1, args.2, &h, W, v, &mut acc, &mut b, false);
+                    assert_eq!(a, b, "trial {trial} {aggr:?} node {v}");
+                    aggregate_fixed_sums(aggr, &g, Some(&ew), &h8, W, v, &mut acc, &mut a8, true);
+                    aggregate_fixed_sums(aggr, &g, Some(&ew), &h8, W, v, &mut acc, &mut b8, false);
+                    assert_eq!(a8, b8, "trial {trial} {aggr:?} node {v}");
+                }
+            }
+            let q = Requant {
+                mult: (1 << 30) + next(1 << 30) as i32,
+                shift: 1 + next(40) as u8,
+            };
+            let (mut ga, mut gb) = ([7i64; W], [7i64; W]);
+            pool_fixed_sums(&h, N, W, &mut acc, &mut ga, q, true);
+            pool_fixed_sums(&h, N, W, &mut acc, &mut gb, q, false);
+            assert_eq!(ga, gb, "trial {trial}");
+        }
+    }
 
     #[test]
     fn fixed_workspace_bound_covers_the_plan() {

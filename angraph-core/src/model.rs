@@ -74,6 +74,32 @@ impl<'a> Linear<'a> {
             shift: self.shift[o],
         }
     }
+    /// The raw tensors of a fixed-point layer: int8 weights (row-major), LE i32 biases, LE i32
+    /// multipliers, u8 shifts (what the SIMD kernels load directly).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[inline(always)]
+    pub(crate) fn fixed_tensors(&self) -> (&'a [u8], &'a [u8], &'a [u8], &'a [u8]) {
+        (self.w, self.b, self.mult, self.shift)
+    }
+    /// A layer over raw tensors (the kernel tests build layers without a blob).
+    #[cfg(test)]
+    pub(crate) fn from_raw(
+        in_dim: usize,
+        out_dim: usize,
+        w: &'a [u8],
+        b: &'a [u8],
+        mult: &'a [u8],
+        shift: &'a [u8],
+    ) -> Self {
+        Linear {
+            in_dim,
+            out_dim,
+            w,
+            b,
+            mult,
+            shift,
+        }
+    }
 }
 
 /// A validated model borrowing its tensors from blob bytes.
