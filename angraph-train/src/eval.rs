@@ -232,7 +232,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 power: None,
             });
         } else if let Some(m) = &pm {
-            let set = crate::train::load::power_set(&dir, a.split_seed)?;
+            let in_dim = m.net().config().in_dim as usize;
+            let set = crate::train::load::power_set_for(&dir, a.split_seed, in_dim)?;
             let idx = set.splits.named(&split, set.len())?;
             let pred = m.predict(&set, &idx)?;
             let p = PowerMetrics::of(&pred, &set, &idx);
@@ -420,8 +421,9 @@ pub fn quantize_and_compare(
                 cal.len(),
             )
         }
-        Net::Power(_) => {
-            let set = crate::train::load::power_set(data, split_seed)?;
+        Net::Power(net) => {
+            let set =
+                crate::train::load::power_set_for(data, split_seed, net.config().in_dim as usize)?;
             let cal_idx: Vec<usize> = set.splits.train.iter().take(calib).copied().collect();
             if cal_idx.is_empty() {
                 bail!("{}: no training rows to calibrate on", set.name);

@@ -9,7 +9,7 @@ use angraph_train::dataset::{csvgz, npy, GraphDataset, Kind, PowerDataset};
 use angraph_train::sim::machine::Mapping;
 use angraph_train::sim::workload::{Coding, Workload};
 use angraph_train::sim::{Generator, SimConfig};
-use angraph_train::train::load::power_set;
+use angraph_train::train::load::{power_set, power_set_for};
 use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
@@ -290,6 +290,18 @@ fn power_loader_takes_both_matrix_shapes() {
         assert_eq!(set.in_dim, width);
         assert_eq!(set.row(1), &feat[width..2 * width]);
         assert_eq!(set.labels[2], [6.0, 3.0]);
+        // A 36-input model (the original ANGraph-P) reads the activity-matrix prefix of the
+        // 42-value rows; a 42-input model cannot read 36-value rows.
+        let for36 = power_set_for(&d, None, 36).unwrap();
+        assert_eq!(for36.in_dim, 36);
+        assert_eq!(for36.row(1), &feat[width..width + 36]);
+        let e = power_set_for(&d, None, 42);
+        if width == 36 {
+            let e = format!("{:#}", e.unwrap_err());
+            assert!(e.contains("m6") && e.contains("reads 42"), "{e}");
+        } else {
+            assert_eq!(e.unwrap().in_dim, 42);
+        }
     }
     std::fs::remove_dir_all(root).ok();
 }

@@ -82,3 +82,29 @@ pub fn power_set(dir: &Path, split_seed: Option<u64>) -> Result<PowerSet> {
         unit,
     })
 }
+
+/// [`power_set`] as a model of input width `in_dim` reads it: the stored rows when the widths
+/// agree; for a 36-input model (the activity matrix, e.g. the original ANGraph-P) on rows of 42
+/// (activity matrix + operating conditions, `angraph_core::power_input`), their first 36 values.
+/// Any other mismatch is an error naming the dataset.
+pub fn power_set_for(dir: &Path, split_seed: Option<u64>, in_dim: usize) -> Result<PowerSet> {
+    use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_INPUTS};
+    let mut set = power_set(dir, split_seed)?;
+    if set.in_dim == in_dim {
+        return Ok(set);
+    }
+    if in_dim != ACTIVITY_INPUTS || set.in_dim != CONDITIONS_INPUTS {
+        bail!(
+            "{}: rows of {} inputs, the model reads {in_dim}",
+            dir.display(),
+            set.in_dim
+        );
+    }
+    set.x = set
+        .x
+        .chunks_exact(CONDITIONS_INPUTS)
+        .flat_map(|r| r[..ACTIVITY_INPUTS].iter().copied())
+        .collect();
+    set.in_dim = ACTIVITY_INPUTS;
+    Ok(set)
+}
