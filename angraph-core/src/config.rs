@@ -66,6 +66,13 @@ pub enum Preprocess {
     None,
     /// The original's `x[:, 1:] *= x[:, 0:1] * 2`.
     ScaleByFirst,
+    /// Every feature `x -> sign(x) * log2(1 + |x|)`, piecewise linear
+    /// ([`crate::preprocess`]).
+    Log2,
+    /// `Log2` on the features, and the head regresses `log2(1 + y)`: the model's output is
+    /// `2^head - 1` (piecewise linear, the exact inverse). A log-log model: multiplicative
+    /// effects (load x service time) become additive, so it extrapolates as a power law.
+    Log2Exp2,
 }
 
 /// ANGraph-L: GraphSAGE layers with BatchNorm (folded), JK, pooling and an MLP head.

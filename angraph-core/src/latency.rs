@@ -151,13 +151,7 @@ fn linear_f32(lin: &Linear<'_>, x: &[f32], out: &mut [f32], relu: bool) {
 }
 
 fn preprocess_f32(c: &LatencyConfig, x: &[f32], out: &mut [f32]) {
-    out.copy_from_slice(x);
-    if c.preprocess == Preprocess::ScaleByFirst {
-        let f = x[0] * 2.0;
-        for v in &mut out[1..] {
-            *v *= f;
-        }
-    }
+    crate::preprocess::apply_f32(c.preprocess, x, out);
 }
 
 /// Site indices of [`LatencyConfig`] calibration statistics (see `Config::calibration_sites`).
@@ -324,7 +318,7 @@ pub fn predict_f32_observed<O: Observer>(
     obs.linear_input(li, &za[..dim]);
     linear_f32(&lins[li], &za[..dim], &mut y, false);
     obs.activation(sites.head0 + c.head.len(), &y);
-    Ok(y[0])
+    Ok(crate::preprocess::output_f32(c.preprocess, y[0]))
 }
 
 fn node_sum_f32(h: &[f32], n: usize, w: usize, g: &mut [f32]) {
@@ -396,9 +390,11 @@ fn quantize_row<A: Activation>(c: &LatencyConfig, q: Requant, x: &[i32], out: &m
     } else {
         None
     };
+    let log = crate::preprocess::logs_input(c.preprocess);
     for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
         let v = match f {
             Some(f) if k > 0 => sat_i32((v as i64 * f) >> FEATURE_FRAC_BITS),
+            _ if log => crate::preprocess::log2_1p_signed_q16(v),
             _ => v,
         };
         *o = A::sat(q.apply32(v));

@@ -32,6 +32,7 @@ pub mod latency;
 pub mod model;
 pub mod power;
 pub mod power_input;
+pub mod preprocess;
 #[cfg(feature = "std")]
 pub mod quantize;
 pub mod transform;

@@ -6,7 +6,7 @@ use std::vec;
 use std::vec::Vec;
 
 use crate::blob::{self, Body, Precision};
-use crate::config::{Config, LatencyConfig, PowerConfig};
+use crate::config::{Config, LatencyConfig, PowerConfig, Preprocess};
 use crate::error::{Error, Result};
 use crate::fixed::{feature_to_fixed, Requant, FEATURE_FRAC_BITS};
 use crate::graph::{csr_from_coo, GraphView};
@@ -407,7 +407,14 @@ impl ModelF32 {
             li += 1;
             s_in = s_out;
         }
-        let bits = out_frac_bits(stats[head_site + c.head.len()] as f64);
+        let out_max = stats[head_site + c.head.len()] as f64;
+        // Under Log2Exp2 the raw head output (log domain) is followed by 2^y - 1 in the same
+        // format, which must fit too.
+        let out_max = match c.preprocess {
+            Preprocess::Log2Exp2 => out_max.max(2f64.powf(out_max.min(30.0))),
+            _ => out_max,
+        };
+        let bits = out_frac_bits(out_max);
         q.linear(&self.linears[li], s_in, 2f64.powi(-(bits as i32)))?;
         Ok(bits)
     }

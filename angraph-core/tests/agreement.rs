@@ -124,6 +124,22 @@ fn latency_options_agree() {
             32,
             Preprocess::None,
         ),
+        (
+            Jk::All,
+            Pool::Mean,
+            Aggr::ActivityMean,
+            true,
+            35,
+            Preprocess::Log2,
+        ),
+        (
+            Jk::All,
+            Pool::Mean,
+            Aggr::ActivityMean,
+            true,
+            35,
+            Preprocess::Log2Exp2,
+        ),
     ];
     for (i, &(jk, pool, aggr, proj, in_dim, preprocess)) in variants.iter().enumerate() {
         let mut head = heapless::Vec::new();

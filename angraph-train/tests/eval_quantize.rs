@@ -1,6 +1,7 @@
 //! A model trained with the tch loop, exported (standardisation folded), quantized with
 //! calibration on its training graphs, keeps its accuracy on angraph-core's fixed-point path.
 
+use angraph_core::config::Preprocess;
 use angraph_core::quantize::{Calibration, OwnedGraph, SplitMix64};
 use angraph_core::{latency, Model, Precision};
 use angraph_train::train::cli::best_config;
@@ -11,6 +12,18 @@ use tch::Device;
 
 #[test]
 fn trained_model_quantizes_within_bound() {
+    check(Preprocess::None, Vec::new());
+}
+
+/// The log-scale options (log2 features; log-log with a `2^y - 1` output) and an explicitly
+/// dropped feature go through training, export, the f32 path and the fixed-point path alike.
+#[test]
+fn log_scale_models_quantize_within_bound() {
+    check(Preprocess::Log2, vec![1]);
+    check(Preprocess::Log2Exp2, Vec::new());
+}
+
+fn check(pre: Preprocess, drop_features: Vec<usize>) {
     tch::set_num_threads(1);
     let mut rng = SplitMix64(11);
     let (mut graphs, mut labels) = (Vec::new(), Vec::new());
@@ -52,6 +65,7 @@ fn trained_model_quantizes_within_bound() {
     let mut config = best_config(4);
     config.width = 16;
     config.layers = 2;
+    config.preprocess = pre;
     let recipe = LatencyRecipe {
         config,
         dropout: 0.0,
@@ -63,11 +77,26 @@ fn trained_model_quantizes_within_bound() {
         label_scale: 20.0,
         standardize: true,
         seed: 3,
+        drop_features: drop_features.clone(),
     };
-    let tmp = std::env::temp_dir().join(format!("angraph_eval_quantize_{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!(
+        "angraph_eval_quantize_{}_{pre:?}",
+        std::process::id()
+    ));
     let (model, out) = train(&set, &recipe, &tmp, Device::Cpu, false, false).unwrap();
     assert!(out.test.r2 > 0.8, "{:?}", out.test);
-    let mf = model.export("q").unwrap().to_model_f32().unwrap();
+    let exported = model.export("q").unwrap();
+    match &exported.meta.config {
+        angraph_core::config::Config::Latency(c) => assert_eq!(c.preprocess, pre),
+        _ => unreachable!(),
+    }
+    let mf = exported.to_model_f32().unwrap();
+    for &j in &drop_features {
+        assert!(
+            mf.linears[0].w.chunks(4).all(|row| row[j] == 0.0),
+            "feature {j} is read"
+        );
+    }
     let cal: Vec<OwnedGraph> = set
         .splits
         .train

@@ -66,6 +66,7 @@ fn recipe(set: &LatencySet, epochs: usize) -> LatencyRecipe {
         label_scale: set.mean_label(&set.splits.train),
         standardize: true,
         seed: 5,
+        drop_features: Vec::new(),
     }
 }
 

@@ -269,7 +269,7 @@ fn layers<A: Activation + Plain>(
     let acc = dot_i8(last.row_bytes(0), &za[..dim]) as i64 + last.bias_i32(0) as i64;
     let raw = sat_i32(last.requant(0).apply64(acc));
     Ok(Fixed {
-        raw,
+        raw: crate::preprocess::output_fixed(c.preprocess, raw, model.out_frac_bits()),
         frac_bits: model.out_frac_bits(),
     })
 }

@@ -129,6 +129,14 @@ impl LatencyNet {
                 let rest = batch.x.narrow(1, 1, c.in_dim as i64 - 1) * (&first * 2.0);
                 Tensor::cat(&[first, rest], 1)
             }
+            Preprocess::Log2 | Preprocess::Log2Exp2 => {
+                // angraph_core::preprocess: e + (y / 2^e - 1) with y = 1 + |x|, e = floor(log2 y);
+                // continuous at the powers of two, so rounding of `e` there does not matter.
+                let y = batch.x.abs() + 1.0;
+                let e = y.log2().floor();
+                let mag = &e + (&y / e.exp2() - 1.0);
+                mag * batch.x.sign()
+            }
         };
         let mut h = match &self.input_proj {
             Some(p) => x.apply(p),
@@ -159,7 +167,11 @@ impl LatencyNet {
         for lin in &self.head[..last] {
             g = g.apply(lin).relu();
         }
-        Ok(g.apply(&self.head[last]).view([-1]))
+        let y = g.apply(&self.head[last]).view([-1]);
+        Ok(match c.preprocess {
+            Preprocess::Log2Exp2 => exp2_m1(&y),
+            _ => y,
+        })
     }
 
     /// Variables of the message-passing part (input projection, convs, BatchNorm affine
@@ -316,6 +328,12 @@ pub fn jk_name(jk: Jk) -> &'static str {
 /// Mean absolute value of a float tensor (a small helper for reports and tests).
 pub fn mean_abs(t: &Tensor) -> f64 {
     t.abs().mean(Kind::Float).double_value(&[])
+}
+
+/// `2^y - 1` with `2^y` linear between integer powers (angraph_core::preprocess::exp2_m1_f32).
+pub fn exp2_m1(y: &Tensor) -> Tensor {
+    let e = y.floor();
+    (y - &e + 1.0) * e.exp2() - 1.0
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
 
 /// Which model to train.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run: boxing buys nothing
 pub enum TrainWhat {
     /// ANGraph-L on a latency graph dataset (Huber loss, Adam).
     Latency(LatencyArgs),
@@ -141,6 +142,17 @@ pub struct LatencyOpts {
     /// Weight decay.
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Node features the model must not read: names of this project's feature table (as in
+    /// a dataset's meta.json, e.g. `x_norm,y_norm`) or column indices, comma-separated;
+    /// `none` reads every feature. Constant and saturated features are always dropped.
+    #[arg(long, value_delimiter = ',')]
+    pub drop_features: Option<Vec<String>>,
+    /// Input preprocessing inside the model: none, log2 (every feature `sign(x) log2(1+|x|)`,
+    /// piecewise linear, also on the chip), log2exp2 (log2 features and a head that regresses
+    /// `log2(1 + latency)`, output `2^head - 1`: a log-log model), scale-by-first (the
+    /// original's).
+    #[arg(long)]
+    pub preprocess: Option<String>,
 }
 
 /// `angraph train latency`.
@@ -231,6 +243,29 @@ pub fn best_config(in_dim: u16) -> LatencyConfig {
     }
 }
 
+/// Column indices of `names` (feature-table names or indices; `none` = no column).
+fn feature_indices(names: &[String], width: usize) -> Result<Vec<usize>> {
+    use angraph_core::features::{NODE_FEATURES, NODE_FEATURE_NAMES};
+    let mut out = Vec::new();
+    for n in names.iter().map(|n| n.trim()).filter(|n| *n != "none") {
+        let j = match n.parse::<usize>() {
+            Ok(j) => j,
+            Err(_) if width == NODE_FEATURES => NODE_FEATURE_NAMES
+                .iter()
+                .position(|f| *f == n)
+                .with_context(|| format!("--drop-features: no node feature named {n:?}"))?,
+            Err(_) => bail!("--drop-features {n:?}: the dataset has {width} features, not this project's {NODE_FEATURES}; give indices"),
+        };
+        if j >= width {
+            bail!("--drop-features: column {j} does not exist (the dataset has {width} features)");
+        }
+        out.push(j);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// Build the recipe for `set`.
 pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result<LatencyRecipe> {
     let in_dim = set.feature_width() as u16;
@@ -250,6 +285,7 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
             label_scale: 1000.0,
             standardize: false,
             seed,
+            drop_features: Vec::new(),
         },
         "best" => LatencyRecipe {
             config: best_config(in_dim),
@@ -262,6 +298,7 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
             label_scale: set.mean_label(&set.splits.train),
             standardize: true,
             seed,
+            drop_features: Vec::new(),
         },
         o => bail!("--recipe must be best or original, not {o:?}"),
     };
@@ -298,6 +335,18 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
     }
     if let Some(v) = opts.weight_decay {
         r.weight_decay = v;
+    }
+    if let Some(v) = &opts.preprocess {
+        r.config.preprocess = match v.as_str() {
+            "none" => Preprocess::None,
+            "log2" => Preprocess::Log2,
+            "log2exp2" => Preprocess::Log2Exp2,
+            "scale-by-first" => Preprocess::ScaleByFirst,
+            o => bail!("--preprocess must be none, log2, log2exp2 or scale-by-first, not {o:?}"),
+        };
+    }
+    if let Some(v) = &opts.drop_features {
+        r.drop_features = feature_indices(v, in_dim as usize)?;
     }
     if let Some(v) = &opts.label_scale {
         r.label_scale = match v.as_str() {
@@ -546,6 +595,8 @@ fn search(a: &SearchArgs) -> Result<()> {
         huber_delta: None,
         label_scale: None,
         weight_decay: None,
+        drop_features: None,
+        preprocess: None,
     };
     let with = |f: &dyn Fn(&mut LatencyOpts)| {
         let mut o = base.clone();

@@ -1,6 +1,7 @@
 //! The training-side view of a dataset: graphs (or activity rows) with labels in model units,
 //! the system-level estimate, seeded splits, feature standardisation and seeded batching.
 
+use angraph_core::config::Preprocess;
 use angraph_core::quantize::{OwnedGraph, SplitMix64};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,10 @@ pub struct FeatureNorm {
     pub std: Vec<f32>,
     /// Features the model does not read (set to 0 after standardisation; their weight columns
     /// are zero after folding): features that reach the Q16.16 ceiling
-    /// ([`SATURATED_FEATURE`]) in training, i.e. a saturated value rather than a measurement.
+    /// ([`SATURATED_FEATURE`]) in training, i.e. a saturated value rather than a measurement,
+    /// and features constant in training (std below [`CONSTANT_FEATURE_STD`], e.g. the mesh size
+    /// or the process node of a single-configuration set): their weights could only learn a
+    /// bias, which then shifts every prediction on data where they differ (unseen scales).
     /// The fixed-point quantizer then ignores them when it measures the input range.
     pub dropped: Vec<usize>,
 }
@@ -97,6 +101,16 @@ pub struct FeatureNorm {
 /// row's int8 range and leave the others with a few levels. With this floor the fixed-point R^2
 /// of ANGraph-L on digits 4x4 dropped by 0.0002 instead of 0.21 (8-epoch runs, same f32 R^2).
 pub const MIN_FEATURE_STD: f64 = 0.1;
+
+/// `row` after the model's input preprocessing (angraph-core's definition).
+pub fn preprocess_row(pre: Preprocess, row: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; row.len()];
+    angraph_core::preprocess::apply_f32(pre, row, &mut out);
+    out
+}
+
+/// A feature whose training standard deviation is below this is constant in training.
+pub const CONSTANT_FEATURE_STD: f64 = 1e-3;
 
 /// A feature whose training maximum reaches this is saturated (Q16.16 `i32::MAX / 65536`).
 pub const SATURATED_FEATURE: f32 = 32767.0;
@@ -125,8 +139,11 @@ impl FeatureNorm {
             }
             n += 1.0;
         }
-        let dropped = (0..width).filter(|&j| mx[j] >= SATURATED_FEATURE).collect();
         let n = n.max(1.0);
+        let sd_of = |j: usize| ((s2[j] / n - (s[j] / n) * (s[j] / n)).max(0.0)).sqrt();
+        let dropped = (0..width)
+            .filter(|&j| mx[j] >= SATURATED_FEATURE || sd_of(j) < CONSTANT_FEATURE_STD)
+            .collect();
         let mean: Vec<f32> = s.iter().map(|a| (a / n) as f32).collect();
         let std = s
             .iter()
@@ -134,7 +151,7 @@ impl FeatureNorm {
             .map(|(a, b)| {
                 let var = (b / n - (a / n) * (a / n)).max(0.0);
                 let sd = var.sqrt();
-                if sd < 1e-3 {
+                if sd < CONSTANT_FEATURE_STD {
                     1.0
                 } else {
                     sd.max(MIN_FEATURE_STD) as f32
@@ -142,6 +159,13 @@ impl FeatureNorm {
             })
             .collect();
         FeatureNorm { mean, std, dropped }
+    }
+
+    /// Also drop the features `indices` (kept sorted and unique).
+    pub fn drop(&mut self, indices: &[usize]) {
+        self.dropped.extend_from_slice(indices);
+        self.dropped.sort_unstable();
+        self.dropped.dedup();
     }
 
     /// Standardise row-major `x` in place.
@@ -199,15 +223,17 @@ impl LatencySet {
         self.graphs.first().map_or(0, |g| g.feature_width as usize)
     }
 
-    /// Standardisation measured over the nodes of the `indices` graphs.
-    pub fn feature_norm(&self, indices: &[usize]) -> FeatureNorm {
+    /// Standardisation measured over the nodes of the `indices` graphs, after `pre`.
+    pub fn feature_norm(&self, indices: &[usize], pre: Preprocess) -> FeatureNorm {
         let w = self.feature_width();
-        FeatureNorm::measure(
-            w,
-            indices
-                .iter()
-                .flat_map(|&i| self.graphs[i].x.chunks(w.max(1))),
-        )
+        let rows = indices
+            .iter()
+            .flat_map(|&i| self.graphs[i].x.chunks(w.max(1)));
+        if pre == Preprocess::None {
+            return FeatureNorm::measure(w, rows);
+        }
+        let x: Vec<f32> = rows.flat_map(|r| preprocess_row(pre, r)).collect();
+        FeatureNorm::measure(w, x.chunks(w.max(1)))
     }
 
     /// Mean label over `indices`.
@@ -288,6 +314,23 @@ mod tests {
                 assert!((std_out - raw_out).abs() < 1e-4, "{std_out} vs {raw_out}");
             }
         }
+    }
+
+    #[test]
+    fn constant_and_saturated_features_are_dropped() {
+        // Column 0 varies, column 1 is constant (a mesh size), column 2 saturates.
+        let rows = [1.0f32, 0.5, 32767.5, 2.0, 0.5, 1.0, 4.0, 0.5, 2.0];
+        let norm = FeatureNorm::measure(3, rows.chunks(3));
+        assert_eq!(norm.dropped, vec![1, 2]);
+        // On unseen data where the constant differs, the prediction does not move.
+        let mut w = [0.5f32, 3.0, -1.0];
+        let mut b = [0.0f32];
+        norm.fold_into(&mut w, &mut b);
+        assert_eq!((w[1], w[2]), (0.0, 0.0));
+        let mut x = [2.0f32, 0.25, 7.0];
+        norm.apply(&mut x);
+        assert_eq!((x[1], x[2]), (0.0, 0.0));
+        assert!(x[0] != 0.0);
     }
 
     #[test]

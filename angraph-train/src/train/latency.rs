@@ -40,6 +40,10 @@ pub struct LatencyRecipe {
     pub standardize: bool,
     /// Seed of the initialisation, dropout and shuffles.
     pub seed: u64,
+    /// Node features the model does not read (indices into the feature table; their weight
+    /// columns are zero), on top of the ones standardisation drops (constant or saturated).
+    #[serde(default)]
+    pub drop_features: Vec<usize>,
 }
 
 impl LatencyRecipe {
@@ -54,10 +58,14 @@ impl LatencyRecipe {
                 self.config.in_dim
             );
         }
-        if self.standardize
-            && (!self.config.input_proj || self.config.preprocess != Preprocess::None)
-        {
-            bail!("feature standardisation needs an input projection and no preprocessing (it is folded into the projection)");
+        if self.standardize && !self.config.input_proj {
+            bail!("feature standardisation needs an input projection (it is folded into it)");
+        }
+        if let Some(&j) = self.drop_features.iter().find(|&&j| j >= feature_width) {
+            bail!("--drop-features: feature {j} does not exist (the dataset has {feature_width})");
+        }
+        if !self.drop_features.is_empty() && !self.standardize {
+            bail!("--drop-features needs feature standardisation (it is folded into the input projection)");
         }
         if self.epochs == 0 || self.batch_size == 0 || self.lr <= 0.0 || self.label_scale <= 0.0 {
             bail!("epochs, batch size, learning rate and label scale must be positive");
@@ -74,6 +82,9 @@ pub struct LatencyModel {
     pub norm: FeatureNorm,
     /// The network's output is `(target - mean) / std` in model units: `(mean, std)`.
     pub target: (f32, f32),
+    /// Input preprocessing applied to the features before the standardisation (training form:
+    /// the network itself then has none; [`LatencyModel::export`] moves it into the config).
+    pub pre: Preprocess,
 }
 
 impl LatencyModel {
@@ -96,6 +107,7 @@ impl LatencyModel {
             ck,
             norm: FeatureNorm::identity(w),
             target: (0.0, 1.0),
+            pre: Preprocess::None,
         })
     }
 
@@ -103,8 +115,16 @@ impl LatencyModel {
     pub fn batch(&self, set: &LatencySet, idx: &[usize], device: Device) -> Result<GraphBatch> {
         let gs: Vec<&_> = idx.iter().map(|&i| &set.graphs[i]).collect();
         let mut b = GraphBatch::from_graphs(&gs, Device::Cpu)?;
-        if self.norm != FeatureNorm::identity(self.norm.mean.len()) {
+        if self.norm != FeatureNorm::identity(self.norm.mean.len()) || self.pre != Preprocess::None
+        {
+            let w = self.norm.mean.len();
             let mut x = crate::nn::to_vec_f32(&b.x)?;
+            if self.pre != Preprocess::None {
+                for row in x.chunks_mut(w.max(1)) {
+                    let p = super::data::preprocess_row(self.pre, row);
+                    row.copy_from_slice(&p);
+                }
+            }
             self.norm.apply(&mut x);
             b.x = Tensor::from_slice(&x).view([b.num_nodes, self.norm.mean.len() as i64]);
         }
@@ -133,9 +153,19 @@ impl LatencyModel {
             let y = tch::no_grad(|| self.net().forward_t(&b, false))?;
             out.extend(crate::nn::to_vec_f32(&y)?);
         }
-        let s = self.ck.meta.label_scale;
+        Ok(out.into_iter().map(|v| self.label_of(v)).collect())
+    }
+
+    /// The training target of a label (model units, transformed, standardised).
+    pub fn target_of(&self, label: f32) -> f32 {
         let (m, sd) = self.target;
-        Ok(out.into_iter().map(|v| (v * sd + m) * s).collect())
+        (to_log_target(self.pre, label / self.ck.meta.label_scale) - m) / sd
+    }
+
+    /// The label of a network output in training form (inverse of [`Self::target_of`]).
+    pub fn label_of(&self, out: f32) -> f32 {
+        let (m, sd) = self.target;
+        from_log_target(self.pre, out * sd + m) * self.ck.meta.label_scale
     }
 
     /// A copy that reads raw features (the standardisation folded into the input projection),
@@ -143,6 +173,11 @@ impl LatencyModel {
     pub fn export(&self, note: &str) -> Result<Checkpoint> {
         let mut meta = self.ck.meta.clone();
         meta.note = note.to_string();
+        if let Config::Latency(c) = &mut meta.config {
+            if self.pre != Preprocess::None {
+                c.preprocess = self.pre;
+            }
+        }
         let mut out = Checkpoint::new(meta, Device::Cpu)?;
         out.vs.copy(&self.ck.vs)?;
         if self.norm != FeatureNorm::identity(self.norm.mean.len()) {
@@ -244,13 +279,23 @@ pub fn train(
         dir: dir.to_path_buf(),
     };
     tch::manual_seed(recipe.seed as i64);
-    let norm = if recipe.standardize {
-        set.feature_norm(&set.splits.train)
+    // With standardisation the preprocessing runs on the features before it (and the
+    // network in training form has none); without, the network applies it.
+    let (pre, mut net_config) = (recipe.config.preprocess, recipe.config.clone());
+    let pre = if recipe.standardize {
+        net_config.preprocess = Preprocess::None;
+        pre
+    } else {
+        Preprocess::None
+    };
+    let mut norm = if recipe.standardize {
+        set.feature_norm(&set.splits.train, pre)
     } else {
         FeatureNorm::identity(set.feature_width())
     };
+    norm.drop(&recipe.drop_features);
     let meta = CheckpointMeta {
-        config: Config::Latency(recipe.config.clone()),
+        config: Config::Latency(net_config),
         label_scale: recipe.label_scale,
         unit: set.unit.clone(),
         note: format!("ANGraph-L trained on {} (training form)", set.name),
@@ -261,7 +306,7 @@ pub fn train(
             .splits
             .train
             .iter()
-            .map(|&i| (set.labels[i] / recipe.label_scale) as f64)
+            .map(|&i| to_log_target(pre, set.labels[i] / recipe.label_scale) as f64)
             .collect();
         let m = t.iter().sum::<f64>() / t.len() as f64;
         let sd = (t.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / t.len() as f64).sqrt();
@@ -269,17 +314,27 @@ pub fn train(
     } else {
         (0.0, 1.0)
     };
-    let mut model = LatencyModel { ck, norm, target };
+    let mut model = LatencyModel {
+        ck,
+        norm,
+        target,
+        pre,
+    };
+    let mean_target = set
+        .splits
+        .train
+        .iter()
+        .map(|&i| model.target_of(set.labels[i]) as f64)
+        .sum::<f64>()
+        / set.splits.train.len() as f64;
     let Net::Latency(net) = &mut model.ck.net else {
         unreachable!()
     };
     net.dropout = recipe.dropout;
     // Start the output at the mean training target, so that Adam's small steps go to the
     // variation rather than to walking the bias to the mean (a resume loads the weights).
-    let mean_target =
-        (set.mean_label(&set.splits.train) / recipe.label_scale - model.target.0) / model.target.1;
     if let Some(b) = net.head.last().and_then(|l| l.bs.as_ref()) {
-        let _ = tch::no_grad(|| b.shallow_clone().fill_(mean_target as f64));
+        let _ = tch::no_grad(|| b.shallow_clone().fill_(mean_target));
     }
     let params: Vec<Tensor> = model.ck.vs.trainable_variables();
     let mut adam = Adam::new(params, recipe.lr, recipe.weight_decay);
@@ -302,12 +357,7 @@ pub fn train(
             state.best_epoch
         );
     }
-    let (tm, tsd) = model.target;
-    let targets: Vec<f32> = set
-        .labels
-        .iter()
-        .map(|&y| (y / recipe.label_scale - tm) / tsd)
-        .collect();
+    let targets: Vec<f32> = set.labels.iter().map(|&y| model.target_of(y)).collect();
     let mut seconds = Vec::new();
     for epoch in state.epochs_done..recipe.epochs {
         tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
@@ -346,13 +396,7 @@ pub fn train(
         let vp = model.predict(set, &set.splits.valid, eval_bs)?;
         let vt: Vec<f32> = set.splits.valid.iter().map(|&i| set.labels[i]).collect();
         let valid = Metrics::of(&vp, &vt);
-        let valid_loss = huber_of(
-            &vp,
-            &vt,
-            recipe.label_scale,
-            model.target,
-            recipe.huber_delta,
-        );
+        let valid_loss = huber_of(&model, &vp, &vt, recipe.huber_delta);
         let improved = valid.rmse.is_finite() && valid.rmse < state.best_valid;
         if improved {
             state.best_valid = valid.rmse;
@@ -419,9 +463,24 @@ pub fn train(
 }
 
 /// Mean Huber loss (standardised model units) of label-unit predictions.
-fn huber_of(pred: &[f32], truth: &[f32], scale: f32, (m, sd): (f32, f32), delta: f64) -> f64 {
-    let p = (Tensor::from_slice(pred) / scale as f64 - m as f64) / sd as f64;
-    let t = (Tensor::from_slice(truth) / scale as f64 - m as f64) / sd as f64;
+/// The regression target of `y` (model units) under `pre`: `log2(1 + y)` (the piecewise
+/// `log2` of angraph-core) when the model ends in `2^y - 1`, else `y`.
+pub fn to_log_target(pre: Preprocess, y: f32) -> f32 {
+    match pre {
+        Preprocess::Log2Exp2 => angraph_core::preprocess::log2_1p_signed_f32(y),
+        _ => y,
+    }
+}
+
+/// Inverse of [`to_log_target`].
+pub fn from_log_target(pre: Preprocess, t: f32) -> f32 {
+    angraph_core::preprocess::output_f32(pre, t)
+}
+
+fn huber_of(model: &LatencyModel, pred: &[f32], truth: &[f32], delta: f64) -> f64 {
+    let to =
+        |v: &[f32]| Tensor::from_slice(&v.iter().map(|&y| model.target_of(y)).collect::<Vec<_>>());
+    let (p, t) = (to(pred), to(truth));
     p.huber_loss(&t, Reduction::Mean, delta)
         .to_kind(Kind::Double)
         .double_value(&[])
