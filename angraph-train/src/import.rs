@@ -574,8 +574,16 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
                     generated_rows(*count, in_dim, *seed),
                 ),
                 CalibSource::User(p) => {
-                    let (rows, width) = read_npy_rows(p)?;
-                    if width != in_dim {
+                    let (mut rows, width) = read_npy_rows(p)?;
+                    // This project's power rows (activity matrix + operating conditions, 42)
+                    // hold a 36-input model's activity matrix as their prefix.
+                    use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_INPUTS};
+                    if width == CONDITIONS_INPUTS && in_dim == ACTIVITY_INPUTS {
+                        rows = rows
+                            .chunks_exact(width)
+                            .flat_map(|r| r[..in_dim].iter().copied())
+                            .collect();
+                    } else if width != in_dim {
                         bail!(
                             "{}: rows of {width} values, the model takes {in_dim}",
                             p.display()
