@@ -29,8 +29,8 @@ if [ -z "${ANGRAPH_SKIP_CHAIN:-}" ] && [ $# -eq 0 ]; then
   echo "== transfer to tsmc28 (head only, 10% of the data)"
   "$angraph" transfer --model "$job/latency_digits_4x4.safetensors" --data "$s/digits_4x4_tsmc28" \
     --out "$job/transfer_tsmc28" --epochs 30 --quiet
-  echo "== train ANGraph-P on $s/power_digits_4x4 (two-stage) and quantize it"
-  "$angraph" train power --data "$s/power_digits_4x4" --out "$job/power" --schedule two-stage \
+  echo "== train ANGraph-P on $s/power_digits_4x4 (two-stage-joint) and quantize it"
+  "$angraph" train power --data "$s/power_digits_4x4" --out "$job/power" --schedule two-stage-joint \
     --epochs 40 --quiet --save "$job/power_digits_4x4"
   "$angraph" quantize --model "$job/power_digits_4x4.safetensors" --data "$s/power_digits_4x4" --calib 128
   echo "== estimate with the committed trained models (a digits_4x4 sample graph and the recorded stream)"

@@ -338,3 +338,69 @@ fn malformed_graphs_never_panic() {
         "only {ok} graphs were valid: the generator is too hostile to test the kernels"
     );
 }
+
+/// Features at the ends of the Q16.16 and f32 ranges go through every input preprocessing
+/// (the original's scale-by-first multiplies two of them) without a panic or overflow.
+#[test]
+fn extreme_features_never_panic_under_any_preprocessing() {
+    use angraph_core::config::Preprocess;
+    let mut rng = SplitMix64(21);
+    let calib: Vec<OwnedGraph> = (0..4)
+        .map(|_| random_graph(&mut rng, 10, 6, 2.0, 2.0))
+        .collect();
+    let edges: Vec<(u32, u32)> = (0..6).map(|v| (v, (v + 1) % 6)).collect();
+    let fixed_rows = [i32::MIN, i32::MAX, 0, -1, 1, i32::MIN + 1];
+    let f32_rows = [f32::MAX, -f32::MAX, 0.0, f32::MIN_POSITIVE, -1.0, 1e30];
+    for pre in [
+        Preprocess::None,
+        Preprocess::ScaleByFirst,
+        Preprocess::Log2,
+        Preprocess::Log2Exp2,
+    ] {
+        let mut c = small_latency();
+        c.preprocess = pre;
+        let m = ModelF32::random(Config::Latency(c), 3).unwrap();
+        let blobs = [
+            m.to_blob().unwrap(),
+            m.quantize(&Calibration::Latency(&calib), Precision::Int16, "")
+                .unwrap(),
+            m.quantize(&Calibration::Latency(&calib), Precision::Int8, "")
+                .unwrap(),
+        ];
+        // Rotations of the extremes, then every feature at the negative end.
+        for shift in 0..7 {
+            let xq: Vec<i32> = (0..36)
+                .map(|k| {
+                    if shift == 6 {
+                        i32::MIN
+                    } else {
+                        fixed_rows[(k + shift) % 6]
+                    }
+                })
+                .collect();
+            let xf: Vec<f32> = (0..36)
+                .map(|k| {
+                    if shift == 6 {
+                        -f32::MAX
+                    } else {
+                        f32_rows[(k + shift) % 6]
+                    }
+                })
+                .collect();
+            let gf = OwnedGraph::from_coo(6, 6, xf, &edges, None).unwrap();
+            let vf = gf.view().unwrap();
+            let row_ptr: Vec<u32> = (0..=6).collect();
+            let src: Vec<u32> = (0..6).map(|v| (v + 5) % 6).collect();
+            let vq = GraphView::new(6, &xq, &row_ptr, &src, None).unwrap();
+            for b in &blobs {
+                let model = Model::from_bytes(b).unwrap();
+                let mut ws = vec![0u8; latency::required_workspace(&model, 6, 6)];
+                if model.precision() == Precision::F32 {
+                    let _ = latency::predict_f32(&model, &vf, &mut ws, None).unwrap();
+                } else {
+                    let _ = latency::predict_fixed(&model, &vq, &mut ws).unwrap();
+                }
+            }
+        }
+    }
+}

@@ -169,7 +169,9 @@ pub struct LatencyArgs {
 pub struct PowerArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// `joint` (both heads together) or `two-stage` (dynamic, then static on the frozen trunk).
+    /// `joint` (both heads together), `two-stage` (dynamic, then static on the frozen trunk;
+    /// the original) or `two-stage-joint` (dynamic, then trunk and both heads together: the
+    /// recipe of the saved model, which learns static energy from the operating conditions).
     #[arg(long, value_enum, default_value = "joint")]
     pub schedule: PowerSchedule,
     /// Epochs (two-stage: half per stage).
