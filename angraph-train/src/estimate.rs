@@ -18,7 +18,8 @@ use angraph_core::quantize::OwnedGraph;
 use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{bail, Context, Result};
 
-use crate::import::{generated_rows, read_npy_rows, read_ogb_raw_graphs, synthetic_mesh_graph};
+use crate::dataset::OgbGraphs;
+use crate::import::{generated_rows, read_npy_rows, synthetic_mesh_graph};
 use crate::nn::checkpoint::write_atomic;
 use crate::nn::Checkpoint;
 
@@ -34,7 +35,8 @@ pub struct EstimateArgs {
     /// ANGraph-P blob (`.angq`).
     #[arg(long, default_value = "saved_model/power_ap_mnist_4x4_tsmc28.angq")]
     pub power_model: PathBuf,
-    /// Graph: an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`, ...).
+    /// Graph: an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`, ...;
+    /// `raw/graph-label.csv.gz` is optional and checked when present).
     #[arg(long, default_value = "data/examples/mesh4x4")]
     pub graph: PathBuf,
     /// Which graph of the dataset (0-based).
@@ -257,14 +259,9 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         bail!("{}: not an ANGraph-P blob", args.power_model.display());
     };
 
-    // A labelled dataset (this project's or the original's) goes through the dataset reader,
-    // which also yields the activities as edge weights (activity-weighted models need them);
-    // the unlabelled bundled example through the plain OGB raw reader.
-    let graphs = if args.graph.join("raw/graph-label.csv.gz").exists() {
-        crate::dataset::GraphDataset::load(&args.graph)?.graphs
-    } else {
-        read_ogb_raw_graphs(&args.graph)?
-    };
+    // The one OGB raw reader, labelled or not; with edge features it also yields the
+    // activities as edge weights (activity-weighted models need them).
+    let graphs = OgbGraphs::load(&args.graph)?.graphs;
     let g: &OwnedGraph = graphs.get(args.graph_index).with_context(|| {
         format!(
             "{}: graph {} requested, the dataset has {}",

@@ -117,124 +117,8 @@ pub fn generated_rows(count: usize, in_dim: usize, seed: u64) -> Vec<f32> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Readers of user inputs. `read_ogb_raw_graphs` reads unlabelled graphs (the dataset module's
-// `GraphDataset::load` requires `graph-label.csv.gz`); `.npy` goes through the dataset module.
+// Readers of user inputs: OGB raw graph folders and `.npy` both go through the dataset module.
 // ---------------------------------------------------------------------------------------------
-
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        use std::io::Read;
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .with_context(|| format!("{}: not valid gzip text", path.display()))?;
-        Ok(s)
-    } else {
-        String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8", path.display()))
-    }
-}
-
-fn find_raw(dir: &Path, stem: &str) -> Result<PathBuf> {
-    for name in [format!("{stem}.csv.gz"), format!("{stem}.csv")] {
-        let p = dir.join("raw").join(&name);
-        if p.exists() {
-            return Ok(p);
-        }
-    }
-    bail!("{}: no raw/{stem}.csv.gz (or .csv)", dir.display())
-}
-
-fn parse_rows<T: std::str::FromStr>(path: &Path, text: &str) -> Result<Vec<Vec<T>>> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            l.split(',')
-                .map(|f| {
-                    f.trim().parse::<T>().map_err(|_| {
-                        anyhow::anyhow!("{} line {}: cannot parse `{}`", path.display(), i + 1, f)
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// Read the graphs of an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`,
-/// `raw/num-node-list.csv.gz`, `raw/num-edge-list.csv.gz`; node ids local to each graph). Edge
-/// features and labels are not read.
-pub fn read_ogb_raw_graphs(dir: &Path) -> Result<Vec<OwnedGraph>> {
-    let (pn, pe) = (
-        find_raw(dir, "num-node-list")?,
-        find_raw(dir, "num-edge-list")?,
-    );
-    let (pedge, pfeat) = (find_raw(dir, "edge")?, find_raw(dir, "node-feat")?);
-    let nodes: Vec<Vec<u32>> = parse_rows(&pn, &read_text(&pn)?)?;
-    let edges: Vec<Vec<u32>> = parse_rows(&pe, &read_text(&pe)?)?;
-    let edge_rows: Vec<Vec<u32>> = parse_rows(&pedge, &read_text(&pedge)?)?;
-    let feat_rows: Vec<Vec<f32>> = parse_rows(&pfeat, &read_text(&pfeat)?)?;
-    if nodes.len() != edges.len() {
-        bail!(
-            "{}: {} graphs in num-node-list but {} in num-edge-list",
-            dir.display(),
-            nodes.len(),
-            edges.len()
-        );
-    }
-    let total_nodes: usize = nodes.iter().map(|r| r[0] as usize).sum();
-    let total_edges: usize = edges.iter().map(|r| r[0] as usize).sum();
-    if feat_rows.len() != total_nodes {
-        bail!(
-            "{}: {} feature rows, num-node-list sums to {total_nodes}",
-            pfeat.display(),
-            feat_rows.len()
-        );
-    }
-    if edge_rows.len() != total_edges {
-        bail!(
-            "{}: {} edges, num-edge-list sums to {total_edges}",
-            pedge.display(),
-            edge_rows.len()
-        );
-    }
-    let width = feat_rows.first().map_or(0, |r| r.len());
-    let (mut v0, mut e0) = (0usize, 0usize);
-    let mut graphs = Vec::with_capacity(nodes.len());
-    for (g, (nr, er)) in nodes.iter().zip(&edges).enumerate() {
-        let (n, m) = (nr[0] as usize, er[0] as usize);
-        let mut x = Vec::with_capacity(n * width);
-        for (i, r) in feat_rows[v0..v0 + n].iter().enumerate() {
-            if r.len() != width {
-                bail!(
-                    "{} line {}: {} features, line 1 has {width}",
-                    pfeat.display(),
-                    v0 + i + 1,
-                    r.len()
-                );
-            }
-            x.extend_from_slice(r);
-        }
-        let mut coo = Vec::with_capacity(m);
-        for (i, r) in edge_rows[e0..e0 + m].iter().enumerate() {
-            if r.len() != 2 {
-                bail!(
-                    "{} line {}: expected `src,dst`",
-                    pedge.display(),
-                    e0 + i + 1
-                );
-            }
-            coo.push((r[0], r[1]));
-        }
-        graphs.push(
-            OwnedGraph::from_coo(n as u32, width as u32, x, &coo, None)
-                .with_context(|| format!("{}: graph {g}", dir.display()))?,
-        );
-        v0 += n;
-        e0 += m;
-    }
-    Ok(graphs)
-}
 
 /// Read an `.npy` array of shape `(N, ...)` (f32, or f64 converted; the dataset module's reader)
 /// as `N` rows of the product of the remaining dimensions: `(values, row width)` (the original
@@ -537,7 +421,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
                     generated_graphs(*count, in_dim as u32, *seed)?,
                 ),
                 CalibSource::User(p) => {
-                    let g = read_ogb_raw_graphs(p)?;
+                    let g = crate::dataset::OgbGraphs::load(p)?.graphs;
                     ("user", format!("{} graphs of {}", g.len(), p.display()), g)
                 }
             };

@@ -9,7 +9,7 @@
 //! | `raw/edge.csv.gz` | `src,dst` per edge, node ids local to each graph |
 //! | `raw/edge-feat.csv.gz` | per edge: `activities` (integer count), then the edge features |
 //! | `raw/node-feat.csv.gz` | per node: the node features (`angraph_core::features`) |
-//! | `raw/graph-label.csv.gz` | per graph: reference latency (ns) |
+//! | `raw/graph-label.csv.gz` | per graph: reference latency (ns); optional for unlabelled graph folders ([`OgbGraphs`]) |
 //! | `raw/num-node-list.csv.gz`, `raw/num-edge-list.csv.gz` | per graph: nodes, edges |
 //! | `raw/system-estimate.csv.gz` | per graph: the system-level latency estimate (ns) |
 //! | `split/random/{train,valid,test}.csv.gz` | graph indices, 80/10/10, seeded shuffle |
@@ -49,9 +49,12 @@ pub mod generate;
 pub mod graph;
 pub mod manifest;
 pub mod npy;
+pub mod ogb;
 pub mod power;
 pub mod power_bound;
 pub mod report;
+
+pub use ogb::OgbGraphs;
 
 use crate::sim::rng::Rng;
 use crate::sim::SimConfig;
@@ -253,79 +256,25 @@ pub struct GraphDataset {
 }
 
 impl GraphDataset {
-    /// Load the OGB raw files under `dir` (this project's datasets or the original's). Every
-    /// count is cross-checked; errors name the file and line.
+    /// Load a labelled latency dataset under `dir` (this project's or the original's): the OGB
+    /// raw graphs ([`OgbGraphs`], the one reader), `raw/graph-label.csv.gz` (required here),
+    /// `meta.json`, the system-level estimate and the split when present. Every count is
+    /// cross-checked; errors name the file and line.
     pub fn load(dir: &Path) -> Result<GraphDataset> {
         let meta = read_meta(dir)?;
-        let raw = dir.join("raw");
-        let f = |name: &str| raw.join(name);
-        let (_, n_nodes) = csvgz::read_rows::<usize>(&f("num-node-list.csv.gz"), Some(1))?;
-        let (_, n_edges) = csvgz::read_rows::<usize>(&f("num-edge-list.csv.gz"), Some(1))?;
-        let g = n_nodes.len();
-        if n_edges.len() != g {
-            bail!(
-                "{}: {} graphs, but num-node-list.csv.gz has {g}",
-                f("num-edge-list.csv.gz").display(),
-                n_edges.len()
-            );
-        }
-        let (lw, labels) = csvgz::read_rows::<f32>(&f("graph-label.csv.gz"), None)?;
-        if labels.len() != g * lw.max(1) || lw > 1 {
-            bail!(
-                "{}: expected {g} labels (one per graph, one column), found {} values in {} columns",
-                f("graph-label.csv.gz").display(),
-                labels.len(),
-                lw
-            );
-        }
-        let (xw, x) = csvgz::read_rows::<f32>(&f("node-feat.csv.gz"), None)?;
-        let total_nodes: usize = n_nodes.iter().sum();
-        if x.len() != total_nodes * xw {
-            bail!(
-                "{}: {} rows, but num-node-list.csv.gz sums to {total_nodes} nodes",
-                f("node-feat.csv.gz").display(),
-                x.len() / xw.max(1)
-            );
-        }
-        if let Some(m) = &meta {
-            if m.node_features.len() != xw {
-                bail!(
-                    "{}: {xw} node features, meta.json declares {}",
-                    f("node-feat.csv.gz").display(),
-                    m.node_features.len()
-                );
-            }
-        }
-        let (_, ei) = csvgz::read_rows::<u32>(&f("edge.csv.gz"), Some(2))?;
-        let total_edges: usize = n_edges.iter().sum();
-        if ei.len() != 2 * total_edges {
-            bail!(
-                "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
-                f("edge.csv.gz").display(),
-                ei.len() / 2
-            );
-        }
-        let ef_path = f("edge-feat.csv.gz");
-        let (ew, ef) = if ef_path.exists() {
-            let (w, v) = csvgz::read_rows::<f32>(&ef_path, None)?;
-            if v.len() != total_edges * w {
-                bail!(
-                    "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
-                    ef_path.display(),
-                    v.len() / w.max(1)
-                );
-            }
-            (w, Some(v))
-        } else {
-            (0, None)
-        };
-        let act_col = meta.as_ref().and_then(|m| m.activities_column).unwrap_or(0);
-        if ef.is_some() && act_col >= ew {
-            bail!(
-                "{}: activities column {act_col} >= width {ew}",
-                ef_path.display()
-            );
-        }
+        let OgbGraphs {
+            graphs,
+            edge_attr,
+            edge_attr_width,
+            labels,
+        } = OgbGraphs::read(dir, meta.as_ref())?;
+        let labels = labels.ok_or_else(|| {
+            anyhow!(
+                "{}: missing: a labelled dataset needs one label per graph",
+                dir.join("raw/graph-label.csv.gz").display()
+            )
+        })?;
+        let g = graphs.len();
         let estimates = match meta.as_ref().and_then(|m| m.estimate_file.clone()) {
             Some(file) => {
                 let p = dir.join(&file);
@@ -337,57 +286,6 @@ impl GraphDataset {
             }
             None => None,
         };
-        let mut graphs = Vec::with_capacity(g);
-        let mut edge_attr = Vec::with_capacity(g);
-        let (mut no, mut eo) = (0usize, 0usize);
-        for gi in 0..g {
-            let (n, e) = (n_nodes[gi], n_edges[gi]);
-            let edges: Vec<(u32, u32)> = (0..e)
-                .map(|k| (ei[2 * (eo + k)], ei[2 * (eo + k) + 1]))
-                .collect();
-            if let Some(k) = edges
-                .iter()
-                .position(|&(s, d)| s as usize >= n || d as usize >= n)
-            {
-                bail!(
-                    "{}: line {}: edge {:?} of graph {gi} refers to a node >= {n}",
-                    f("edge.csv.gz").display(),
-                    eo + k + 1,
-                    edges[k]
-                );
-            }
-            let attr: Vec<f32> = match &ef {
-                Some(v) => v[eo * ew..(eo + e) * ew].to_vec(),
-                None => Vec::new(),
-            };
-            let weights: Option<Vec<f32>> = ef
-                .as_ref()
-                .map(|_| (0..e).map(|k| attr[k * ew + act_col]).collect());
-            if let Some(w) = &weights {
-                if let Some(k) = w.iter().position(|a| !a.is_finite() || *a < 0.0) {
-                    bail!(
-                        "{}: line {}: activities {} must be finite and >= 0",
-                        ef_path.display(),
-                        eo + k + 1,
-                        w[k]
-                    );
-                }
-            }
-            let xs = x[no * xw..(no + n) * xw].to_vec();
-            let og = OwnedGraph::from_coo(n as u32, xw as u32, xs, &edges, weights.as_deref())
-                .map_err(|err| anyhow!("{}: graph {gi}: {err}", dir.display()))?;
-            // Reorder the edge attributes into the CSR order OwnedGraph chose (stable by target).
-            let mut order: Vec<usize> = (0..e).collect();
-            order.sort_by_key(|&k| edges[k].1);
-            let mut a = Vec::with_capacity(attr.len());
-            for &k in &order {
-                a.extend_from_slice(&attr[k * ew..(k + 1) * ew]);
-            }
-            graphs.push(og);
-            edge_attr.push(a);
-            no += n;
-            eo += e;
-        }
         let split = if dir.join("split/random/train.csv.gz").exists() {
             Split::read(dir, g)?
         } else {
@@ -397,7 +295,7 @@ impl GraphDataset {
             dir: dir.to_path_buf(),
             graphs,
             edge_attr,
-            edge_attr_width: ew,
+            edge_attr_width,
             labels,
             estimates,
             meta,

@@ -1,0 +1,171 @@
+//! The OGB raw graph files under `raw/` (see the module table in [`super`]): the one reader of
+//! graph folders, labelled (datasets for training and evaluation, through
+//! [`super::GraphDataset::load`]) or not (`angraph estimate`'s bundled example, calibration
+//! graphs of `angraph import`, through [`OgbGraphs::load`]). Every count is cross-checked;
+//! errors name the file and line.
+
+use super::{csvgz, read_meta, Meta};
+use angraph_core::quantize::OwnedGraph;
+use anyhow::{anyhow, bail, Result};
+use std::path::Path;
+
+/// The graphs of an OGB raw folder, with their labels when the folder has them.
+#[derive(Debug, Clone)]
+pub struct OgbGraphs {
+    /// Graphs: f32 node features, CSR by target, `edge_weight` = activities (when the folder
+    /// has `raw/edge-feat.csv.gz`).
+    pub graphs: Vec<OwnedGraph>,
+    /// Edge features per graph, row-major `num_edges x width`, in the graph's CSR edge order
+    /// (the activities column included); empty rows without `raw/edge-feat.csv.gz`.
+    pub edge_attr: Vec<Vec<f32>>,
+    /// Edge-feature width (0 without `raw/edge-feat.csv.gz`).
+    pub edge_attr_width: usize,
+    /// `raw/graph-label.csv.gz`, one value per graph (checked), or `None` when the folder has
+    /// no such file.
+    pub labels: Option<Vec<f32>>,
+}
+
+impl OgbGraphs {
+    /// Read the graphs under `dir/raw` (labels when present), with `dir/meta.json` when present
+    /// (activities column, node-feature count).
+    pub fn load(dir: &Path) -> Result<OgbGraphs> {
+        OgbGraphs::read(dir, read_meta(dir)?.as_ref())
+    }
+
+    /// [`OgbGraphs::load`] with `meta.json` already read.
+    pub(crate) fn read(dir: &Path, meta: Option<&Meta>) -> Result<OgbGraphs> {
+        let raw = dir.join("raw");
+        let f = |name: &str| raw.join(name);
+        let (_, n_nodes) = csvgz::read_rows::<usize>(&f("num-node-list.csv.gz"), Some(1))?;
+        let (_, n_edges) = csvgz::read_rows::<usize>(&f("num-edge-list.csv.gz"), Some(1))?;
+        let g = n_nodes.len();
+        if n_edges.len() != g {
+            bail!(
+                "{}: {} graphs, but num-node-list.csv.gz has {g}",
+                f("num-edge-list.csv.gz").display(),
+                n_edges.len()
+            );
+        }
+        let label_path = f("graph-label.csv.gz");
+        let labels = if label_path.exists() {
+            let (lw, labels) = csvgz::read_rows::<f32>(&label_path, None)?;
+            if labels.len() != g * lw.max(1) || lw > 1 {
+                bail!(
+                    "{}: expected {g} labels (one per graph, one column), found {} values in {} \
+                     columns",
+                    label_path.display(),
+                    labels.len(),
+                    lw
+                );
+            }
+            Some(labels)
+        } else {
+            None
+        };
+        let (xw, x) = csvgz::read_rows::<f32>(&f("node-feat.csv.gz"), None)?;
+        let total_nodes: usize = n_nodes.iter().sum();
+        if x.len() != total_nodes * xw {
+            bail!(
+                "{}: {} rows, but num-node-list.csv.gz sums to {total_nodes} nodes",
+                f("node-feat.csv.gz").display(),
+                x.len() / xw.max(1)
+            );
+        }
+        if let Some(m) = meta {
+            if m.node_features.len() != xw {
+                bail!(
+                    "{}: {xw} node features, meta.json declares {}",
+                    f("node-feat.csv.gz").display(),
+                    m.node_features.len()
+                );
+            }
+        }
+        let (_, ei) = csvgz::read_rows::<u32>(&f("edge.csv.gz"), Some(2))?;
+        let total_edges: usize = n_edges.iter().sum();
+        if ei.len() != 2 * total_edges {
+            bail!(
+                "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
+                f("edge.csv.gz").display(),
+                ei.len() / 2
+            );
+        }
+        let ef_path = f("edge-feat.csv.gz");
+        let (ew, ef) = if ef_path.exists() {
+            let (w, v) = csvgz::read_rows::<f32>(&ef_path, None)?;
+            if v.len() != total_edges * w {
+                bail!(
+                    "{}: {} rows, but num-edge-list.csv.gz sums to {total_edges} edges",
+                    ef_path.display(),
+                    v.len() / w.max(1)
+                );
+            }
+            (w, Some(v))
+        } else {
+            (0, None)
+        };
+        let act_col = meta.and_then(|m| m.activities_column).unwrap_or(0);
+        if ef.is_some() && act_col >= ew {
+            bail!(
+                "{}: activities column {act_col} >= width {ew}",
+                ef_path.display()
+            );
+        }
+        let mut graphs = Vec::with_capacity(g);
+        let mut edge_attr = Vec::with_capacity(g);
+        let (mut no, mut eo) = (0usize, 0usize);
+        for gi in 0..g {
+            let (n, e) = (n_nodes[gi], n_edges[gi]);
+            let edges: Vec<(u32, u32)> = (0..e)
+                .map(|k| (ei[2 * (eo + k)], ei[2 * (eo + k) + 1]))
+                .collect();
+            if let Some(k) = edges
+                .iter()
+                .position(|&(s, d)| s as usize >= n || d as usize >= n)
+            {
+                bail!(
+                    "{}: line {}: edge {:?} of graph {gi} refers to a node >= {n}",
+                    f("edge.csv.gz").display(),
+                    eo + k + 1,
+                    edges[k]
+                );
+            }
+            let attr: Vec<f32> = match &ef {
+                Some(v) => v[eo * ew..(eo + e) * ew].to_vec(),
+                None => Vec::new(),
+            };
+            let weights: Option<Vec<f32>> = ef
+                .as_ref()
+                .map(|_| (0..e).map(|k| attr[k * ew + act_col]).collect());
+            if let Some(w) = &weights {
+                if let Some(k) = w.iter().position(|a| !a.is_finite() || *a < 0.0) {
+                    bail!(
+                        "{}: line {}: activities {} must be finite and >= 0",
+                        ef_path.display(),
+                        eo + k + 1,
+                        w[k]
+                    );
+                }
+            }
+            let xs = x[no * xw..(no + n) * xw].to_vec();
+            let og = OwnedGraph::from_coo(n as u32, xw as u32, xs, &edges, weights.as_deref())
+                .map_err(|err| anyhow!("{}: graph {gi}: {err}", dir.display()))?;
+            // Reorder the edge attributes into the CSR order OwnedGraph chose (stable by target).
+            let mut order: Vec<usize> = (0..e).collect();
+            order.sort_by_key(|&k| edges[k].1);
+            let mut a = Vec::with_capacity(attr.len());
+            for &k in &order {
+                a.extend_from_slice(&attr[k * ew..(k + 1) * ew]);
+            }
+            graphs.push(og);
+            edge_attr.push(a);
+            no += n;
+            eo += e;
+        }
+        Ok(OgbGraphs {
+            graphs,
+            edge_attr,
+            edge_attr_width: ew,
+            labels,
+        })
+    }
+}
