@@ -1,24 +1,8 @@
 //! The main job (`angraph estimate`) on the bundled defaults, and its errors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn angraph(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_angraph"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run angraph");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{angraph, root, tmp};
 
 /// The number after `label` on the first line that contains it.
 fn number_after(text: &str, label: &str) -> f64 {
@@ -67,8 +51,7 @@ fn stream_can_be_skipped_and_a_bad_stream_is_named() {
     let (ok, out, err) = angraph(&["estimate", "--no-stream"]);
     assert!(ok, "{err}");
     assert!(!out.contains("stream:"), "{out}");
-    let dir = std::env::temp_dir().join(format!("angraph-badstream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("badstream");
     let bad = dir.join("broken.timed.json");
     std::fs::write(&bad, "{\"format\": \"angraph-timed-stream\", \"events\": [").unwrap();
     let (ok, _, err) = angraph(&["estimate", "--stream", bad.to_str().unwrap()]);
@@ -79,8 +62,7 @@ fn stream_can_be_skipped_and_a_bad_stream_is_named() {
 
 #[test]
 fn bundled_example_is_regenerated_byte_for_byte() {
-    let dir = std::env::temp_dir().join(format!("angraph-example-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tmp("example");
     angraph_train::estimate::write_example(&dir).unwrap();
     for f in [
         "raw/edge.csv.gz",
@@ -114,8 +96,7 @@ fn bad_inputs_name_the_file_and_fail() {
     assert!(!ok);
     assert!(err.contains("not an ANGraph-L blob"), "{err}");
     // A corrupted blob.
-    let dir = std::env::temp_dir().join(format!("angraph-badblob-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("badblob");
     let mut bytes = std::fs::read(root().join("saved_model/latency_dataset.angq")).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;

@@ -1,29 +1,12 @@
 //! `angraph import` from the command line: outputs, report, exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn angraph(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_angraph"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run angraph");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{angraph, tmp};
 
 #[test]
 fn import_writes_checkpoint_blob_and_report() {
-    let dir = std::env::temp_dir().join(format!("angraph-cli-import-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tmp("cli-import");
     let d = dir.to_str().unwrap();
     // The committed checkpoints hold the original tensors under the original keys.
     let (ok, out, err) = angraph(&[
@@ -60,8 +43,7 @@ fn import_writes_checkpoint_blob_and_report() {
 
 #[test]
 fn import_with_user_calibration_inputs() {
-    let dir = std::env::temp_dir().join(format!("angraph-cli-calib-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tmp("cli-calib");
     let d = dir.to_str().unwrap();
     let (ok, out, err) = angraph(&[
         "import",

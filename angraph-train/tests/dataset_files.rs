@@ -2,22 +2,18 @@
 //! labels add up exactly, the original ANGraph files load, bad files name the place, and a
 //! failed generation leaves nothing behind.
 
+mod common;
+
 use angraph_core::features::{to_f32, NODE_FEATURES};
 use angraph_train::dataset::generate::{generate, sample_graph};
 use angraph_train::dataset::graph::HostBuilder;
-use angraph_train::dataset::{csvgz, npy, GraphDataset, Kind, PowerDataset};
+use angraph_train::dataset::{npy, GraphDataset, Kind, PowerDataset};
 use angraph_train::sim::machine::Mapping;
 use angraph_train::sim::workload::{Coding, Workload};
 use angraph_train::sim::{Generator, SimConfig};
 use angraph_train::train::load::{power_set, power_set_for};
-use std::path::{Path, PathBuf};
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("angraph-ds-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{original_dir, tmp, write_gz};
+use std::path::Path;
 
 fn cfg(seed: u64) -> SimConfig {
     SimConfig {
@@ -191,31 +187,6 @@ fn power_dataset_labels_add_up_and_columns_are_declared() {
     }
     assert!(p.sample(0).iter().any(|&v| v > 0.0));
     std::fs::remove_dir_all(root).ok();
-}
-
-fn write_gz(path: &Path, rows: &[&str]) {
-    let mut w = csvgz::CsvGzWriter::create(path).unwrap();
-    for r in rows {
-        w.row(r.split(',')).unwrap();
-    }
-    w.finish().unwrap();
-}
-
-/// The original ANGraph layout: OGB raw files only, no meta.json, no split files.
-fn original_dir(root: &Path) -> PathBuf {
-    let d = root.join("original");
-    let raw = d.join("raw");
-    std::fs::create_dir_all(&raw).unwrap();
-    write_gz(&raw.join("num-node-list.csv.gz"), &["3", "2"]);
-    write_gz(&raw.join("num-edge-list.csv.gz"), &["2", "1"]);
-    write_gz(&raw.join("edge.csv.gz"), &["0,1", "1,2", "1,0"]);
-    write_gz(&raw.join("edge-feat.csv.gz"), &["4", "2", "7"]);
-    write_gz(
-        &raw.join("node-feat.csv.gz"),
-        &["1,0.5", "2,0.25", "3,0", "1,1", "0,2"],
-    );
-    write_gz(&raw.join("graph-label.csv.gz"), &["1500", "2400"]);
-    d
 }
 
 #[test]

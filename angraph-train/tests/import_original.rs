@@ -13,8 +13,12 @@
 //! from the committed `saved_model/*.safetensors` (which hold the same tensors under the same
 //! keys).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use common::{root, tmp};
 
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::{latency, Model, Precision};
@@ -29,10 +33,6 @@ const NAMES: [&str; 5] = [
     "power_ap_mnist_4x4_tsmc28",
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn original(name: &str) -> PathBuf {
     let shared = root()
         .join("../shared/reference/angraph-original")
@@ -44,13 +44,6 @@ fn original(name: &str) -> PathBuf {
             .join("saved_model")
             .join(format!("{name}.safetensors"))
     }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("angraph-import-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 type Tensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
@@ -204,7 +197,7 @@ fn rel(a: f64, b: f64) -> f64 {
 
 #[test]
 fn imported_latency_models_reproduce_the_original_forward() {
-    let out = temp_dir("latency");
+    let out = tmp("latency");
     for name in &NAMES[..2] {
         let src = original(name);
         let sd = read_state_dict(&src).unwrap();
@@ -284,7 +277,7 @@ fn imported_latency_models_reproduce_the_original_forward() {
 
 #[test]
 fn imported_power_models_reproduce_the_original_forward() {
-    let out = temp_dir("power");
+    let out = tmp("power");
     for name in &NAMES[2..] {
         let src = original(name);
         let sd = read_state_dict(&src).unwrap();
@@ -343,7 +336,7 @@ fn imported_power_models_reproduce_the_original_forward() {
 
 #[test]
 fn import_is_deterministic_and_the_committed_blobs_are_reproducible() {
-    let out = temp_dir("determinism");
+    let out = tmp("determinism");
     for name in ["latency_dataset", "power_ap_mnist_2x2"] {
         let committed = root().join("saved_model").join(format!("{name}.angq"));
         // The defaults of `angraph import` (48 generated inputs, seed 2024, int16).
@@ -386,7 +379,7 @@ fn import_is_deterministic_and_the_committed_blobs_are_reproducible() {
 
 #[test]
 fn bad_originals_give_errors_that_name_the_file_and_tensor() {
-    let out = temp_dir("bad");
+    let out = tmp("bad");
     let src = original("latency_scale");
     let bytes = std::fs::read(&src).unwrap();
     let truncated = out.join("truncated.safetensors");

@@ -3,27 +3,19 @@
 //! the labelled `GraphDataset::load`; labels, when present, are checked by both entry points,
 //! and a malformed label file is an error naming the file and line in both.
 
-use angraph_train::dataset::{csvgz, GraphDataset, OgbGraphs};
+mod common;
+
+use angraph_train::dataset::{GraphDataset, OgbGraphs};
 use angraph_train::estimate::write_example;
-use std::path::{Path, PathBuf};
+use common::{original_dir, root, tmp, write_gz};
+use std::path::Path;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("angraph-ogb-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn write_gz(path: &Path, rows: &[&str]) {
-    let mut w = csvgz::CsvGzWriter::create(path).unwrap();
-    for r in rows {
-        w.row(r.split(',')).unwrap();
-    }
-    w.finish().unwrap();
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+/// The errors of both entry points on `dir` (both must fail).
+fn errors_of_both(dir: &Path) -> [String; 2] {
+    [
+        format!("{:#}", OgbGraphs::load(dir).map(|_| ()).unwrap_err()),
+        format!("{:#}", GraphDataset::load(dir).map(|_| ()).unwrap_err()),
+    ]
 }
 
 #[test]
@@ -70,11 +62,7 @@ fn labels_when_present_are_checked_by_both_entry_points() {
     // Inconsistent counts: two labels for one graph, or two columns.
     for rows in [&["1500", "2400"][..], &["1500,1"][..], &[][..]] {
         write_gz(&labels, rows);
-        for e in [
-            OgbGraphs::load(&d).map(|_| ()).unwrap_err(),
-            GraphDataset::load(&d).map(|_| ()).unwrap_err(),
-        ] {
-            let e = format!("{e:#}");
+        for e in errors_of_both(&d) {
             assert!(
                 e.contains("graph-label.csv.gz") && e.contains("expected 1 labels"),
                 "{rows:?}: {e}"
@@ -84,22 +72,14 @@ fn labels_when_present_are_checked_by_both_entry_points() {
 
     // Malformed: a bad number, or not gzip at all: file and line named.
     write_gz(&labels, &["1500x"]);
-    for e in [
-        OgbGraphs::load(&d).map(|_| ()).unwrap_err(),
-        GraphDataset::load(&d).map(|_| ()).unwrap_err(),
-    ] {
-        let e = format!("{e:#}");
+    for e in errors_of_both(&d) {
         assert!(
             e.contains("graph-label.csv.gz") && e.contains("line 1, column 1"),
             "{e}"
         );
     }
     std::fs::write(&labels, b"not gzip").unwrap();
-    for e in [
-        OgbGraphs::load(&d).map(|_| ()).unwrap_err(),
-        GraphDataset::load(&d).map(|_| ()).unwrap_err(),
-    ] {
-        let e = format!("{e:#}");
+    for e in errors_of_both(&d) {
         assert!(
             e.contains("graph-label.csv.gz") && e.contains("line 1"),
             "{e}"
@@ -111,26 +91,19 @@ fn labels_when_present_are_checked_by_both_entry_points() {
 #[test]
 fn unlabelled_folder_with_edge_features_has_activities() {
     // The original layout without its label file: edge features give the activities.
-    let d = tmp("edge-feat");
+    let base = tmp("edge-feat");
+    let d = original_dir(&base);
     let raw = d.join("raw");
-    std::fs::create_dir_all(&raw).unwrap();
-    write_gz(&raw.join("num-node-list.csv.gz"), &["3", "2"]);
-    write_gz(&raw.join("num-edge-list.csv.gz"), &["2", "1"]);
-    write_gz(&raw.join("edge.csv.gz"), &["0,1", "1,2", "1,0"]);
-    write_gz(&raw.join("edge-feat.csv.gz"), &["4,1", "2,1", "7,1"]);
-    write_gz(
-        &raw.join("node-feat.csv.gz"),
-        &["1,0.5", "2,0.25", "3,0", "1,1", "0,2"],
-    );
+    std::fs::remove_file(raw.join("graph-label.csv.gz")).unwrap();
     let g = OgbGraphs::load(&d).unwrap();
     assert!(g.labels.is_none());
-    assert_eq!(g.edge_attr_width, 2);
+    assert_eq!(g.edge_attr_width, 1);
     assert_eq!(g.graphs[0].edge_weight.as_deref(), Some(&[4.0, 2.0][..]));
     assert_eq!(g.graphs[1].edge_weight.as_deref(), Some(&[7.0][..]));
-    assert_eq!(g.edge_attr[1], vec![7.0, 1.0]);
+    assert_eq!(g.edge_attr[1], vec![7.0]);
     // Structural errors are the same with or without labels: file and line named.
     write_gz(&raw.join("edge.csv.gz"), &["0,1", "1,2", "1,5"]);
     let e = format!("{:#}", OgbGraphs::load(&d).unwrap_err());
     assert!(e.contains("edge.csv.gz") && e.contains("line 3"), "{e}");
-    std::fs::remove_dir_all(d).ok();
+    std::fs::remove_dir_all(base).ok();
 }

@@ -1,19 +1,16 @@
 //! Event streams: the paper's graph from a hand-written TrueAsync DFG file, round trips of both
 //! forms, and errors that name the file and the place.
 
+mod common;
+
 use angraph_core::component::Mesh;
 use angraph_core::features::{NODE_FEATURES, NODE_FEATURE_NAMES};
 use angraph_train::sim::machine::Mapping;
 use angraph_train::sim::workload::{Coding, Workload};
 use angraph_train::sim::{Generator, SimConfig};
 use angraph_train::stream::{from_sample, Stream};
+use common::tmp;
 use std::collections::HashMap;
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("angraph-stream-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A 2x2 stream written by hand: two input spikes to tile 1, one to tile 3, one local spike.
 const DFG: &str = r#"{
