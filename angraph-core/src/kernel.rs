@@ -498,13 +498,8 @@ mod tests {
 
     #[test]
     fn simd_equals_scalar_at_every_length_and_extreme() {
-        let mut seed = 0x1234_5678u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as u32
-        };
+        let mut rng = crate::test_rng::Lcg::new(0x1234_5678);
+        let mut next = || rng.next_u31();
         for n in 0..70 {
             for trial in 0..20 {
                 let row: alloc_free::Buf<u8> = alloc_free::Buf::from_fn(n, |_| next() as u8);
@@ -556,13 +551,8 @@ mod tests {
 
     #[test]
     fn linear_layer_kernels_equal_the_reference_at_every_shape_and_extreme() {
-        let mut seed = 0x0dd5_eed5u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 32) as u32
-        };
+        let mut rng = crate::test_rng::Lcg::new(0x0dd5_eed5);
+        let mut next = || rng.next_u32();
         const MAX_IN: usize = 70;
         const MAX_OUT: usize = 27;
         let mut w = [0u8; MAX_IN * MAX_OUT];

@@ -622,13 +622,8 @@ mod bound_tests {
 
     #[test]
     fn blocked_i32_sums_equal_the_i64_sums() {
-        let mut seed = 0xb10c_u64;
-        let mut next = |m: u32| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as u32 % m
-        };
+        let mut rng = crate::test_rng::Lcg::new(0xb10c);
+        let mut next = |m: u32| rng.next_u31() % m;
         const N: usize = 40;
         const E: usize = 400;
         const W: usize = 150; // more than two column blocks
@@ -689,13 +684,8 @@ mod bound_tests {
 
     #[test]
     fn fixed_workspace_bound_covers_the_plan() {
-        let mut seed = 0x5eed_u64;
-        let mut next = |m: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            1 + (seed >> 33) as usize % m
-        };
+        let mut rng = crate::test_rng::Lcg::new(0x5eed);
+        let mut next = |m: usize| 1 + rng.next_u31() as usize % m;
         for _ in 0..2000 {
             let (n, w, d, hm) = (next(600), next(256), next(512), next(512));
             let bound = fixed_workspace_bound(n, d, w, hm);

@@ -35,6 +35,8 @@ pub mod power_input;
 pub mod preprocess;
 #[cfg(feature = "std")]
 pub mod quantize;
+#[cfg(test)]
+mod test_rng;
 pub mod transform;
 pub mod workspace;
 

@@ -280,13 +280,8 @@ mod tests {
 
     #[test]
     fn const_bounds_cover_the_plans() {
-        let mut seed = 0x1234_5678_u64;
-        let mut next = |m: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            1 + (seed >> 33) as usize % m
-        };
+        let mut rng = crate::test_rng::Lcg::new(0x1234_5678);
+        let mut next = |m: usize| 1 + rng.next_u31() as usize % m;
         for _ in 0..2000 {
             let (n, w, d, hm) = (next(1100), next(256), next(512), next(512));
             let mut c = LatencyConfig::original();
