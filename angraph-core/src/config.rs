@@ -59,7 +59,8 @@ pub enum Aggr {
     ActivityMean,
 }
 
-/// Input preprocessing applied to raw node features inside the model.
+/// Input preprocessing applied to raw node features inside the model (`Log2Exp2` also maps
+/// the head's output).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preprocess {
     /// Features are used as given.

@@ -6,7 +6,7 @@ use angraph_core::quantize::{Calibration, OwnedGraph, SplitMix64};
 use angraph_core::{latency, Model, Precision};
 use angraph_train::train::cli::best_config;
 use angraph_train::train::data::{LatencySet, Splits};
-use angraph_train::train::latency::{train, LatencyRecipe};
+use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
 use angraph_train::train::metrics::Metrics;
 use tch::Device;
 
@@ -91,6 +91,20 @@ fn check(pre: Preprocess, drop_features: Vec<usize>) {
         _ => unreachable!(),
     }
     let mf = exported.to_model_f32().unwrap();
+    // The exported tch module applies the preprocessing (and the 2^y - 1 output) itself on raw
+    // features: it predicts what the training form (preprocessing on the CPU) predicted.
+    let idx = set.splits.test.clone();
+    let before = model.predict(&set, &idx, 64).unwrap();
+    let after = LatencyModel::from_checkpoint(exported)
+        .unwrap()
+        .predict(&set, &idx, 64)
+        .unwrap();
+    for (x, y) in before.iter().zip(&after) {
+        assert!(
+            (x - y).abs() <= 1e-3 * x.abs().max(1.0),
+            "{pre:?}: {x} vs {y}"
+        );
+    }
     for &j in &drop_features {
         assert!(
             mf.linears[0].w.chunks(4).all(|row| row[j] == 0.0),
