@@ -85,6 +85,21 @@ pub fn latency_plot(path: &Path, set: &LatencySet, ev: &LatencyEval, what: &str)
     )
 }
 
+/// Per-graph predictions as CSV: `graph` (index in the dataset), `true`, `estimate` (empty when
+/// the set has none) and `predicted`, all in the set's label unit (named in the header).
+pub fn latency_csv(path: &Path, set: &LatencySet, idx: &[usize], ev: &LatencyEval) -> Result<()> {
+    let u = &set.unit;
+    let mut s = format!("graph,true_{u},estimate_{u},predicted_{u}\n");
+    for (k, &g) in idx.iter().enumerate() {
+        let est = ev
+            .estimate
+            .as_ref()
+            .map_or(String::new(), |e| e[k].to_string());
+        s.push_str(&format!("{g},{},{est},{}\n", ev.truth[k], ev.pred[k]));
+    }
+    write_atomic(path, s.as_bytes())
+}
+
 /// Predicted-vs-true PNG of the three energies.
 pub fn power_plot(path: &Path, set: &PowerSet, idx: &[usize], pred: &[[f32; 2]]) -> Result<()> {
     let col = |f: &dyn Fn([f32; 2]) -> f32, v: &mut dyn Iterator<Item = [f32; 2]>| -> Vec<f32> {
@@ -126,7 +141,8 @@ pub struct EvalArgs {
     /// generalization table.
     #[arg(long, required = true, num_args = 1..)]
     pub data: Vec<String>,
-    /// Output folder: report.json, table.md, one predicted-vs-true PNG per dataset.
+    /// Output folder: report.json, table.md, one predicted-vs-true PNG per dataset (and for a
+    /// latency model one CSV of per-graph true / estimate / predicted values).
     #[arg(long)]
     pub out: PathBuf,
     /// Re-split with this seed instead of the datasets' split files.
@@ -190,6 +206,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 &set,
                 &ev,
                 &split,
+            )?;
+            latency_csv(
+                &a.out.join(format!("{}_{split}.csv", set.name)),
+                &set,
+                &idx,
+                &ev,
             )?;
             let b = ev.versus.map(|v| v.baseline);
             let f = |x: Option<f64>, d: usize| x.map_or("-".into(), |v| format!("{v:.d$}"));
@@ -513,4 +535,47 @@ pub fn quantize_and_compare(
         outputs,
         median_rel_diff_percent: rel,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::data::Splits;
+    use crate::train::metrics::Metrics;
+
+    fn set(estimate: Option<Vec<f32>>) -> LatencySet {
+        LatencySet {
+            name: "s".into(),
+            graphs: Vec::new(),
+            labels: Vec::new(),
+            estimate,
+            unit: "ns".into(),
+            splits: Splits::random(4, 1, 0.5, 0.25).unwrap(),
+        }
+    }
+
+    #[test]
+    fn predictions_csv_names_the_unit_and_keeps_graph_indices() {
+        let dir = std::env::temp_dir().join(format!("angraph_eval_csv_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (pred, truth) = (vec![10.5, 30.0], vec![11.0, 29.0]);
+        for estimate in [Some(vec![7.0, 20.25]), None] {
+            let ev = LatencyEval {
+                model: Metrics::of(&pred, &truth),
+                versus: None,
+                pred: pred.clone(),
+                truth: truth.clone(),
+                estimate: estimate.clone(),
+            };
+            let path = dir.join("p.csv");
+            latency_csv(&path, &set(estimate.clone()), &[3, 1], &ev).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want = match estimate {
+                Some(_) => "graph,true_ns,estimate_ns,predicted_ns\n3,11,7,10.5\n1,29,20.25,30\n",
+                None => "graph,true_ns,estimate_ns,predicted_ns\n3,11,,10.5\n1,29,,30\n",
+            };
+            assert_eq!(text, want);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

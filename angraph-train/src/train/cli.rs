@@ -19,8 +19,11 @@ use crate::nn::checkpoint::write_atomic;
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Dataset folder (OGB raw graph dataset for latency, feature.npy/label.npy for power).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Several folders (`--data A B`) train one model on all of them, e.g. several mesh sizes:
+    /// each keeps its own split files and the splits are concatenated; node features (or input
+    /// widths) and label units must agree.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
     /// Run folder: checkpoints, state.json, log.csv/log.json, curve.png, report.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -386,7 +389,7 @@ fn command_line() -> String {
 /// Train ANGraph-L; returns the exported (raw-feature) checkpoint path.
 fn train_latency(a: &LatencyArgs) -> Result<()> {
     let device = a.run.setup()?;
-    let mut set = super::load::latency_set(&a.run.data, a.run.split_seed)?;
+    let mut set = super::load::latency_sets(&a.run.data, a.run.split_seed)?;
     restrict_train(&mut set, a.run.max_train);
     let recipe = latency_recipe(&a.opts, &set, a.run.seed)?;
     eprintln!(
@@ -481,7 +484,7 @@ struct PowerTrainReport<'a> {
 
 fn train_power(a: &PowerArgs) -> Result<()> {
     let device = a.run.setup()?;
-    let mut set = super::load::power_set(&a.run.data, a.run.split_seed)?;
+    let mut set = super::load::power_sets(&a.run.data, a.run.split_seed)?;
     if let Some(m) = a.run.max_train {
         set.splits.train.truncate(m);
     }
@@ -581,7 +584,7 @@ struct SearchRow {
 /// One-factor-at-a-time search around the base recipe; selection by validation RMSE.
 fn search(a: &SearchArgs) -> Result<()> {
     let device = a.run.setup()?;
-    let mut set = super::load::latency_set(&a.run.data, a.run.split_seed)?;
+    let mut set = super::load::latency_sets(&a.run.data, a.run.split_seed)?;
     restrict_train(&mut set, a.run.max_train);
     let base = LatencyOpts {
         recipe: "best".into(),

@@ -35,6 +35,17 @@ impl Splits {
         })
     }
 
+    /// Append `other`'s splits, its indices shifted by `offset` (the samples before it).
+    pub fn extend_shifted(&mut self, other: &Splits, offset: usize) {
+        for (to, from) in [
+            (&mut self.train, &other.train),
+            (&mut self.valid, &other.valid),
+            (&mut self.test, &other.test),
+        ] {
+            to.extend(from.iter().map(|&i| i + offset));
+        }
+    }
+
     /// The named split (`train`, `valid`, `test`, or `all` = every sample in order).
     pub fn named(&self, name: &str, n: usize) -> Result<Vec<usize>> {
         Ok(match name {
@@ -236,6 +247,43 @@ impl LatencySet {
         FeatureNorm::measure(w, x.chunks(w.max(1)))
     }
 
+    /// Append `other` (graphs after this set's, each set keeping its own splits; name
+    /// `a+b`). Feature width and label unit must agree; the estimate stays only if both
+    /// sets have it.
+    pub fn append(&mut self, other: LatencySet) -> Result<()> {
+        if other.feature_width() != self.feature_width() {
+            bail!(
+                "{}: {} node features, {} has {}",
+                other.name,
+                other.feature_width(),
+                self.name,
+                self.feature_width()
+            );
+        }
+        if other.unit != self.unit {
+            bail!(
+                "{}: labels in {}, {} has {}",
+                other.name,
+                other.unit,
+                self.name,
+                self.unit
+            );
+        }
+        let offset = self.graphs.len();
+        self.splits.extend_shifted(&other.splits, offset);
+        self.estimate = match (self.estimate.take(), other.estimate) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                Some(a)
+            }
+            _ => None,
+        };
+        self.name = format!("{}+{}", self.name, other.name);
+        self.graphs.extend(other.graphs);
+        self.labels.extend(other.labels);
+        Ok(())
+    }
+
     /// Mean label over `indices`.
     pub fn mean_label(&self, indices: &[usize]) -> f32 {
         (indices.iter().map(|&i| self.labels[i] as f64).sum::<f64>() / indices.len().max(1) as f64)
@@ -275,6 +323,28 @@ impl PowerSet {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.x[i * self.in_dim..(i + 1) * self.in_dim]
     }
+
+    /// Append `other` (rows after this set's, each set keeping its own splits; name `a+b`).
+    /// Input width and label unit must agree.
+    pub fn append(&mut self, other: PowerSet) -> Result<()> {
+        if other.in_dim != self.in_dim || other.unit != self.unit {
+            bail!(
+                "{}: rows of {} inputs in {}, {} has {} inputs in {}",
+                other.name,
+                other.in_dim,
+                other.unit,
+                self.name,
+                self.in_dim,
+                self.unit
+            );
+        }
+        let offset = self.len();
+        self.splits.extend_shifted(&other.splits, offset);
+        self.name = format!("{}+{}", self.name, other.name);
+        self.x.extend(other.x);
+        self.labels.extend(other.labels);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -293,6 +363,88 @@ mod tests {
         let c = Splits::random(101, 2025, 0.8, 0.1).unwrap();
         assert_ne!(a.train, c.train);
         assert!(Splits::random(10, 1, 0.9, 0.2).is_err());
+    }
+
+    fn line_set(name: &str, n: u32, width: u32, estimate: bool, unit: &str) -> LatencySet {
+        let graphs: Vec<OwnedGraph> = (0..n)
+            .map(|k| {
+                let x = vec![k as f32; 2 * width as usize];
+                OwnedGraph::from_coo(2, width, x, &[(0, 1)], None).unwrap()
+            })
+            .collect();
+        LatencySet {
+            name: name.into(),
+            labels: (0..n).map(|k| k as f32).collect(),
+            estimate: estimate.then(|| (0..n).map(|k| k as f32 / 2.0).collect()),
+            unit: unit.into(),
+            splits: Splits::random(n as usize, 5, 0.6, 0.2).unwrap(),
+            graphs,
+        }
+    }
+
+    #[test]
+    fn appended_sets_keep_their_own_splits() {
+        let (a, b) = (
+            line_set("a", 10, 3, true, "ns"),
+            line_set("b", 5, 3, true, "ns"),
+        );
+        let mut ab = a.clone();
+        ab.append(b.clone()).unwrap();
+        assert_eq!(ab.name, "a+b");
+        assert_eq!(ab.graphs.len(), 15);
+        assert_eq!(ab.labels[10..], b.labels[..]);
+        assert_eq!(
+            ab.estimate.as_ref().unwrap()[10..],
+            b.estimate.as_ref().unwrap()[..]
+        );
+        for (joined, first, second) in [
+            (&ab.splits.train, &a.splits.train, &b.splits.train),
+            (&ab.splits.valid, &a.splits.valid, &b.splits.valid),
+            (&ab.splits.test, &a.splits.test, &b.splits.test),
+        ] {
+            let want: Vec<usize> = first
+                .iter()
+                .copied()
+                .chain(second.iter().map(|i| i + 10))
+                .collect();
+            assert_eq!(joined, &want);
+        }
+        // The estimate survives only when both sets have it.
+        let mut no_est = a.clone();
+        no_est.append(line_set("c", 4, 3, false, "ns")).unwrap();
+        assert!(no_est.estimate.is_none());
+        // Different feature widths or units are errors that name the set.
+        let mut bad = a.clone();
+        let e = bad.append(line_set("wide", 4, 4, true, "ns")).unwrap_err();
+        assert!(e.to_string().contains("wide: 4 node features"), "{e}");
+        let e = bad.append(line_set("us", 4, 3, true, "us")).unwrap_err();
+        assert!(e.to_string().contains("us: labels in us"), "{e}");
+    }
+
+    #[test]
+    fn appended_power_sets_shift_rows_and_splits() {
+        let set = |name: &str, n: usize, in_dim: usize| PowerSet {
+            name: name.into(),
+            in_dim,
+            x: (0..n * in_dim).map(|v| v as f32).collect(),
+            labels: (0..n).map(|k| [k as f32, 1.0]).collect(),
+            unit: "nJ".into(),
+            splits: Splits::random(n, 9, 0.5, 0.25).unwrap(),
+        };
+        let mut a = set("p", 8, 2);
+        let b = set("q", 4, 2);
+        a.append(b.clone()).unwrap();
+        assert_eq!((a.len(), a.name.as_str()), (12, "p+q"));
+        assert_eq!(a.row(9), b.row(1));
+        assert!(a
+            .splits
+            .test
+            .ends_with(&b.splits.test.iter().map(|i| i + 8).collect::<Vec<_>>()));
+        assert!(a
+            .append(set("r", 3, 5))
+            .unwrap_err()
+            .to_string()
+            .contains("r: rows of 5 inputs"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Datasets for training, on top of [`crate::dataset`] (the one OGB-raw / npy reader).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
@@ -45,6 +45,38 @@ pub fn latency_set(dir: &Path, split_seed: Option<u64>) -> Result<LatencySet> {
         estimate: ds.estimates,
         unit,
     })
+}
+
+/// Several latency datasets as one ([`LatencySet::append`]: each keeps its own splits).
+pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<LatencySet> {
+    let (first, rest) = dirs.split_first().context("no dataset given")?;
+    let mut set = latency_set(first, split_seed)?;
+    for d in rest {
+        set.append(latency_set(d, split_seed)?).with_context(|| {
+            format!(
+                "training on {} together with {}",
+                d.display(),
+                first.display()
+            )
+        })?;
+    }
+    Ok(set)
+}
+
+/// Several power datasets as one ([`PowerSet::append`]: each keeps its own splits).
+pub fn power_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<PowerSet> {
+    let (first, rest) = dirs.split_first().context("no dataset given")?;
+    let mut set = power_set(first, split_seed)?;
+    for d in rest {
+        set.append(power_set(d, split_seed)?).with_context(|| {
+            format!(
+                "training on {} together with {}",
+                d.display(),
+                first.display()
+            )
+        })?;
+    }
+    Ok(set)
 }
 
 /// Load a power dataset (labels as `[dynamic, static]`, total = their sum).
