@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Flash, RAM and instructions per inference of the Cortex-M3 firmware example: the original-size
 # ANGraph-L (5 layers, width 100, head 200/100, int16) on a 4x4 mesh stream (capacity 257
-# components, 512 pairs), and its `energy` variant that adds the original ANGraph-P.
+# components, 512 pairs), its `energy` variant that adds the original ANGraph-P, and its
+# `trained` variant that runs the trained ANGraph-L instead of the placeholder.
 #
 #   angraph-embed/report.sh              # both variants under QEMU
 #   angraph-embed/report.sh --callgrind  # also x86-64 instructions of one host prediction
@@ -53,15 +54,17 @@ report_variant() {
     nodes=$(field nodes "$out"); edges=$(field edges "$out")
     insn() { awk -v t="$1" -v c="$ct" 'BEGIN { printf "%.0f", t * 2000000 / c }'; }
     local lat stream
-    lat=$(stat -c %s "$here/firmware/fixtures/latency.angq")
+    local lat_file=latency.angq
+    [ "$features" = trained ] && lat_file=trained_latency.angq
+    lat=$(stat -c %s "$here/firmware/fixtures/$lat_file")
     stream=$(stat -c %s "$here/firmware/fixtures/stream.angs")
     echo "== $label (thumbv7m-none-eabi, Cortex-M3, no FPU; cargo build --release --features '$features')"
     echo "flash (text + rodata + data + vectors): $(kib $flash)   budget $flash_budget KiB"
     echo "  .text (code)                         $(kib $text)"
     echo "  .rodata                              $(kib $rodata)"
-    echo "    of which latency.angq (ANGraph-L)  $(kib $lat)"
+    echo "    of which $lat_file (ANGraph-L)  $(kib $lat)"
     echo "    of which stream.angs (example)     $(kib $stream)"
-    if [ -n "$features" ]; then
+    if [ "$features" = energy ]; then
         echo "    of which power.angq (ANGraph-P)    $(kib "$(stat -c %s "$here/firmware/fixtures/power.angq")")"
     fi
     echo "RAM (static + peak stack):             $(kib $ram)   budget 128 KiB"
@@ -71,7 +74,7 @@ report_variant() {
     echo "  model load + arena carve             $(insn "$ti")"
     echo "  stream: $hops hops                   $(insn "$ts")  ($(awk -v a="$(insn "$ts")" -v h="$hops" 'BEGIN{printf "%.0f", a/h}') per hop)"
     echo "  predict (graph $nodes nodes / $edges edges) $(insn "$tp")  per inference"
-    if [ -n "$features" ]; then
+    if [ "$features" = energy ]; then
         echo "  ANGraph-P load + predict             $(insn "$(field ticks_energy "$out")")"
     fi
     echo "  latency_raw=$(field latency_raw "$out") (2^-$(field latency_frac_bits "$out"))"
@@ -80,6 +83,7 @@ report_variant() {
 
 report_variant "" "ANGraph-L at 4x4 (the 256 KiB flash / 128 KiB RAM budget build)" 256
 report_variant "energy" "ANGraph-L + original ANGraph-P (energy variant)" 512
+report_variant "trained" "trained ANGraph-L (saved_model/latency_digits_4x4_to_tsmc28, width 32) at 4x4" 256
 
 # The C firmware (firmware/c/main.c through include/angraph.h and the thumbv7m staticlib).
 report_c() {

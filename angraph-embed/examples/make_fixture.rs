@@ -22,7 +22,9 @@
 //! - `tiny_power.angq`: a tiny ANGraph-P (the firmware's wrong-family check);
 //! - `stream.angs`: the 4x4 hop stream the firmware replays (compact `.angs` v2);
 //! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights), for
-//!   the firmware's `energy` feature (its input is the stream's activity matrix).
+//!   the firmware's `energy` feature (its input is the stream's activity matrix);
+//! - `trained_latency.angq`: a copy of the trained ANGraph-L transferred to tsmc28 (the
+//!   stream's node; `saved_model/`, real weights), for the firmware's `trained` feature.
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -64,6 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "power.angq",
             std::fs::read(support::repo_root().join(support::ORIGINAL_POWER))
                 .map_err(|e| format!("{}: {e}", support::ORIGINAL_POWER))?,
+        ),
+        (
+            "trained_latency.angq",
+            std::fs::read(support::repo_root().join(support::TRAINED_LATENCY))
+                .map_err(|e| format!("{}: {e}", support::TRAINED_LATENCY))?,
         ),
     ];
     for (name, bytes) in &files {

@@ -216,6 +216,34 @@ fn firmware_under_qemu_equals_host_bit_for_bit() {
     assert!((49_000..=51_000).contains(&calib), "calibration {calib}");
 
     energy_firmware_runs_the_original_angraph_p_bit_for_bit();
+    trained_firmware_runs_the_trained_angraph_l_bit_for_bit();
+}
+
+/// The `trained` variant: the trained ANGraph-L (transferred to tsmc28, the stream's node) in
+/// place of the random-weight placeholder. (Called from the main firmware test, like `energy`.)
+fn trained_firmware_runs_the_trained_angraph_l_bit_for_bit() {
+    let elf = build_firmware("trained");
+    let out = run_qemu(&elf);
+    let kv = parse(&out);
+    assert!(out.contains("\ndone"), "firmware did not finish:\n{out}");
+    let blob = std::fs::read(firmware_dir().join("fixtures/trained_latency.angq")).unwrap();
+    let host = support::host_latency(&blob, &support::example_stream());
+    assert_eq!(
+        num(&kv, "latency_raw"),
+        host.raw as i64,
+        "chip vs host:\n{out}"
+    );
+    assert_eq!(num(&kv, "latency_frac_bits"), host.frac_bits as i64);
+    // A trained model predicts a latency of the order of the system-level span (the reference
+    // level is slower: contention, handshakes), unlike the placeholder.
+    let ns = host.to_f32() * Model::from_bytes(&blob).unwrap().body().label_scale;
+    let span_ns = num(&kv, "span_ps") as f32 / 1000.0;
+    assert!(
+        ns > span_ns && ns < 4.0 * span_ns,
+        "trained ANGraph-L predicts {ns} ns for a stream spanning {span_ns} ns"
+    );
+    let ram = num(&kv, "static_ram") + num(&kv, "stack_init").max(num(&kv, "stack_peak"));
+    assert!(ram <= 128 * 1024, "RAM {ram} bytes exceeds 128 KB:\n{out}");
 }
 
 /// The `energy` variant: the imported original ANGraph-P on the stream's activity matrix.
@@ -353,4 +381,12 @@ fn fixtures_are_reproducible() {
     // power.angq is a snapshot of saved_model/ taken by make_fixture (the energy check compares
     // chip and host on the snapshot itself).
     assert!(Model::from_bytes(&read("power.angq")).is_ok());
+    // trained_latency.angq is a snapshot of the committed trained model: retraining it means
+    // re-running make_fixture.
+    assert!(
+        read("trained_latency.angq")
+            == std::fs::read(support::repo_root().join(support::TRAINED_LATENCY)).unwrap(),
+        "trained_latency.angq differs from {}: cargo run -p angraph-embed --example make_fixture",
+        support::TRAINED_LATENCY
+    );
 }

@@ -28,7 +28,10 @@ static mut ARENA: Arena<ARENA_BYTES> = Arena::new();
 /// The decoded ANGraph-L (about 4 KB of slices and parameters; the weights stay in flash).
 static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
 
+#[cfg(not(feature = "trained"))]
 static LATENCY: &[u8] = include_bytes!("../fixtures/latency.angq");
+#[cfg(feature = "trained")]
+static LATENCY: &[u8] = include_bytes!("../fixtures/trained_latency.angq");
 static TINY_POWER: &[u8] = include_bytes!("../fixtures/tiny_power.angq");
 static STREAM: &[u8] = include_bytes!("../fixtures/stream.angs");
 

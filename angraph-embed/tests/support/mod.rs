@@ -471,6 +471,8 @@ pub fn repo_root() -> std::path::PathBuf {
 
 /// The imported original ANGraph-P (real weights, int16) the energy firmware embeds.
 pub const ORIGINAL_POWER: &str = "saved_model/power_ap_mnist_4x4_tsmc28.angq";
+/// The trained ANGraph-L the `trained` firmware variant runs (the stream is a tsmc28 stream).
+pub const TRAINED_LATENCY: &str = "saved_model/latency_digits_4x4_to_tsmc28.angq";
 /// The activity matrix of a stream (`GraphBuilder::activity_matrix` on the host).
 pub fn host_activity(s: &Stream) -> Vec<i32> {
     let mut b: Box<GraphBuilder<NODES, EDGES>> =
