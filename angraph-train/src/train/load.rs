@@ -47,12 +47,18 @@ pub fn latency_set(dir: &Path, split_seed: Option<u64>) -> Result<LatencySet> {
     })
 }
 
-/// Several latency datasets as one ([`LatencySet::append`]: each keeps its own splits).
-pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<LatencySet> {
+/// Several datasets as one: `load` each folder, then `append` it to the first (each keeps its
+/// own splits); errors name the folder.
+fn load_all<S>(
+    dirs: &[PathBuf],
+    split_seed: Option<u64>,
+    load: fn(&Path, Option<u64>) -> Result<S>,
+    append: fn(&mut S, S) -> Result<()>,
+) -> Result<S> {
     let (first, rest) = dirs.split_first().context("no dataset given")?;
-    let mut set = latency_set(first, split_seed)?;
+    let mut set = load(first, split_seed)?;
     for d in rest {
-        set.append(latency_set(d, split_seed)?).with_context(|| {
+        append(&mut set, load(d, split_seed)?).with_context(|| {
             format!(
                 "training on {} together with {}",
                 d.display(),
@@ -63,20 +69,14 @@ pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<Latency
     Ok(set)
 }
 
-/// Several power datasets as one ([`PowerSet::append`]: each keeps its own splits).
+/// Several latency datasets as one ([`LatencySet::append`]).
+pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<LatencySet> {
+    load_all(dirs, split_seed, latency_set, LatencySet::append)
+}
+
+/// Several power datasets as one ([`PowerSet::append`]).
 pub fn power_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<PowerSet> {
-    let (first, rest) = dirs.split_first().context("no dataset given")?;
-    let mut set = power_set(first, split_seed)?;
-    for d in rest {
-        set.append(power_set(d, split_seed)?).with_context(|| {
-            format!(
-                "training on {} together with {}",
-                d.display(),
-                first.display()
-            )
-        })?;
-    }
-    Ok(set)
+    load_all(dirs, split_seed, power_set, PowerSet::append)
 }
 
 /// Load a power dataset (labels as `[dynamic, static]`, total = their sum).
