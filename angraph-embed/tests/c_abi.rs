@@ -18,10 +18,7 @@ fn manifest() -> &'static Path {
 /// its own, so the library the C program links is exactly this source with these features
 /// (the uplifted `target/debug/libangraph_embed.a` may come from a build with other features).
 fn staticlib() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d).join("c-abi"),
-        None => manifest().join("../target/c-abi"),
-    };
+    let target = support::target_subdir("c-abi");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(manifest())

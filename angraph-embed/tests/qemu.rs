@@ -22,10 +22,7 @@ fn firmware_dir() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d).join("firmware"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/firmware"),
-    }
+    support::target_subdir("firmware")
 }
 
 /// `cargo build --release` of the firmware (its own workspace, target and linker script) with
@@ -269,10 +266,7 @@ fn energy_firmware_runs_the_original_angraph_p_bit_for_bit() {
 /// The C firmware example (`firmware/c`): `main.c` against `include/angraph.h`, linked with
 /// arm-none-eabi-gcc against the thumbv7m staticlib and the budget memory map.
 fn build_c_firmware() -> PathBuf {
-    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d).join("firmware-c"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/firmware-c"),
-    };
+    let dir = support::target_subdir("firmware-c");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(cargo)

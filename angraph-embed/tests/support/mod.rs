@@ -469,6 +469,16 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `<target dir>/<name>`: `CARGO_TARGET_DIR` (a relative one taken from the repository root,
+/// where cargo is run; the builds below run in other folders) or the workspace's `target/`.
+pub fn target_subdir(name: &str) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from) {
+        Some(d) if d.is_absolute() => d.join(name),
+        Some(d) => repo_root().join(d).join(name),
+        None => repo_root().join("target").join(name),
+    }
+}
+
 /// The imported original ANGraph-P (real weights, int16) the energy firmware embeds.
 pub const ORIGINAL_POWER: &str = "saved_model/power_ap_mnist_4x4_tsmc28.angq";
 /// The trained ANGraph-L the `trained` firmware variant runs (the stream is a tsmc28 stream).
