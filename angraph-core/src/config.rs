@@ -74,6 +74,12 @@ pub enum Preprocess {
     /// `2^head - 1` (piecewise linear, the exact inverse). A log-log model: multiplicative
     /// effects (load x service time) become additive, so it extrapolates as a power law.
     Log2Exp2,
+    /// `Log2` on the features, and the head regresses `log2(latency / estimate)`: the model's
+    /// output is `estimate * 2^head` in ns, where the estimate is node feature
+    /// [`crate::features::SPAN_FEATURE`] (the system-level span, us). The model corrects the
+    /// system-level estimate instead of replacing it, so its level follows the estimate's on
+    /// configurations it was not trained on. Appended last: blobs of older versions still load.
+    Log2Ratio,
 }
 
 /// ANGraph-L: GraphSAGE layers with BatchNorm (folded), JK, pooling and an MLP head.
@@ -173,6 +179,13 @@ impl LatencyConfig {
         }
         if self.preprocess == Preprocess::ScaleByFirst && self.in_dim < 2 {
             return Err(Error::Config("latency.preprocess"));
+        }
+        if self.preprocess == Preprocess::Log2Ratio
+            && (self.in_dim as usize) <= crate::features::SPAN_FEATURE
+        {
+            return Err(Error::Config(
+                "latency.preprocess (Log2Ratio reads node feature 30, graph_span_us)",
+            ));
         }
         if self.max_nodes == 0 {
             return Err(Error::Config("latency.max_nodes"));

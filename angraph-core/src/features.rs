@@ -51,6 +51,9 @@ pub const FEATURE_SET_VERSION: u32 = 1;
 pub const NODE_FEATURES: usize = 35;
 /// Edge features per edge.
 pub const EDGE_FEATURES: usize = 7;
+/// Index of node feature `graph_span_us`: the stream's span, i.e. the system-level latency
+/// estimate (us, the same value on every node). `Log2Ratio` models anchor their output on it.
+pub const SPAN_FEATURE: usize = 30;
 
 /// Names of the node features, in order (as in `meta.json`).
 pub const NODE_FEATURE_NAMES: [&str; NODE_FEATURES] = [
@@ -332,7 +335,7 @@ pub fn node_features(
     out[27] = ratio_q16(s.in_degree as u64, 1);
     out[28] = ratio_q16(s.out_degree as u64, 1);
     out[29] = ratio_q16(s.visits as u64, summary.hops);
-    out[30] = ratio_q16(summary.span(), PS_PER_US);
+    out[SPAN_FEATURE] = ratio_q16(summary.span(), PS_PER_US);
     out[31] = ratio_q16(summary.events as u64, 1024);
     out[32] = ratio_q16(process.feature_nm as u64, 100);
     out[33] = ratio_q16(process.vdd_mv as u64, 1000);

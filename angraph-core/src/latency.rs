@@ -318,7 +318,8 @@ pub fn predict_f32_observed<O: Observer>(
     obs.linear_input(li, &za[..dim]);
     linear_f32(&lins[li], &za[..dim], &mut y, false);
     obs.activation(sites.head0 + c.head.len(), &y);
-    Ok(crate::preprocess::output_f32(c.preprocess, y[0]))
+    let anchor = crate::preprocess::anchor_ns_f32(graph.node_features(0));
+    Ok(crate::preprocess::output_f32(c.preprocess, y[0], anchor))
 }
 
 fn node_sum_f32(h: &[f32], n: usize, w: usize, g: &mut [f32]) {

@@ -6,9 +6,13 @@
 //! and a shift. Counts, times and rates then enter the model on a compressed scale, so graphs
 //! far busier than the training set (a smaller mesh carrying the same workload) stay within the
 //! range the network has seen; 0/1 one-hot features are unchanged.
+//!
+//! The output maps: `Log2Exp2` ends in `2^y - 1`, `Log2Ratio` in `anchor * 2^y` (the anchor is
+//! the graph's system-level estimate, node feature [`SPAN_FEATURE`], in ns), with `2^y` linear
+//! between integer powers: the exact inverse of the piecewise `log2`.
 
 use crate::config::Preprocess;
-use crate::features::log2_1p_q16;
+use crate::features::{log2_1p_q16, SPAN_FEATURE};
 use crate::fixed::FEATURE_FRAC_BITS;
 
 /// `out = pre(x)` on the f32 path (`out.len() == x.len()`).
@@ -22,7 +26,7 @@ pub fn apply_f32(pre: Preprocess, x: &[f32], out: &mut [f32]) {
                 *v *= f;
             }
         }
-        Preprocess::Log2 | Preprocess::Log2Exp2 => {
+        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio => {
             for v in out.iter_mut() {
                 *v = log2_1p_signed_f32(*v);
             }
@@ -32,28 +36,70 @@ pub fn apply_f32(pre: Preprocess, x: &[f32], out: &mut [f32]) {
 
 /// Whether `pre` takes features on a log scale.
 pub fn logs_input(pre: Preprocess) -> bool {
-    matches!(pre, Preprocess::Log2 | Preprocess::Log2Exp2)
+    matches!(
+        pre,
+        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio
+    )
 }
 
-/// The model output after the head on the f32 path: `2^y - 1` under `Log2Exp2`, else `y`.
-pub fn output_f32(pre: Preprocess, y: f32) -> f32 {
+/// ns per us: the anchor feature is in us, a `Log2Ratio` model's output in ns.
+const NS_PER_US: i64 = 1000;
+
+/// The anchor of a `Log2Ratio` output, from a node's f32 feature row: the system-level
+/// estimate in ns (0 when the row is too short).
+pub fn anchor_ns_f32(features: &[f32]) -> f32 {
+    features
+        .get(SPAN_FEATURE)
+        .map_or(0.0, |&v| v * NS_PER_US as f32)
+}
+
+/// The anchor in Q16.16 us from a node's fixed-point feature row (0 when the row is too short).
+pub fn anchor_q16(features: &[i32]) -> i32 {
+    features.get(SPAN_FEATURE).copied().unwrap_or(0)
+}
+
+/// The model output after the head on the f32 path: `2^y - 1` under `Log2Exp2`,
+/// `anchor_ns * 2^y` under `Log2Ratio` (see [`anchor_ns_f32`]), else `y`.
+pub fn output_f32(pre: Preprocess, y: f32, anchor_ns: f32) -> f32 {
     match pre {
         Preprocess::Log2Exp2 => exp2_m1_f32(y),
+        Preprocess::Log2Ratio => anchor_ns * exp2_f32(y),
         _ => y,
     }
 }
 
 /// The model output after the head on the fixed-point path (`raw` with `frac_bits`, the
-/// result in the same format, saturated).
-pub fn output_fixed(pre: Preprocess, raw: i32, frac_bits: u8) -> i32 {
+/// result in the same format, saturated); `anchor` is [`anchor_q16`] of the graph.
+pub fn output_fixed(pre: Preprocess, raw: i32, frac_bits: u8, anchor: i32) -> i32 {
     match pre {
         Preprocess::Log2Exp2 => exp2_m1_fixed(raw, frac_bits),
+        Preprocess::Log2Ratio => ratio_fixed(raw, frac_bits, anchor),
         _ => raw,
     }
 }
 
-/// `2^y - 1` with `2^y` linear between integer powers (the inverse of the piecewise `log2`).
-pub fn exp2_m1_f32(y: f32) -> f32 {
+/// `anchor (Q16.16 us) * 1000 * 2^y` in ns with `frac_bits` fractional bits, saturated to
+/// `0..=i32::MAX` (a negative anchor counts as 0).
+fn ratio_fixed(raw: i32, frac_bits: u8, anchor: i32) -> i32 {
+    let p = exp2_fixed(raw, frac_bits) as i128; // 2^y with frac_bits, < 2^63
+    let a = anchor.max(0) as i128 * NS_PER_US as i128; // ns, Q16.16: < 2^41
+    let v = (a * p + (1 << (FEATURE_FRAC_BITS - 1))) >> FEATURE_FRAC_BITS;
+    v.clamp(0, i32::MAX as i128) as i32
+}
+
+/// The training target of a `Log2Ratio` model: the piecewise `log2(label / anchor)` (the
+/// inverse of [`exp2_f32`]); both must be positive (else a very negative number).
+pub fn log2_ratio_f32(label: f32, anchor: f32) -> f32 {
+    let r = label / anchor;
+    if r.is_finite() && r > 0.0 {
+        log2_pos_f32(r.max(f32::MIN_POSITIVE))
+    } else {
+        -126.0
+    }
+}
+
+/// Piecewise `2^y` (linear between integer powers), the inverse of the piecewise `log2`.
+pub fn exp2_f32(y: f32) -> f32 {
     // floor without libm: truncation toward zero, corrected for negative non-integers.
     let y = y.clamp(-126.0, 127.0);
     let mut e = y as i32;
@@ -61,27 +107,38 @@ pub fn exp2_m1_f32(y: f32) -> f32 {
         e -= 1;
     }
     let f = y - e as f32;
-    f32::from_bits(((e + 127) as u32) << 23) * (1.0 + f) - 1.0
+    f32::from_bits(((e + 127) as u32) << 23) * (1.0 + f)
 }
 
-/// [`exp2_m1_f32`] in fixed point: `raw` and the result have `frac_bits` fractional bits;
-/// the result saturates at `i32::MAX`.
-pub fn exp2_m1_fixed(raw: i32, frac_bits: u8) -> i32 {
+/// `2^y - 1` with `2^y` linear between integer powers (the inverse of the piecewise `log2`).
+pub fn exp2_m1_f32(y: f32) -> f32 {
+    exp2_f32(y) - 1.0
+}
+
+/// Piecewise `2^y` in fixed point: `raw` has `frac_bits` fractional bits, so has the result
+/// (an `i64`, saturated at `i64::MAX >> 1`).
+pub fn exp2_fixed(raw: i32, frac_bits: u8) -> i64 {
     let fb = frac_bits.min(30) as u32;
     let one = 1i64 << fb;
     let e = (raw as i64) >> fb; // floor
     let mant = one + (raw as i64 & (one - 1)); // 1 + f, in [1, 2)
-    let v = if e >= 0 {
-        if e >= 32 {
-            return i32::MAX;
+    if e >= 0 {
+        if e >= 31 {
+            return i64::MAX >> 1;
         }
         mant << e
     } else if e <= -63 {
         0
     } else {
         mant >> (-e)
-    };
-    (v - one).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
+}
+
+/// [`exp2_m1_f32`] in fixed point: `raw` and the result have `frac_bits` fractional bits;
+/// the result saturates at `i32::MAX`.
+pub fn exp2_m1_fixed(raw: i32, frac_bits: u8) -> i32 {
+    let one = 1i64 << frac_bits.min(30);
+    (exp2_fixed(raw, frac_bits) - one).clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 
 /// `sign(q) * log2(1 + |q| / 65536)` of a Q16.16 value, in Q16.16 (piecewise linear).
@@ -100,16 +157,20 @@ pub fn log2_1p_signed_q16(q: i32) -> i32 {
 /// `sign(x) * log2(1 + |x|)` with the same piecewise-linear `log2` as
 /// [`log2_1p_signed_q16`] (exact exponent and mantissa bits of the f32; no libm).
 pub fn log2_1p_signed_f32(x: f32) -> f32 {
-    let y = 1.0 + if x < 0.0 { -x } else { x };
-    let bits = y.to_bits();
-    let exp = ((bits >> 23) & 0xff) as i32 - 127;
-    let frac = (bits & 0x7f_ffff) as f32 / (1u32 << 23) as f32;
-    let mag = exp as f32 + frac;
+    let mag = log2_pos_f32(1.0 + if x < 0.0 { -x } else { x });
     if x < 0.0 {
         -mag
     } else {
         mag
     }
+}
+
+/// Piecewise `log2` of a positive normal f32: its exponent plus its mantissa fraction.
+fn log2_pos_f32(y: f32) -> f32 {
+    let bits = y.to_bits();
+    let exp = ((bits >> 23) & 0xff) as i32 - 127;
+    let frac = (bits & 0x7f_ffff) as f32 / (1u32 << 23) as f32;
+    exp as f32 + frac
 }
 
 #[cfg(test)]
@@ -161,6 +222,36 @@ mod tests {
                 "{raw}: {f} vs {want}"
             );
         }
+    }
+
+    #[test]
+    fn ratio_output_inverts_its_target_and_agrees_in_fixed_point() {
+        // anchor 0.4 us = 400 ns; labels from below to far above it.
+        let anchor_q = (0.4 * ONE) as i32;
+        let anchor_ns = anchor_ns_f32(&[0.0; 30].iter().copied().chain([0.4]).collect::<Vec<_>>());
+        assert!((anchor_ns - 400.0).abs() < 1e-3);
+        for label in [150.0f32, 400.0, 401.0, 560.0, 1999.0, 12_000.0] {
+            let t = log2_ratio_f32(label, anchor_ns);
+            let back = output_f32(Preprocess::Log2Ratio, t, anchor_ns);
+            assert!((back - label).abs() <= 1e-4 * label, "{label}: {back}");
+            let fb = 16u8;
+            let raw = (t * (1 << fb) as f32).round() as i32;
+            let fixed = output_fixed(Preprocess::Log2Ratio, raw, fb, anchor_q) as f64 / 65536.0;
+            assert!(
+                (fixed - label as f64).abs() <= 2e-4 * label as f64,
+                "{label}: fixed {fixed}"
+            );
+        }
+        // 2^1 exactly doubles; 0 anchor gives 0; saturation instead of overflow.
+        assert_eq!(ratio_fixed(1 << 10, 10, 1 << 16), 2000 << 10);
+        assert_eq!(output_fixed(Preprocess::Log2Ratio, 5 << 10, 10, 0), 0);
+        assert_eq!(
+            output_fixed(Preprocess::Log2Ratio, i32::MAX, 10, i32::MAX),
+            i32::MAX
+        );
+        assert_eq!(output_fixed(Preprocess::Log2Ratio, i32::MIN, 30, -5), 0);
+        assert_eq!(log2_ratio_f32(1.0, 0.0), -126.0);
+        assert_eq!(exp2_fixed(i32::MAX, 0), i64::MAX >> 1);
     }
 
     #[test]

@@ -410,8 +410,11 @@ impl ModelF32 {
         let out_max = stats[head_site + c.head.len()] as f64;
         // Under Log2Exp2 the raw head output (log domain) is followed by 2^y - 1 in the same
         // format, which must fit too.
+        // Under Log2Ratio the output is a latency in ns: room for up to 2^20 ns (1 ms; longer
+        // saturates), which leaves 9 fractional bits (a 0.14% step of the log2 ratio).
         let out_max = match c.preprocess {
             Preprocess::Log2Exp2 => out_max.max(2f64.powf(out_max.min(30.0))),
+            Preprocess::Log2Ratio => out_max.max(RATIO_OUTPUT_MAX_NS),
             _ => out_max,
         };
         let bits = out_frac_bits(out_max);
@@ -472,6 +475,9 @@ fn requant(m: f64) -> Result<Requant> {
 }
 
 /// Fractional bits for an output whose calibration magnitude is `max_abs`: 4x headroom.
+/// Largest latency (ns) a `Log2Ratio` model's fixed-point output holds.
+const RATIO_OUTPUT_MAX_NS: f64 = (1u32 << 20) as f64;
+
 fn out_frac_bits(max_abs: f64) -> u8 {
     let m = max_abs.max(1e-9) * 4.0;
     let bits = ((i32::MAX as f64) / m).log2().floor();

@@ -93,6 +93,8 @@ pub struct FixedInput<'m, 'a, 'w> {
     rows: Rows<'w>,
     num_nodes: usize,
     filled: usize,
+    /// The first row's anchor feature ([`crate::preprocess::anchor_q16`]), for `Log2Ratio`.
+    anchor: i32,
 }
 
 impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
@@ -132,6 +134,7 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
             rows,
             num_nodes: n,
             filled: 0,
+            anchor: 0,
         })
     }
 
@@ -158,6 +161,9 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
             });
         }
         let v = self.filled;
+        if v == 0 {
+            self.anchor = crate::preprocess::anchor_q16(features);
+        }
         match &mut self.rows {
             Rows::I16 { h, x } => embed_row(self.model, c, features, x, h, v),
             Rows::I8 { h, x } => embed_row(self.model, c, features, x, h, v),
@@ -179,8 +185,12 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
         }
         check_graph_shape(self.config, topology)?;
         match self.rows {
-            Rows::I16 { h, .. } => layers::<i16>(self.model, self.config, topology, h, workspace),
-            Rows::I8 { h, .. } => layers::<i8>(self.model, self.config, topology, h, workspace),
+            Rows::I16 { h, .. } => {
+                layers::<i16>(self.model, self.config, topology, h, workspace, self.anchor)
+            }
+            Rows::I8 { h, .. } => {
+                layers::<i8>(self.model, self.config, topology, h, workspace, self.anchor)
+            }
         }
     }
 }
@@ -210,6 +220,7 @@ fn layers<A: Activation + Plain>(
     graph: &GraphView<'_, i32>,
     h0: &mut [A],
     workspace: &mut [u8],
+    anchor: i32,
 ) -> Result<Fixed> {
     let n = graph.num_nodes() as usize;
     let w = c.width as usize;
@@ -269,7 +280,7 @@ fn layers<A: Activation + Plain>(
     let acc = dot_i8(last.row_bytes(0), &za[..dim]) as i64 + last.bias_i32(0) as i64;
     let raw = sat_i32(last.requant(0).apply64(acc));
     Ok(Fixed {
-        raw: crate::preprocess::output_fixed(c.preprocess, raw, model.out_frac_bits()),
+        raw: crate::preprocess::output_fixed(c.preprocess, raw, model.out_frac_bits(), anchor),
         frac_bits: model.out_frac_bits(),
     })
 }

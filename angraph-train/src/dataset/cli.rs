@@ -2,7 +2,7 @@
 //! report.
 
 use super::generate::{generate, Speed};
-use super::manifest::Manifest;
+use super::manifest::{Entry, Manifest};
 use super::report;
 use crate::stream::write_atomic;
 use anyhow::{bail, Context, Result};
@@ -26,7 +26,7 @@ pub struct DatasetsArgs {
     #[arg(long, default_value = "data/manifest.json")]
     pub manifest: PathBuf,
     /// Output root (one directory per dataset). Default: `data/samples` for samples,
-    /// `target-data/full` for `--full`.
+    /// `target-data/full` for `--full`, `target-data/<protocol>` for `--protocol`.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override the number of samples of every selected entry (for quick trials).
@@ -40,6 +40,14 @@ pub struct DatasetsArgs {
     /// `<out>/REPORT.md` otherwise.
     #[arg(long)]
     pub report_out: Option<PathBuf>,
+    /// Generate the datasets of a protocol of the manifest (`angraph_l`, `angraph_p`,
+    /// `paper_l`, `paper_p`): its training sets at the sizes it declares, its evaluation and
+    /// check sets at `--eval-samples` each.
+    #[arg(long, conflicts_with_all = ["all", "names", "full"])]
+    pub protocol: Option<String>,
+    /// Samples of each evaluation and check set with `--protocol` (the first ones of the set).
+    #[arg(long, default_value_t = 300)]
+    pub eval_samples: usize,
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -58,31 +66,52 @@ fn read_speeds(path: &Path) -> Result<BTreeMap<String, Speed>> {
 pub fn run(a: &DatasetsArgs) -> Result<()> {
     let manifest = Manifest::load(&a.manifest)?;
     let root = a.out.clone().unwrap_or_else(|| {
-        if a.full {
+        if let Some(p) = &a.protocol {
+            PathBuf::from("target-data").join(p)
+        } else if a.full {
             PathBuf::from("target-data/full")
         } else {
             PathBuf::from("data/samples")
         }
     });
-    let chosen = if a.all {
-        if !a.names.is_empty() {
-            bail!("give dataset names or --all, not both");
+    let chosen: Vec<(&Entry, usize)> = if let Some(p) = &a.protocol {
+        let p = manifest.protocol(p)?;
+        let mut v = Vec::new();
+        for t in &p.train {
+            v.push((
+                manifest.select(std::slice::from_ref(&t.name))?[0],
+                t.samples,
+            ));
         }
-        manifest.select(&[])?
-    } else if a.names.is_empty() {
-        Vec::new()
+        for n in p.evaluation.iter().chain(&p.check) {
+            let e = manifest.select(std::slice::from_ref(n))?[0];
+            v.push((e, a.eval_samples.min(e.samples)));
+        }
+        v
     } else {
-        manifest.select(&a.names)?
+        let entries = if a.all {
+            if !a.names.is_empty() {
+                bail!("give dataset names or --all, not both");
+            }
+            manifest.select(&[])?
+        } else if a.names.is_empty() {
+            Vec::new()
+        } else {
+            manifest.select(&a.names)?
+        };
+        entries
+            .into_iter()
+            .map(|e| {
+                let n = a
+                    .samples
+                    .unwrap_or(if a.full { e.samples } else { e.sample_size });
+                (e, n)
+            })
+            .collect()
     };
-    if chosen.is_empty() && !a.report {
-        bail!("nothing to do: name datasets, or pass --all or --report");
-    }
     let speed_file = root.join("speed.json");
     let mut speeds = read_speeds(&speed_file)?;
-    for e in chosen {
-        let n = a
-            .samples
-            .unwrap_or(if a.full { e.samples } else { e.sample_size });
+    for (e, n) in chosen {
         let out = root.join(&e.name);
         let sp = generate(&e.name, e.kind, &e.config, n, &out, !a.quiet)?;
         eprintln!(

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use angraph_core::config::{Aggr, Config, Jk, LatencyConfig, Pool, Preprocess};
+use angraph_core::features::SPAN_FEATURE;
 use angraph_core::quantize::{BatchNorm, LinearF32, ModelF32};
 use anyhow::{bail, Context, Result};
 use tch::nn::{self, ModuleT};
@@ -129,7 +130,7 @@ impl LatencyNet {
                 let rest = batch.x.narrow(1, 1, c.in_dim as i64 - 1) * (&first * 2.0);
                 Tensor::cat(&[first, rest], 1)
             }
-            Preprocess::Log2 | Preprocess::Log2Exp2 => {
+            Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio => {
                 // angraph_core::preprocess: e + (y / 2^e - 1) with y = 1 + |x|, e = floor(log2 y);
                 // continuous at the powers of two, so rounding of `e` there does not matter.
                 let y = batch.x.abs() + 1.0;
@@ -170,6 +171,13 @@ impl LatencyNet {
         let y = g.apply(&self.head[last]).view([-1]);
         Ok(match c.preprocess {
             Preprocess::Log2Exp2 => exp2_m1(&y),
+            Preprocess::Log2Ratio => {
+                // The anchor (system-level estimate, ns) is the same on every node of a graph.
+                let span = batch.x.narrow(1, SPAN_FEATURE as i64, 1);
+                let anchor =
+                    batch.sum_per_graph(&span).view([-1]) / &batch.nodes_per_graph.view([-1]);
+                (exp2_m1(&y) + 1.0) * anchor * 1000.0
+            }
             _ => y,
         })
     }

@@ -152,8 +152,10 @@ pub struct LatencyOpts {
     pub drop_features: Option<Vec<String>>,
     /// Input preprocessing inside the model: none, log2 (every feature `sign(x) log2(1+|x|)`,
     /// piecewise linear, also on the chip), log2exp2 (log2 features and a head that regresses
-    /// `log2(1 + latency)`, output `2^head - 1`: a log-log model), scale-by-first (the
-    /// original's).
+    /// `log2(1 + latency)`, output `2^head - 1`: a log-log model), log2ratio (log2 features and
+    /// a head that regresses `log2(latency / system-level estimate)`, output `estimate x
+    /// 2^head` in ns: the model corrects the estimate; needs timed streams and ns labels),
+    /// scale-by-first (the original's).
     #[arg(long)]
     pub preprocess: Option<String>,
 }
@@ -346,8 +348,11 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
             "none" => Preprocess::None,
             "log2" => Preprocess::Log2,
             "log2exp2" => Preprocess::Log2Exp2,
+            "log2ratio" => Preprocess::Log2Ratio,
             "scale-by-first" => Preprocess::ScaleByFirst,
-            o => bail!("--preprocess must be none, log2, log2exp2 or scale-by-first, not {o:?}"),
+            o => bail!(
+                "--preprocess must be none, log2, log2exp2, log2ratio or scale-by-first, not {o:?}"
+            ),
         };
     }
     if let Some(v) = &opts.drop_features {

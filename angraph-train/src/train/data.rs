@@ -234,6 +234,14 @@ impl LatencySet {
         self.graphs.first().map_or(0, |g| g.feature_width as usize)
     }
 
+    /// Graph `i`'s system-level estimate as the model sees it (ns): node feature
+    /// `graph_span_us` of its first node, the anchor of a `Log2Ratio` model (0 for an empty graph).
+    pub fn anchor_ns(&self, i: usize) -> f32 {
+        let g = &self.graphs[i];
+        let w = (g.feature_width as usize).min(g.x.len());
+        angraph_core::preprocess::anchor_ns_f32(&g.x[..w])
+    }
+
     /// Standardisation measured over the nodes of the `indices` graphs, after `pre`.
     pub fn feature_norm(&self, indices: &[usize], pre: Preprocess) -> FeatureNorm {
         let w = self.feature_width();

@@ -67,6 +67,9 @@ impl LatencyRecipe {
         if !self.drop_features.is_empty() && !self.standardize {
             bail!("--drop-features needs feature standardisation (it is folded into the input projection)");
         }
+        if self.config.preprocess == Preprocess::Log2Ratio && self.label_scale != 1.0 {
+            bail!("--preprocess log2ratio predicts in ns and needs label scale 1");
+        }
         if self.epochs == 0 || self.batch_size == 0 || self.lr <= 0.0 || self.label_scale <= 0.0 {
             bail!("epochs, batch size, learning rate and label scale must be positive");
         }
@@ -153,19 +156,24 @@ impl LatencyModel {
             let y = tch::no_grad(|| self.net().forward_t(&b, false))?;
             out.extend(crate::nn::to_vec_f32(&y)?);
         }
-        Ok(out.into_iter().map(|v| self.label_of(v)).collect())
+        Ok(out
+            .into_iter()
+            .zip(idx)
+            .map(|(v, &i)| self.label_of(v, set.anchor_ns(i)))
+            .collect())
     }
 
-    /// The training target of a label (model units, transformed, standardised).
-    pub fn target_of(&self, label: f32) -> f32 {
+    /// The training target of a label (model units, transformed, standardised); `anchor_ns` is
+    /// the graph's [`LatencySet::anchor_ns`] (read only by `Log2Ratio`).
+    pub fn target_of(&self, label: f32, anchor_ns: f32) -> f32 {
         let (m, sd) = self.target;
-        (to_log_target(self.pre, label / self.ck.meta.label_scale) - m) / sd
+        (to_log_target(self.pre, label / self.ck.meta.label_scale, anchor_ns) - m) / sd
     }
 
     /// The label of a network output in training form (inverse of [`Self::target_of`]).
-    pub fn label_of(&self, out: f32) -> f32 {
+    pub fn label_of(&self, out: f32, anchor_ns: f32) -> f32 {
         let (m, sd) = self.target;
-        from_log_target(self.pre, out * sd + m) * self.ck.meta.label_scale
+        from_log_target(self.pre, out * sd + m, anchor_ns) * self.ck.meta.label_scale
     }
 
     /// A copy that reads raw features (the standardisation folded into the input projection),
@@ -279,6 +287,25 @@ pub fn train(
         dir: dir.to_path_buf(),
     };
     tch::manual_seed(recipe.seed as i64);
+    if recipe.config.preprocess == Preprocess::Log2Ratio {
+        if set.unit != "ns" {
+            bail!(
+                "{}: --preprocess log2ratio predicts in ns, the labels are in {:?}",
+                set.name,
+                set.unit
+            );
+        }
+        if let Some(i) = (0..set.graphs.len())
+            .find(|&i| set.anchor_ns(i).partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+        {
+            bail!(
+                "{}: graph {i} has no system-level span (node feature graph_span_us is {}): \
+                 --preprocess log2ratio needs timed streams",
+                set.name,
+                set.anchor_ns(i) / 1000.0
+            );
+        }
+    }
     // With standardisation the preprocessing runs on the features before it (and the
     // network in training form has none); without, the network applies it.
     let (pre, mut net_config) = (recipe.config.preprocess, recipe.config.clone());
@@ -306,7 +333,9 @@ pub fn train(
             .splits
             .train
             .iter()
-            .map(|&i| to_log_target(pre, set.labels[i] / recipe.label_scale) as f64)
+            .map(|&i| {
+                to_log_target(pre, set.labels[i] / recipe.label_scale, set.anchor_ns(i)) as f64
+            })
             .collect();
         let m = t.iter().sum::<f64>() / t.len() as f64;
         let sd = (t.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / t.len() as f64).sqrt();
@@ -324,7 +353,7 @@ pub fn train(
         .splits
         .train
         .iter()
-        .map(|&i| model.target_of(set.labels[i]) as f64)
+        .map(|&i| model.target_of(set.labels[i], set.anchor_ns(i)) as f64)
         .sum::<f64>()
         / set.splits.train.len() as f64;
     let Net::Latency(net) = &mut model.ck.net else {
@@ -357,7 +386,9 @@ pub fn train(
             state.best_epoch
         );
     }
-    let targets: Vec<f32> = set.labels.iter().map(|&y| model.target_of(y)).collect();
+    let targets: Vec<f32> = (0..set.labels.len())
+        .map(|i| model.target_of(set.labels[i], set.anchor_ns(i)))
+        .collect();
     let mut seconds = Vec::new();
     for epoch in state.epochs_done..recipe.epochs {
         tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
@@ -396,7 +427,8 @@ pub fn train(
         let vp = model.predict(set, &set.splits.valid, eval_bs)?;
         let vt: Vec<f32> = set.splits.valid.iter().map(|&i| set.labels[i]).collect();
         let valid = Metrics::of(&vp, &vt);
-        let valid_loss = huber_of(&model, &vp, &vt, recipe.huber_delta);
+        let va: Vec<f32> = set.splits.valid.iter().map(|&i| set.anchor_ns(i)).collect();
+        let valid_loss = huber_of(&model, &vp, &vt, &va, recipe.huber_delta);
         let improved = valid.rmse.is_finite() && valid.rmse < state.best_valid;
         if improved {
             state.best_valid = valid.rmse;
@@ -462,24 +494,32 @@ pub fn train(
     ))
 }
 
-/// Mean Huber loss (standardised model units) of label-unit predictions.
 /// The regression target of `y` (model units) under `pre`: `log2(1 + y)` (the piecewise
-/// `log2` of angraph-core) when the model ends in `2^y - 1`, else `y`.
-pub fn to_log_target(pre: Preprocess, y: f32) -> f32 {
+/// `log2` of angraph-core) when the model ends in `2^y - 1`, `log2(y / anchor_ns)` when it ends
+/// in `anchor * 2^y` (`Log2Ratio`), else `y`.
+pub fn to_log_target(pre: Preprocess, y: f32, anchor_ns: f32) -> f32 {
     match pre {
         Preprocess::Log2Exp2 => angraph_core::preprocess::log2_1p_signed_f32(y),
+        Preprocess::Log2Ratio => angraph_core::preprocess::log2_ratio_f32(y, anchor_ns),
         _ => y,
     }
 }
 
 /// Inverse of [`to_log_target`].
-pub fn from_log_target(pre: Preprocess, t: f32) -> f32 {
-    angraph_core::preprocess::output_f32(pre, t)
+pub fn from_log_target(pre: Preprocess, t: f32, anchor_ns: f32) -> f32 {
+    angraph_core::preprocess::output_f32(pre, t, anchor_ns)
 }
 
-fn huber_of(model: &LatencyModel, pred: &[f32], truth: &[f32], delta: f64) -> f64 {
-    let to =
-        |v: &[f32]| Tensor::from_slice(&v.iter().map(|&y| model.target_of(y)).collect::<Vec<_>>());
+/// Mean Huber loss (standardised model units) of label-unit predictions.
+fn huber_of(model: &LatencyModel, pred: &[f32], truth: &[f32], anchors: &[f32], delta: f64) -> f64 {
+    let to = |v: &[f32]| {
+        Tensor::from_slice(
+            &v.iter()
+                .zip(anchors)
+                .map(|(&y, &a)| model.target_of(y, a))
+                .collect::<Vec<_>>(),
+        )
+    };
     let (p, t) = (to(pred), to(truth));
     p.huber_loss(&t, Reduction::Mean, delta)
         .to_kind(Kind::Double)

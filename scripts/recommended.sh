@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Reproduce the recommended models saved_model/angraph_l.* and saved_model/angraph_p.* from the
+# protocols of data/manifest.json: generate each protocol's training mix (at the sizes the
+# manifest declares) and its evaluation and check sets (300 samples each), train, quantize,
+# evaluate zero-shot on every set the model never saw, and write the reports and the PNGs.
+# Idempotent: the same seeds give the same bytes. About 40 min on 2 idle cores.
+#
+#   scripts/recommended.sh             # both models
+#   scripts/recommended.sh latency     # ANGraph-L only
+#   scripts/recommended.sh power       # ANGraph-P only
+# Environment: SEED (default 2024), OUT (default saved_model), DATA (default target-data).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh >/dev/null
+cargo build --quiet --release -p angraph-train --bin angraph
+A="${CARGO_TARGET_DIR:-$root/target}/release/angraph"
+seed="${SEED:-2024}"
+out="${OUT:-saved_model}"
+data="${DATA:-target-data}"
+what="${1:-both}"
+mkdir -p "$out"
+
+# The datasets of a protocol, as "--data" arguments: training sets, then eval:all / check:all.
+protocol_sets() { # protocol field
+    python3 -c 'import json,sys
+m=json.load(open("data/manifest.json"))
+p=[p for p in m["protocols"] if p["model"]==sys.argv[1]][0]
+f=sys.argv[2]
+print(" ".join(t["name"] for t in p["train"]) if f=="train" else " ".join(p["evaluation"]+p["check"]))' "$1" "$2"
+}
+
+if [ "$what" = both ] || [ "$what" = latency ]; then
+    d="$data/angraph_l"
+    "$A" datasets --protocol angraph_l --out "$d" --quiet
+    train=(); for n in $(protocol_sets angraph_l train); do train+=("$d/$n"); done
+    evals=(); for n in $(protocol_sets angraph_l train); do evals+=("$d/$n:test"); done
+    for n in $(protocol_sets angraph_l eval); do evals+=("$d/$n:all"); done
+    "$A" train latency --data "${train[@]}" --out "runs/angraph_l_seed$seed" --preprocess log2ratio \
+        --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l"
+    "$A" quantize --model "$out/angraph_l.safetensors" --data "${train[0]}" --calib 512
+    "$A" eval --model "$out/angraph_l.safetensors" --out "runs/angraph_l_seed$seed/eval" --data "${evals[@]}"
+    cp "runs/angraph_l_seed$seed/eval/generalization.png" "$out/angraph_l_generalization.png"
+fi
+
+if [ "$what" = both ] || [ "$what" = power ]; then
+    d="$data/angraph_p"
+    "$A" datasets --protocol angraph_p --out "$d" --quiet
+    train=(); for n in $(protocol_sets angraph_p train); do train+=("$d/$n"); done
+    evals=(); for n in $(protocol_sets angraph_p train); do evals+=("$d/$n:test"); done
+    for n in $(protocol_sets angraph_p eval); do evals+=("$d/$n:all"); done
+    "$A" train power --data "${train[@]}" --out "runs/angraph_p_seed$seed" --schedule two-stage-joint \
+        --epochs 300 --seed "$seed" --threads 1 --quiet --save "$out/angraph_p"
+    "$A" quantize --model "$out/angraph_p.safetensors" --data "${train[0]}" --calib 512
+    "$A" eval --model "$out/angraph_p.safetensors" --out "runs/angraph_p_seed$seed/eval" --data "${evals[@]}"
+fi
