@@ -1,7 +1,7 @@
-//! `angraph eval`: accuracy of a model on any dataset (R^2, RMSE, MAPE, SMAPE), side by side with
-//! the system-level estimate (R^2 gain, RMSE reduction), predicted-vs-true PNGs, and a
-//! generalization table over many datasets; and the float-vs-fixed comparison behind
-//! `angraph quantize`.
+//! `angraph eval`: accuracy of a model on any dataset (R^2, RMSE, MAPE, SMAPE, share within
+//! +-10 %, Kendall tau), side by side with the system-level estimate (R^2 gain, RMSE reduction),
+//! predicted-vs-true PNGs, and a generalization table (with a mean row over the zero-shot sets)
+//! and figure over many datasets; and the float-vs-fixed comparison behind `angraph quantize`.
 
 use std::path::{Path, PathBuf};
 
@@ -138,11 +138,14 @@ pub struct EvalArgs {
     pub model: PathBuf,
     /// Datasets as `FOLDER` or `FOLDER:SPLIT` (split = train, valid, test, all; default test).
     /// Give the training dataset with `:test` and unseen ones with `:all` for a
-    /// generalization table.
+    /// generalization table: its last row is the mean of every column over the sets given with
+    /// `:all` (the zero-shot sets; estimate columns only when all of them have an estimate),
+    /// followed by the lowest R2 and the lowest share within +-10 % among them.
     #[arg(long, required = true, num_args = 1..)]
     pub data: Vec<String>,
     /// Output folder: report.json, table.md, one predicted-vs-true PNG per dataset (and for a
-    /// latency model one CSV of per-graph true / estimate / predicted values).
+    /// latency model one CSV of per-graph true / estimate / predicted values, and
+    /// generalization.png with one predicted-vs-true panel per dataset).
     #[arg(long)]
     pub out: PathBuf,
     /// Re-split with this seed instead of the datasets' split files.
@@ -153,6 +156,8 @@ pub struct EvalArgs {
     pub device: String,
 }
 
+/// One row of the generalization table and of report.json: a dataset, or (last, with
+/// `mean_over`) the mean over the sets evaluated with `:all`.
 #[derive(Serialize)]
 struct EvalRow {
     dataset: String,
@@ -161,6 +166,256 @@ struct EvalRow {
     #[serde(flatten)]
     latency: Option<LatencyEval>,
     power: Option<PowerMetrics>,
+    #[serde(flatten)]
+    summary: Option<Summary>,
+}
+
+/// What the mean row adds: the sets it averages and the weakest of them.
+#[derive(Debug, Serialize)]
+struct Summary {
+    /// Datasets averaged (those evaluated with `:all`).
+    mean_over: Vec<String>,
+    /// Lowest R^2 and share within +-10 % among them (the model; total energy for ANGraph-P).
+    lowest: Lowest,
+    /// The same for the system-level estimate, when every averaged set has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lowest_estimate: Option<Lowest>,
+}
+
+/// The lowest R^2 and the lowest share within +-10 % among some datasets, and where.
+#[derive(Debug, Serialize)]
+struct Lowest {
+    r2: f64,
+    r2_dataset: String,
+    within10_percent: f64,
+    within10_dataset: String,
+}
+
+impl Lowest {
+    /// Minima over `(dataset, metrics)`, NaN values skipped (NaN and `-` when nothing is left).
+    fn of(sets: &[(&str, Metrics)]) -> Lowest {
+        let min = |f: fn(&Metrics) -> f64| {
+            sets.iter()
+                .filter(|(_, m)| !f(m).is_nan())
+                .min_by(|a, b| f(&a.1).total_cmp(&f(&b.1)))
+                .map_or((f64::NAN, "-".to_string()), |(d, m)| (f(m), d.to_string()))
+        };
+        let ((r2, r2_dataset), (within10_percent, within10_dataset)) =
+            (min(|m| m.r2), min(|m| m.within10_percent));
+        Lowest {
+            r2,
+            r2_dataset,
+            within10_percent,
+            within10_dataset,
+        }
+    }
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> f64 {
+    let (s, k) = v.fold((0.0, 0usize), |(s, k), x| (s + x, k + 1));
+    if k == 0 {
+        f64::NAN
+    } else {
+        s / k as f64
+    }
+}
+
+/// The mean row over the rows evaluated with `:all`; `None` when there are none.
+fn mean_row(rows: &[EvalRow]) -> Option<EvalRow> {
+    let zs: Vec<&EvalRow> = rows.iter().filter(|r| r.split == "all").collect();
+    if zs.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = zs.iter().map(|r| r.dataset.as_str()).collect();
+    let named = |f: &dyn Fn(&EvalRow) -> Option<Metrics>| -> Option<Vec<(&str, Metrics)>> {
+        zs.iter()
+            .map(|r| Some((r.dataset.as_str(), f(r)?)))
+            .collect()
+    };
+    let (latency, power, lowest, lowest_estimate);
+    if let Some(evs) = zs
+        .iter()
+        .map(|r| r.latency.as_ref())
+        .collect::<Option<Vec<_>>>()
+    {
+        let model = Metrics::mean(&evs.iter().map(|e| e.model).collect::<Vec<_>>());
+        let vs: Option<Vec<Versus>> = evs.iter().map(|e| e.versus).collect();
+        let versus = vs.map(|vs| Versus {
+            model,
+            baseline: Metrics::mean(&vs.iter().map(|v| v.baseline).collect::<Vec<_>>()),
+            r2_gain: mean(vs.iter().map(|v| v.r2_gain)),
+            rmse_reduction: mean(vs.iter().map(|v| v.rmse_reduction)),
+        });
+        lowest = Lowest::of(&named(&|r| r.latency.as_ref().map(|e| e.model))?);
+        lowest_estimate =
+            named(&|r| r.latency.as_ref()?.versus.map(|v| v.baseline)).map(|s| Lowest::of(&s));
+        latency = Some(LatencyEval {
+            pred: Vec::new(),
+            truth: Vec::new(),
+            estimate: None,
+            model,
+            versus,
+        });
+        power = None;
+    } else {
+        let ps: Vec<PowerMetrics> = zs.iter().filter_map(|r| r.power).collect();
+        let col =
+            |f: fn(&PowerMetrics) -> Metrics| Metrics::mean(&ps.iter().map(f).collect::<Vec<_>>());
+        power = Some(PowerMetrics {
+            dynamic: col(|p| p.dynamic),
+            r#static: col(|p| p.r#static),
+            total: col(|p| p.total),
+        });
+        lowest = Lowest::of(&named(&|r| r.power.map(|p| p.total))?);
+        lowest_estimate = None;
+        latency = None;
+    }
+    Some(EvalRow {
+        dataset: "mean".into(),
+        split: "mean".into(),
+        samples: zs.iter().map(|r| r.samples).sum(),
+        latency,
+        power,
+        summary: Some(Summary {
+            mean_over: names.iter().map(|s| s.to_string()).collect(),
+            lowest,
+            lowest_estimate,
+        }),
+    })
+}
+
+/// `x` with `d` decimals, `-` for none.
+fn or_dash(x: Option<f64>, d: usize) -> String {
+    x.map_or("-".into(), |v| format!("{v:.d$}"))
+}
+
+/// Header of the latency table.
+const LATENCY_MD_HEAD: &str = "| dataset | split | graphs | R2 | RMSE | MAPE % | SMAPE % | within +-10 % (% of graphs) | Kendall tau | estimate R2 | estimate RMSE | estimate MAPE % | estimate within +-10 % (% of graphs) | estimate Kendall tau | R2 gain | RMSE reduction % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+/// Header of the power table.
+const POWER_MD_HEAD: &str = "| dataset | split | rows | R2 dyn | R2 static | R2 total | MAPE dyn % | MAPE static % | MAPE total % | within +-10 % dyn (% of rows) | within +-10 % static (% of rows) | within +-10 % total (% of rows) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+/// One row of the latency table (`name` in the dataset column).
+fn latency_md_row(name: &str, r: &EvalRow, ev: &LatencyEval) -> String {
+    let (m, b) = (ev.model, ev.versus.map(|v| v.baseline));
+    format!(
+        "| {name} | {} | {} | {:.4} | {:.4} | {:.2} | {:.2} | {:.1} | {:.4} | {} | {} | {} | {} | {} | {} | {} |\n",
+        r.split,
+        r.samples,
+        m.r2,
+        m.rmse,
+        m.mape,
+        m.smape,
+        m.within10_percent,
+        m.kendall_tau,
+        or_dash(b.map(|m| m.r2), 4),
+        or_dash(b.map(|m| m.rmse), 4),
+        or_dash(b.map(|m| m.mape), 2),
+        or_dash(b.map(|m| m.within10_percent), 1),
+        or_dash(b.map(|m| m.kendall_tau), 4),
+        or_dash(ev.versus.map(|v| v.r2_gain), 4),
+        or_dash(ev.versus.map(|v| v.rmse_reduction), 1)
+    )
+}
+
+/// One row of the power table (`name` in the dataset column).
+fn power_md_row(name: &str, r: &EvalRow, p: &PowerMetrics) -> String {
+    format!(
+        "| {name} | {} | {} | {:.5} | {:.5} | {:.5} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {:.1} |\n",
+        r.split,
+        r.samples,
+        p.dynamic.r2,
+        p.r#static.r2,
+        p.total.r2,
+        p.dynamic.mape,
+        p.r#static.mape,
+        p.total.mape,
+        p.dynamic.within10_percent,
+        p.r#static.within10_percent,
+        p.total.within10_percent
+    )
+}
+
+/// The generalization table: one row per dataset, then (when some sets were evaluated with
+/// `:all`) the mean row and the lowest R^2 / share within +-10 % among those sets.
+fn table_md(rows: &[EvalRow]) -> String {
+    let latency = rows.iter().any(|r| r.latency.is_some());
+    let mut md = String::from(if latency {
+        LATENCY_MD_HEAD
+    } else {
+        POWER_MD_HEAD
+    });
+    for r in rows {
+        let name = match &r.summary {
+            Some(s) => format!("mean of {} `all` sets", s.mean_over.len()),
+            None => r.dataset.clone(),
+        };
+        if let Some(ev) = &r.latency {
+            md.push_str(&latency_md_row(&name, r, ev));
+        } else if let Some(p) = &r.power {
+            md.push_str(&power_md_row(&name, r, p));
+        }
+    }
+    let Some(mr) = rows.iter().find(|r| r.summary.is_some()) else {
+        return md;
+    };
+    let s = mr.summary.as_ref().expect("mean row");
+    let r2 = mr
+        .latency
+        .as_ref()
+        .map(|e| e.model.r2)
+        .or(mr.power.map(|p| p.total.r2))
+        .unwrap_or(f64::NAN);
+    let what = if latency { "" } else { " (total energy)" };
+    md.push_str(&format!(
+        "\nMean R2 over the {} zero-shot (`all`) datasets: {r2:.4}\n",
+        s.mean_over.len()
+    ));
+    let low = |l: &Lowest| {
+        format!(
+            "R2 {:.4} ({}), within +-10 % {:.1} % ({})",
+            l.r2, l.r2_dataset, l.within10_percent, l.within10_dataset
+        )
+    };
+    md.push_str(&format!("Lowest among them{what}: {}\n", low(&s.lowest)));
+    if let Some(l) = &s.lowest_estimate {
+        md.push_str(&format!(
+            "Lowest among them, system-level estimate: {}\n",
+            low(l)
+        ));
+    }
+    md
+}
+
+/// `generalization.png`: one predicted-vs-true panel per latency dataset (estimate in another
+/// colour when present), titled with the dataset, R^2 and the share within +-10 %.
+fn generalization_plot(path: &Path, rows: &[EvalRow], units: &[String]) -> Result<()> {
+    let mut panels = Vec::new();
+    for r in rows.iter().filter(|r| r.summary.is_none()) {
+        let Some(ev) = &r.latency else { continue };
+        let mut sets: Vec<(&str, &[f32], &[f32])> = Vec::new();
+        if let Some(e) = &ev.estimate {
+            sets.push(("system-level estimate", e, &ev.truth));
+        }
+        sets.push(("ANGraph-L", &ev.pred, &ev.truth));
+        panels.push(plot::Panel {
+            title: format!(
+                "{} ({}): R2 {:.3}, within +-10% {:.1}%",
+                r.dataset, r.split, ev.model.r2, ev.model.within10_percent
+            ),
+            sets,
+        });
+    }
+    let unit = match units.first() {
+        Some(u) if units.iter().all(|v| v == u) => u.as_str(),
+        _ => "label unit",
+    };
+    plot::panels(
+        path,
+        "ANGraph-L generalization: predicted vs true per dataset",
+        unit,
+        &panels,
+    )
 }
 
 /// Parse `FOLDER[:SPLIT]`.
@@ -180,11 +435,6 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut rows = Vec::new();
     let is_latency = matches!(ck.net, Net::Latency(_));
-    let mut md = if is_latency {
-        String::from("| dataset | split | graphs | R2 | RMSE | MAPE % | SMAPE % | estimate R2 | estimate RMSE | estimate MAPE % | R2 gain | RMSE reduction % |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-    } else {
-        String::from("| dataset | split | rows | R2 dyn | R2 static | R2 total | MAPE dyn % | MAPE static % | MAPE total % |\n|---|---|---|---|---|---|---|---|---|\n")
-    };
     let lm;
     let pm;
     if is_latency {
@@ -194,7 +444,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         pm = Some(PowerModel::from_checkpoint(ck)?);
         lm = None;
     }
-    let mut r2s = Vec::new();
+    let mut units = Vec::new();
     for spec in &a.data {
         let (dir, split) = data_spec(spec);
         if let Some(m) = &lm {
@@ -213,24 +463,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 &idx,
                 &ev,
             )?;
-            let b = ev.versus.map(|v| v.baseline);
-            let f = |x: Option<f64>, d: usize| x.map_or("-".into(), |v| format!("{v:.d$}"));
-            md.push_str(&format!(
-                "| {} | {split} | {} | {:.4} | {:.4} | {:.2} | {:.2} | {} | {} | {} | {} | {} |\n",
-                set.name,
-                idx.len(),
-                ev.model.r2,
-                ev.model.rmse,
-                ev.model.mape,
-                ev.model.smape,
-                f(b.map(|m| m.r2), 4),
-                f(b.map(|m| m.rmse), 4),
-                f(b.map(|m| m.mape), 2),
-                f(ev.versus.map(|v| v.r2_gain), 4),
-                f(ev.versus.map(|v| v.rmse_reduction), 1)
-            ));
             println!(
-                "{:<28} {:<5} n={:<6} R2 {:.4} RMSE {:.4} {} MAPE {:.2}%{}",
+                "{:<28} {:<5} n={:<6} R2 {:.4} RMSE {:.4} {} MAPE {:.2}% within10 {:.1}% tau {:.4}{}",
                 set.name,
                 split,
                 idx.len(),
@@ -238,20 +472,28 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 ev.model.rmse,
                 set.unit,
                 ev.model.mape,
+                ev.model.within10_percent,
+                ev.model.kendall_tau,
                 ev.versus
                     .map(|v| format!(
-                        " | estimate R2 {:.4} RMSE {:.4} | gain {:+.4}, RMSE -{:.1}%",
-                        v.baseline.r2, v.baseline.rmse, v.r2_gain, v.rmse_reduction
+                        " | estimate R2 {:.4} RMSE {:.4} within10 {:.1}% tau {:.4} | gain {:+.4}, RMSE -{:.1}%",
+                        v.baseline.r2,
+                        v.baseline.rmse,
+                        v.baseline.within10_percent,
+                        v.baseline.kendall_tau,
+                        v.r2_gain,
+                        v.rmse_reduction
                     ))
                     .unwrap_or_default()
             );
-            r2s.push(ev.model.r2);
+            units.push(set.unit.clone());
             rows.push(EvalRow {
                 dataset: set.name.clone(),
                 split,
                 samples: idx.len(),
                 latency: Some(ev),
                 power: None,
+                summary: None,
             });
         } else if let Some(m) = &pm {
             let in_dim = m.net().config().in_dim as usize;
@@ -265,46 +507,26 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 &idx,
                 &pred,
             )?;
-            md.push_str(&format!(
-                "| {} | {split} | {} | {:.5} | {:.5} | {:.5} | {:.3} | {:.3} | {:.3} |\n",
-                set.name,
-                idx.len(),
-                p.dynamic.r2,
-                p.r#static.r2,
-                p.total.r2,
-                p.dynamic.mape,
-                p.r#static.mape,
-                p.total.mape
-            ));
             println!(
-                "{:<28} {:<5} n={:<6} R2 dyn {:.5} stat {:.5} total {:.5} | MAPE {:.3}% / {:.3}% / {:.3}%",
-                set.name, split, idx.len(), p.dynamic.r2, p.r#static.r2, p.total.r2, p.dynamic.mape, p.r#static.mape, p.total.mape
+                "{:<28} {:<5} n={:<6} R2 dyn {:.5} stat {:.5} total {:.5} | MAPE {:.3}% / {:.3}% / {:.3}% | within10 {:.1}% / {:.1}% / {:.1}%",
+                set.name, split, idx.len(), p.dynamic.r2, p.r#static.r2, p.total.r2, p.dynamic.mape, p.r#static.mape, p.total.mape,
+                p.dynamic.within10_percent, p.r#static.within10_percent, p.total.within10_percent
             );
-            r2s.push(p.total.r2);
             rows.push(EvalRow {
                 dataset: set.name.clone(),
                 split,
                 samples: idx.len(),
                 latency: None,
                 power: Some(p),
+                summary: None,
             });
         }
     }
-    if r2s.len() > 1 {
-        let zero_shot: Vec<f64> = rows
-            .iter()
-            .zip(&r2s)
-            .filter(|(r, _)| r.split == "all")
-            .map(|(_, v)| *v)
-            .collect();
-        if !zero_shot.is_empty() {
-            md.push_str(&format!(
-                "\nMean R2 over the {} zero-shot (`all`) datasets: {:.4}\n",
-                zero_shot.len(),
-                zero_shot.iter().sum::<f64>() / zero_shot.len() as f64
-            ));
-        }
+    if is_latency {
+        generalization_plot(&a.out.join("generalization.png"), &rows, &units)?;
     }
+    rows.extend(mean_row(&rows));
+    let mut md = table_md(&rows);
     md.push_str(&format!("\nModel: `{}`\n", a.model.display()));
     write_atomic(&a.out.join("table.md"), md.as_bytes())?;
     write_atomic(
@@ -577,5 +799,82 @@ mod tests {
             assert_eq!(text, want);
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn row(name: &str, split: &str, pred: &[f32], truth: &[f32], est: Option<&[f32]>) -> EvalRow {
+        let model = Metrics::of(pred, truth);
+        EvalRow {
+            dataset: name.into(),
+            split: split.into(),
+            samples: truth.len(),
+            latency: Some(LatencyEval {
+                pred: pred.to_vec(),
+                truth: truth.to_vec(),
+                estimate: est.map(|e| e.to_vec()),
+                model,
+                versus: est.map(|e| Versus::new(model, Metrics::of(e, truth))),
+            }),
+            power: None,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn mean_row_averages_the_all_sets_only() {
+        let t = [100.0, 200.0, 300.0, 400.0];
+        let mut rows = vec![
+            // The training set's own split: not in the mean.
+            row("train_set", "test", &[0.0, 0.0, 0.0, 1.0], &t, Some(&t)),
+            // within10 100 %, tau 1, r2 1; estimate within10 50 %.
+            row("a", "all", &t, &t, Some(&[100.0, 200.0, 100.0, 100.0])),
+            // Two of four within 10 %; tau 2/3 (one discordant pair).
+            row("b", "all", &[105.0, 300.0, 200.0, 430.0], &t, Some(&t)),
+        ];
+        let m = mean_row(&rows).expect("two `all` sets");
+        let (ea, eb) = (
+            rows[1].latency.as_ref().unwrap(),
+            rows[2].latency.as_ref().unwrap(),
+        );
+        let ev = m.latency.as_ref().unwrap();
+        assert_eq!(m.samples, 8);
+        assert_eq!(ev.model.within10_percent, 75.0);
+        assert!((ev.model.kendall_tau - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert!((ev.model.r2 - (ea.model.r2 + eb.model.r2) / 2.0).abs() < 1e-12);
+        let v = ev.versus.unwrap();
+        assert_eq!(v.baseline.within10_percent, 75.0);
+        let s = m.summary.as_ref().unwrap();
+        assert_eq!(s.mean_over, ["a", "b"]);
+        assert_eq!(
+            (s.lowest.r2_dataset.as_str(), s.lowest.r2),
+            ("b", eb.model.r2)
+        );
+        assert_eq!(s.lowest.within10_percent, 50.0);
+        let le = s.lowest_estimate.as_ref().unwrap();
+        assert_eq!(
+            (le.within10_dataset.as_str(), le.within10_percent),
+            ("a", 50.0)
+        );
+        rows.push(m);
+        let md = table_md(&rows);
+        let lines: Vec<&str> = md.lines().collect();
+        // Header, rule, 3 sets, mean row; every row has the header's 16 columns.
+        assert!(lines[5].starts_with("| mean of 2 `all` sets | mean | 8 | "));
+        for l in &lines[..6] {
+            assert_eq!(l.matches('|').count(), 17, "{l}");
+        }
+        assert!(md.contains("\nMean R2 over the 2 zero-shot (`all`) datasets: "));
+        assert!(md.contains("Lowest among them: R2 "));
+        assert!(md.contains(", within +-10 % 50.0 % (b)\n"));
+        assert!(md.contains("system-level estimate: R2 "));
+        // A set without an estimate: no estimate mean, dashes in the mean row.
+        rows.truncate(2);
+        rows.push(row("c", "all", &t, &t, None));
+        let m = mean_row(&rows).unwrap();
+        assert!(m.latency.as_ref().unwrap().versus.is_none());
+        assert!(m.summary.as_ref().unwrap().lowest_estimate.is_none());
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["mean_over"][1], "c");
+        assert_eq!(json["model"]["within10_percent"], 100.0);
+        assert!(mean_row(&rows[..1]).is_none());
     }
 }
