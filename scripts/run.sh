@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on bundled defaults: set-up (idempotent), build, the training chain on the bundled
-# samples (below; only without arguments), then `angraph estimate`, which
-# loads the model blobs in saved_model/, builds the graph of the bundled example and prints the
-# predicted latency and energy. Extra arguments go to `angraph estimate` (see `--help`).
+# samples (below; only without arguments), the imported original weights on their synthetic
+# example, then `angraph estimate` with the recommended models (saved_model/angraph_l.angq,
+# angraph_p.angq) on a committed sample graph, a power row and the recorded stream: predicted
+# latency (ns) and energy (nJ) next to the reference labels and the system-level estimate.
+# Extra arguments go to `angraph estimate` (see `--help`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -33,10 +35,10 @@ if [ -z "${ANGRAPH_SKIP_CHAIN:-}" ] && [ $# -eq 0 ]; then
   "$angraph" train power --data "$s/power_digits_4x4" --out "$job/power" --schedule two-stage-joint \
     --epochs 40 --quiet --save "$job/power_digits_4x4"
   "$angraph" quantize --model "$job/power_digits_4x4.safetensors" --data "$s/power_digits_4x4" --calib 128
-  echo "== estimate with the committed trained models (a digits_4x4 sample graph and the recorded stream)"
-  "$angraph" estimate --latency-model saved_model/latency_digits_4x4.angq \
-    --power-model saved_model/power_digits_4x4.angq --graph "$s/digits_4x4" \
-    --activity "$s/power_digits_4x4/feature.npy"
-  echo "== estimate with the imported original ANGraph weights (synthetic example, recorded stream)"
+  echo "== the imported original ANGraph weights (synthetic example: the pipeline, not hardware)"
+  "$angraph" estimate --latency-model saved_model/latency_dataset.angq \
+    --power-model saved_model/power_ap_mnist_4x4_tsmc28.angq --graph data/examples/mesh4x4 \
+    --activity data/examples/mesh4x4/power/feature.npy --no-stream
+  echo "== estimate with the recommended models (saved_model/angraph_l, angraph_p): a digits 4x4 sample graph, a power row and the recorded stream"
 fi
 exec "$angraph" estimate "$@"

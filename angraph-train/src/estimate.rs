@@ -2,12 +2,14 @@
 //! activity row, and print the predicted latency and energy computed by angraph-core's
 //! fixed-point path (and, when the f32 checkpoint sits next to the blob, its f32 reference).
 //!
-//! Until the trained models of this project land, the defaults are the imported original ANGraph
-//! weights (input width 100, 36 activities) on a bundled synthetic graph example, plus a recorded
-//! simulator stream from `data/streams/` (graph through angraph-core's transform, ANGraph-P on
-//! its activity matrix). The original's node features and label units are not published with its
-//! weights, so the printed numbers demonstrate the pipeline; they are not an estimate of real
-//! hardware. The output says so.
+//! The defaults are the recommended models (`saved_model/angraph_l.angq`,
+//! `saved_model/angraph_p.angq`, trained on the chip-family protocols of `data/manifest.json`)
+//! on a committed digits 4x4 sample graph, a committed power row and a recorded simulator
+//! stream from `data/streams/`. The imported original ANGraph weights still run with
+//! `--latency-model saved_model/latency_dataset.angq --power-model
+//! saved_model/power_ap_mnist_4x4_tsmc28.angq --graph data/examples/mesh4x4 --activity
+//! data/examples/mesh4x4/power/feature.npy`; their node features and label units are not
+//! published, so those numbers demonstrate the pipeline, not real hardware (the output says so).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,15 +31,16 @@ pub const EXAMPLE_SEED: u64 = 4;
 /// `angraph estimate` command-line arguments.
 #[derive(Debug, clap::Args)]
 pub struct EstimateArgs {
-    /// ANGraph-L blob (`.angq`).
-    #[arg(long, default_value = "saved_model/latency_dataset.angq")]
+    /// ANGraph-L blob (`.angq`); default: the recommended model (latency in ns).
+    #[arg(long, default_value = "saved_model/angraph_l.angq")]
     pub latency_model: PathBuf,
-    /// ANGraph-P blob (`.angq`).
-    #[arg(long, default_value = "saved_model/power_ap_mnist_4x4_tsmc28.angq")]
+    /// ANGraph-P blob (`.angq`); default: the recommended model (energies in nJ).
+    #[arg(long, default_value = "saved_model/angraph_p.angq")]
     pub power_model: PathBuf,
     /// Graph: an OGB raw dataset directory (`raw/edge.csv.gz`, `raw/node-feat.csv.gz`, ...;
-    /// `raw/graph-label.csv.gz` is optional and checked when present).
-    #[arg(long, default_value = "data/examples/mesh4x4")]
+    /// `raw/graph-label.csv.gz` is optional and checked when present). Default: the committed
+    /// digits 4x4 sample (35 transform features per node, as the trained models read).
+    #[arg(long, default_value = "data/samples/digits_4x4")]
     pub graph: PathBuf,
     /// Which graph of the dataset (0-based).
     #[arg(long, default_value_t = 0)]
@@ -45,7 +48,7 @@ pub struct EstimateArgs {
     /// Activity rows for ANGraph-P: `.npy` of shape `(N, 6, 6)` or `(N, 36)` (the activity
     /// matrix), or `(N, 7, 6)` / `(N, 42)` (this project's power datasets: the matrix, then the
     /// operating-conditions row), f32 or f64. A 36-input model reads the first 36 values.
-    #[arg(long, default_value = "data/examples/mesh4x4/power/feature.npy")]
+    #[arg(long, default_value = "data/samples/power_digits_4x4/feature.npy")]
     pub activity: PathBuf,
     /// Which activity row (0-based).
     #[arg(long, default_value_t = 0)]
@@ -59,10 +62,11 @@ pub struct EstimateArgs {
     /// Skip the stream section.
     #[arg(long)]
     pub no_stream: bool,
-    /// Write the bundled synthetic example (a 4x4 mesh graph with 100 features per node and one
-    /// activity row of 36 values, seed 4) to the --graph directory and exit.
-    #[arg(long)]
-    pub write_example: bool,
+    /// Write the bundled synthetic example of the original weights (a 4x4 mesh graph with 100
+    /// features per node and one activity row of 36 values, seed 4) to this directory (the
+    /// committed one is `data/examples/mesh4x4`) and exit.
+    #[arg(long, value_name = "DIR")]
+    pub write_example: Option<PathBuf>,
 }
 
 /// Write the bundled example: `dir/raw/*.csv.gz` (one synthetic 4x4 mesh graph, 257 nodes,
@@ -243,9 +247,9 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
 
 /// Run `angraph estimate`.
 pub fn run(args: &EstimateArgs) -> Result<()> {
-    if args.write_example {
-        write_example(&args.graph)?;
-        println!("wrote the synthetic example to {}", args.graph.display());
+    if let Some(dir) = &args.write_example {
+        write_example(dir)?;
+        println!("wrote the synthetic example to {}", dir.display());
         return Ok(());
     }
     let lat_bytes = load_blob(&args.latency_model)?;

@@ -139,7 +139,7 @@ pub struct LatencyOpts {
     #[arg(long)]
     pub huber_delta: Option<f64>,
     /// Label divisor (labels / scale = training targets): a number, or `mean` (the training
-    /// labels' mean).
+    /// labels' mean; the default of `best`, except under `--preprocess log2ratio`, which needs 1).
     #[arg(long)]
     pub label_scale: Option<String>,
     /// Weight decay.
@@ -357,6 +357,10 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
     }
     if let Some(v) = &opts.drop_features {
         r.drop_features = feature_indices(v, in_dim as usize)?;
+    }
+    // A ratio model predicts in ns: its targets are label / estimate, not label / scale.
+    if r.config.preprocess == Preprocess::Log2Ratio && opts.label_scale.is_none() {
+        r.label_scale = 1.0;
     }
     if let Some(v) = &opts.label_scale {
         r.label_scale = match v.as_str() {
