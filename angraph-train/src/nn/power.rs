@@ -93,6 +93,14 @@ impl PowerNet {
     /// `x` is `[batch, in_dim]`; returns `[batch, heads]` in model units (the total is the sum
     /// over heads).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.trunk(x)?;
+        let outs: Vec<Tensor> = self.heads.iter().map(|l| h.apply(l)).collect();
+        Ok(Tensor::cat(&outs, 1))
+    }
+
+    /// The features every head reads: `x` (`[batch, in_dim]`) through all stages, `[batch,
+    /// width of the last stage]` (each head is `Linear(width, 1)` of these).
+    pub fn trunk(&self, x: &Tensor) -> Result<Tensor> {
         let size = x.size();
         if size.len() != 2 || size[1] != self.config.in_dim as i64 {
             bail!(
@@ -107,8 +115,7 @@ impl PowerNet {
                 h = b.forward(&h);
             }
         }
-        let outs: Vec<Tensor> = self.heads.iter().map(|l| h.apply(l)).collect();
-        Ok(Tensor::cat(&outs, 1))
+        Ok(h)
     }
 
     /// The f32 model angraph-core runs (same layers, canonical order).

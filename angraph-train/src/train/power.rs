@@ -118,6 +118,19 @@ impl PowerModel {
         Ok(out)
     }
 
+    /// What the heads read ([`PowerNet::trunk`]) for the `idx` rows: row-major `[idx.len(),
+    /// width]` values and `width`.
+    pub fn trunk_features(&self, set: &PowerSet, idx: &[usize]) -> Result<(Vec<f32>, usize)> {
+        let mut out = Vec::new();
+        let mut width = 0;
+        for chunk in idx.chunks(4096) {
+            let h = tch::no_grad(|| self.net().trunk(&self.input(set, chunk)))?;
+            width = h.size()[1] as usize;
+            out.extend(crate::nn::to_vec_f32(&h)?);
+        }
+        Ok((out, width))
+    }
+
     /// A CPU copy that reads raw inputs (standardisation folded into `conv1`).
     pub fn export(&self, note: &str) -> Result<Checkpoint> {
         let mut meta = self.ck.meta.clone();
