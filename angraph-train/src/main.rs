@@ -27,7 +27,8 @@ enum Command {
     Train(angraph_train::train::TrainArgs),
     /// Evaluate a model on datasets: metrics, system-level estimate side by side, PNGs, table.
     Eval(angraph_train::eval::EvalArgs),
-    /// Fine-tune the head of a trained ANGraph-L on a little data of a new process node.
+    /// Adapt a trained ANGraph-L (head fine-tuning) or ANGraph-P (time factor + head refit) to a
+    /// new configuration or process node from a little labelled data (`--shots N`).
     Transfer(angraph_train::transfer::TransferArgs),
     /// Calibrate on training data, write a fixed-point `.angq`, compare f32 and fixed point.
     Quantize(angraph_train::train::QuantizeArgs),

@@ -58,6 +58,7 @@ fn recipe(schedule: PowerSchedule, epochs: usize) -> PowerRecipe {
         label_scale: 30.0,
         standardize: true,
         seed: 1,
+        loss: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ use tch::Device;
 
 use super::data::LatencySet;
 use super::latency::{self, LatencyModel, LatencyRecipe};
-use super::power::{self, PowerModel, PowerRecipe, PowerSchedule};
+use super::power::{self, PowerLoss, PowerModel, PowerRecipe, PowerSchedule};
 use crate::eval;
 use crate::nn::checkpoint::write_atomic;
 
@@ -194,6 +194,10 @@ pub struct PowerArgs {
     /// Do not standardise the inputs (the original does not).
     #[arg(long)]
     pub raw_inputs: bool,
+    /// `mse` (squared error of the standardised energies) or `relative` (squared relative
+    /// error per row: small meshes count as much as large ones; the recommended model's).
+    #[arg(long, value_enum, default_value = "mse")]
+    pub loss: PowerLoss,
 }
 
 /// `angraph train search`.
@@ -517,6 +521,7 @@ fn train_power(a: &PowerArgs) -> Result<()> {
         label_scale: mean_total as f32,
         standardize: !a.raw_inputs,
         seed: a.run.seed,
+        loss: a.loss,
     };
     eprintln!(
         "ANGraph-P on {} ({} train / {} valid / {} test rows, {} inputs, device {:?})",

@@ -35,6 +35,20 @@ pub enum PowerSchedule {
     TwoStageJoint,
 }
 
+/// What each row's squared error is measured in.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
+)]
+pub enum PowerLoss {
+    /// Squared error of the standardised targets (large energies dominate).
+    #[default]
+    Mse,
+    /// Squared *relative* error: row `i`'s error on head `k` weighted by
+    /// `(mean_k / label_ik)^2`, so a 2x2 mesh's nanojoule counts as much as an 8x8 mesh's tens
+    /// (what MAPE measures; for training mixes of several mesh sizes).
+    Relative,
+}
+
 /// Everything a power training run depends on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PowerRecipe {
@@ -57,6 +71,9 @@ pub struct PowerRecipe {
     pub standardize: bool,
     /// Seed.
     pub seed: u64,
+    /// Loss (older recipes: `mse`).
+    #[serde(default)]
+    pub loss: PowerLoss,
 }
 
 /// A trained (or training) ANGraph-P with its input standardisation.
@@ -327,10 +344,34 @@ pub fn train(
         .iter()
         .flat_map(|l| [0, 1].map(|k| (l[k] / recipe.label_scale - target[k].0) / target[k].1))
         .collect();
-    let weighted_mse = |pred: &Tensor, y: &Tensor, w: [f64; 2]| -> Tensor {
-        let d = (pred - y)
-            .square()
-            .mean_dim(&[0i64][..], false, Kind::Float);
+    // Per-row weights of the squared error (all 1 for `mse`).
+    let row_weights: Vec<f32> = set
+        .labels
+        .iter()
+        .flat_map(|l| {
+            [0, 1].map(|k| match recipe.loss {
+                PowerLoss::Mse => 1.0,
+                PowerLoss::Relative => {
+                    let m = moments[k].0 as f32;
+                    let y = (l[k] / recipe.label_scale).abs().max(1e-3 * m.abs());
+                    (m / y) * (m / y)
+                }
+            })
+        })
+        .collect();
+    let rows_of = |idx: &[usize]| -> Tensor {
+        let w: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| [row_weights[2 * i], row_weights[2 * i + 1]])
+            .collect();
+        Tensor::from_slice(&w).view([idx.len() as i64, 2])
+    };
+    let weighted_mse = |pred: &Tensor, y: &Tensor, rw: &Tensor, w: [f64; 2]| -> Tensor {
+        let d = ((pred - y).square() * rw.to_device(pred.device())).mean_dim(
+            &[0i64][..],
+            false,
+            Kind::Float,
+        );
         d.get(0) * w[0] + d.get(1) * w[1]
     };
     let mut seconds = Vec::new();
@@ -362,7 +403,7 @@ pub fn train(
             let y = Tensor::from_slice(&y)
                 .view([idx.len() as i64, 2])
                 .to_device(device);
-            let loss = weighted_mse(&net.forward(&x)?, &y, w);
+            let loss = weighted_mse(&net.forward(&x)?, &y, &rows_of(idx), w);
             adam.backward_step(&loss);
             let l = loss.double_value(&[]);
             if !l.is_finite() {
@@ -387,7 +428,7 @@ pub fn train(
                 (Tensor::from_slice(&p).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
             let t =
                 (Tensor::from_slice(&t).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
-            weighted_mse(&p, &t, w).double_value(&[])
+            weighted_mse(&p, &t, &rows_of(vi), w).double_value(&[])
         };
         let improved = valid_loss.is_finite() && valid_loss < state.best_valid;
         if improved {
