@@ -1,5 +1,6 @@
-//! `data/manifest.json` describes the paper's 16 latency and 6 power benchmarks, and the
-//! committed samples are exactly what the manifest regenerates.
+//! `data/manifest.json` describes the paper's 16 latency and 6 power benchmarks plus the
+//! protocols' training mixes and checks, and the committed samples are exactly what the
+//! manifest regenerates.
 
 use angraph_train::dataset::generate::generate;
 use angraph_train::dataset::manifest::Manifest;

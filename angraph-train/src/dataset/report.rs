@@ -13,8 +13,11 @@ use std::path::Path;
 pub const HEAD: &str = "\
 `data/` holds:
 
-- `manifest.json`: the 16 latency and 6 power benchmarks (configuration, seed, full size, size of \
-the committed sample). `angraph datasets --all --full` regenerates the full sets byte-for-byte \
+- `manifest.json`: the paper's 16 latency and 6 power benchmarks, plus the training mixes \
+(`train_*`) and held-out checks (`check_*`) of the chip-family protocols (configuration, seed, \
+full size, size of the committed sample), and the protocols themselves: which sets train each \
+recommended model and which only evaluate it (`angraph datasets --protocol NAME`; \
+docs/generalization.md). `angraph datasets --all --full` regenerates the full sets byte-for-byte \
 (sample `i` depends only on the configuration and `i`); `angraph datasets --all` regenerates the \
 committed samples (the first samples of each full set) under `data/samples/`.
 - `samples/<name>/`: latency datasets in the OGB raw format (`raw/*.csv.gz`, \

@@ -36,9 +36,7 @@ pub enum PowerSchedule {
 }
 
 /// What each row's squared error is measured in.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum PowerLoss {
     /// Squared error of the standardised targets (large energies dominate).
     #[default]
