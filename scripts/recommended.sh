@@ -40,7 +40,7 @@ if [ "$what" = both ] || [ "$what" = latency ]; then
         --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l"
     "$A" quantize --model "$out/angraph_l.safetensors" --data "${train[0]}" --calib 512
     "$A" eval --model "$out/angraph_l.safetensors" --out "runs/angraph_l_seed$seed/eval" --data "${evals[@]}"
-    cp "runs/angraph_l_seed$seed/eval/generalization.png" "$out/angraph_l_generalization.png"
+    cp "runs/angraph_l_seed$seed/eval/generalization.png" docs/angraph_l_generalization.png
 fi
 
 if [ "$what" = both ] || [ "$what" = power ]; then
