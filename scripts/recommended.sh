@@ -8,7 +8,8 @@
 #   scripts/recommended.sh             # both models
 #   scripts/recommended.sh latency     # ANGraph-L only
 #   scripts/recommended.sh power       # ANGraph-P only
-# Environment: SEED (default 2024), OUT (default saved_model), DATA (default target-data).
+# Environment: SEED (default 2024), OUT (default saved_model; another folder for other seeds,
+# e.g. SEED=1 OUT=runs/seed1), DATA (default target-data).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,7 +41,9 @@ if [ "$what" = both ] || [ "$what" = latency ]; then
         --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l"
     "$A" quantize --model "$out/angraph_l.safetensors" --data "${train[0]}" --calib 512
     "$A" eval --model "$out/angraph_l.safetensors" --out "runs/angraph_l_seed$seed/eval" --data "${evals[@]}"
-    cp "runs/angraph_l_seed$seed/eval/generalization.png" docs/angraph_l_generalization.png
+    if [ "$out" = saved_model ]; then
+        cp "runs/angraph_l_seed$seed/eval/generalization.png" docs/angraph_l_generalization.png
+    fi
 fi
 
 if [ "$what" = both ] || [ "$what" = power ]; then
