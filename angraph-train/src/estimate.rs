@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use angraph_core::config::Preprocess;
 use angraph_core::power::Energy;
 use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 use angraph_core::quantize::OwnedGraph;
@@ -176,7 +177,13 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     let Config::Latency(lc) = lat.config() else {
         bail!("not an ANGraph-L blob");
     };
-    if lc.in_dim as usize == fw {
+    let untimed = s.end.saturating_sub(s.start) == 0;
+    if lc.preprocess == Preprocess::Log2Ratio && untimed {
+        println!(
+            "  ANGraph-L: no latency from this stream: it has no timestamps (TrueAsync DFG JSON), \
+             so the system-level estimate the model corrects is 0; give the timed form"
+        );
+    } else if lc.in_dim as usize == fw {
         let edges: Vec<(u32, u32)> = graph.edges.clone();
         let acts: Vec<f32> = graph.activities.iter().map(|&a| a as f32).collect();
         let g = OwnedGraph::from_coo(
@@ -313,6 +320,17 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             )
         })?;
 
+    if lc.preprocess == Preprocess::Log2Ratio
+        && angraph_core::preprocess::anchor_ns_f32(view.node_features(0)) <= 0.0
+    {
+        bail!(
+            "{}: graph {} has no system-level span (node feature graph_span_us is 0): {} \
+             corrects that estimate and needs graphs of timed streams",
+            args.graph.display(),
+            args.graph_index,
+            args.latency_model.display()
+        );
+    }
     // ANGraph-L, fixed point.
     let gf = g.to_fixed();
     let mut ws = vec![0u8; latency::required_workspace(&lat, view.num_nodes(), view.num_edges())];

@@ -145,3 +145,24 @@ fn bad_inputs_name_the_file_and_fail() {
     assert!(err.contains("row 100000 requested"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_untimed_stream_gives_no_latency_from_the_ratio_model() {
+    // The DFG JSON form has no timestamps: the system-level estimate the recommended ANGraph-L
+    // corrects is 0, so it says so instead of printing 0 ns; ANGraph-P still runs.
+    let (ok, out, err) = angraph(&[
+        "estimate",
+        "--stream",
+        "data/streams/digits_4x4_sample0.dfg.json",
+    ]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("no latency from this stream"), "{out}");
+    assert!(
+        !out.contains("ANGraph-L (fixed point) on the stream's graph"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ANGraph-P (fixed point) on the stream's"),
+        "{out}"
+    );
+}
