@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Reproduce the recommended models saved_model/angraph_l.* and saved_model/angraph_p.* from the
 # protocols of data/manifest.json: generate each protocol's training mix (at the sizes the
-# manifest declares) and its evaluation and check sets (300 samples each), train, quantize,
-# evaluate zero-shot on every set the model never saw, and write the reports and the PNGs.
+# manifest declares) and its evaluation and check sets (300 samples each), train, quantize
+# (calibrated on the whole training mix, with the trust section: 90 % intervals and the envelope
+# check fitted on the training sets' training / validation splits), evaluate zero-shot on every
+# set the model never saw (accuracy, and the trust section's coverage and flags: trust.md), and
+# write the reports and the PNGs.
 # Idempotent: the same seeds give the same bytes. About 40 min on 2 idle cores.
 #
 #   scripts/recommended.sh             # both models
@@ -39,7 +42,8 @@ if [ "$what" = both ] || [ "$what" = latency ]; then
     for n in $(protocol_sets angraph_l eval); do evals+=("$d/$n:all"); done
     "$A" train latency --data "${train[@]}" --out "runs/angraph_l_seed$seed" --preprocess log2ratio \
         --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l"
-    "$A" quantize --model "$out/angraph_l.safetensors" --data "${train[0]}" --calib 512
+    trust=(); for t in "${train[@]}"; do trust+=(--trust-data "$t"); done
+    "$A" quantize --model "$out/angraph_l.safetensors" --data "${train[@]}" --calib 2048 "${trust[@]}"
     "$A" eval --model "$out/angraph_l.safetensors" --out "runs/angraph_l_seed$seed/eval" --data "${evals[@]}"
     if [ "$out" = saved_model ]; then
         cp "runs/angraph_l_seed$seed/eval/generalization.png" docs/angraph_l_generalization.png
@@ -54,6 +58,7 @@ if [ "$what" = both ] || [ "$what" = power ]; then
     for n in $(protocol_sets angraph_p eval); do evals+=("$d/$n:all"); done
     "$A" train power --data "${train[@]}" --out "runs/angraph_p_seed$seed" --schedule two-stage-joint \
         --epochs 300 --seed "$seed" --threads 1 --quiet --save "$out/angraph_p"
-    "$A" quantize --model "$out/angraph_p.safetensors" --data "${train[0]}" --calib 512
+    trust=(); for t in "${train[@]}"; do trust+=(--trust-data "$t"); done
+    "$A" quantize --model "$out/angraph_p.safetensors" --data "${train[@]}" --calib 2048 "${trust[@]}"
     "$A" eval --model "$out/angraph_p.safetensors" --out "runs/angraph_p_seed$seed/eval" --data "${evals[@]}"
 fi

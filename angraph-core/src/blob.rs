@@ -3,8 +3,10 @@
 //! Layout: `postcard(Header) ++ postcard(Body) ++ crc32_le(all preceding bytes)`.
 //! `Header` = magic `b"ANGQ"` (4 raw bytes) + format version (varint). `Body` = config,
 //! precision, output format, label scale and unit, a free-text note, scalar requantization
-//! parameters, and the tensors as length-prefixed little-endian byte slices that the loaded
-//! [`Model`](crate::model::Model) borrows (loading allocates nothing and copies no weights).
+//! parameters, the tensors as length-prefixed little-endian byte slices that the loaded
+//! [`Model`](crate::model::Model) borrows (loading allocates nothing and copies no weights),
+//! and (format 2) an optional [`Trust`] section: calibrated intervals and the training
+//! envelope. Format 1 blobs (no trust section) still load; this build writes format 2.
 //!
 //! Per linear layer (canonical order: [`Config::linear_shapes`]):
 //! - `F32`: `w` (`out x in` f32 LE, row-major), `b` (`out` f32 LE);
@@ -16,12 +18,15 @@ use crate::config::{Config, MAX_LINEARS};
 use crate::crc::crc32;
 use crate::error::{Error, Result};
 use crate::fixed::Requant;
+use crate::trust::Trust;
 use serde::{Deserialize, Serialize};
 
 /// File magic.
 pub const MAGIC: [u8; 4] = *b"ANGQ";
-/// Format version written by this build (and the only one it reads).
-pub const FORMAT_VERSION: u16 = 1;
+/// Format version written by this build.
+pub const FORMAT_VERSION: u16 = 2;
+/// Oldest format version this build reads (1: no trust section).
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Most tensors in a blob.
 pub const MAX_TENSORS: usize = 4 * MAX_LINEARS;
 /// Most scalar requantization parameters.
@@ -78,6 +83,9 @@ pub struct Body<'a> {
     /// Tensors in canonical order.
     #[serde(borrow)]
     pub tensors: heapless::Vec<&'a [u8], MAX_TENSORS>,
+    /// Intervals and envelope (format 2; `None` in format 1 blobs and when not calibrated).
+    #[serde(borrow)]
+    pub trust: Option<Trust<'a>>,
 }
 
 // Requant is serialized as (mult, shift).
@@ -100,7 +108,7 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         return Err(Error::BadMagic);
     }
     let (header, _) = postcard::take_from_bytes::<Header>(bytes).map_err(|_| Error::Truncated)?;
-    if header.version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&header.version) {
         return Err(Error::UnsupportedVersion(header.version));
     }
     if bytes.len() < 9 {
@@ -130,6 +138,7 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         note: head.note,
         scalars: head.scalars,
         tensors: heapless::Vec::new(),
+        trust: None,
     };
     let (count, mut rest) = take_varint(rest)?;
     for _ in 0..count {
@@ -141,13 +150,23 @@ pub fn decode(bytes: &[u8]) -> Result<Body<'_>> {
         body.tensors.push(t).map_err(|_| Error::Decode)?;
         rest = after;
     }
+    if header.version >= 2 {
+        let (trust, after) =
+            postcard::take_from_bytes::<Option<Trust<'_>>>(rest).map_err(|e| match e {
+                postcard::Error::DeserializeUnexpectedEnd => Error::Truncated,
+                _ => Error::Decode,
+            })?;
+        body.trust = trust;
+        rest = after;
+    }
     if !rest.is_empty() {
         return Err(Error::Truncated);
     }
     Ok(body)
 }
 
-/// `Body` without its last field, `tensors` (same field order: same postcard encoding).
+/// `Body` without its last fields, `tensors` and `trust` (same field order: same postcard
+/// encoding).
 #[derive(Deserialize)]
 struct Head<'a> {
     config: Config,
@@ -242,6 +261,7 @@ mod decode_tests {
             note: "test",
             scalars: heapless::Vec::new(),
             tensors,
+            trust: None,
         };
         let mut buf = [0u8; 2048];
         let n = encode_into(&body, &mut buf).unwrap();
@@ -258,6 +278,19 @@ mod decode_tests {
             reseal(&mut b[..cut]);
             assert!(decode(&b[..cut]).is_err(), "cut {cut}");
         }
+        // A format 1 blob (no trust section) still loads: version 1, no trailing `None`.
+        let mut v1 = [0u8; 2048];
+        v1[..n - 5].copy_from_slice(&buf[..n - 5]);
+        assert_eq!((buf[4], buf[n - 5]), (2, 0));
+        v1[4] = 1;
+        reseal(&mut v1[..n - 1]);
+        let old = decode(&v1[..n - 1]).unwrap();
+        assert_eq!((old.tensors, old.trust), (ours.tensors.clone(), None));
+        // A version from the future is refused.
+        let mut v3 = buf;
+        v3[4] = 3;
+        reseal(&mut v3[..n]);
+        assert_eq!(decode(&v3[..n]).unwrap_err(), Error::UnsupportedVersion(3));
         assert_eq!(take_varint(&[0x80; 3]), Err(Error::Truncated));
         assert_eq!(take_varint(&[0xff; 12]), Err(Error::Decode));
         assert_eq!(take_varint(&[0xac, 0x02, 9]).unwrap(), (300, &[9u8][..]));

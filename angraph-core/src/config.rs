@@ -252,6 +252,13 @@ impl PowerConfig {
             .max(self.in_dim as usize)
     }
 
+    /// Width of the vector the heads read (the last stage's width).
+    pub fn head_input_width(&self) -> usize {
+        self.stages
+            .last()
+            .map_or(self.in_dim as usize, |s| s.width as usize)
+    }
+
     /// Check every field's range.
     pub fn validate(&self) -> Result<()> {
         if self.in_dim == 0 || self.in_dim > MAX_LINEAR_IN {

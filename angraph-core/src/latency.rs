@@ -19,7 +19,8 @@ use crate::workspace::{Carver, Plan};
 
 mod staged;
 pub use staged::{
-    input_workspace, input_workspace_bound, layer_workspace, layer_workspace_bound, FixedInput,
+    input_workspace, input_workspace_bound, layer_workspace, layer_workspace_bound, Assessed,
+    FixedInput,
 };
 
 /// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
@@ -409,6 +410,40 @@ pub fn predict_fixed(
     graph: &GraphView<'_, i32>,
     workspace: &mut [u8],
 ) -> Result<Fixed> {
+    Ok(predict_embedded(model, graph, workspace, &mut [])?.0)
+}
+
+/// [`predict_fixed`] and the interval covariate ([`crate::trust::covariate`]), also writing
+/// the pooled graph embedding (`width` values, activation units) to `embedding` unless it is
+/// empty: what trust calibration measures.
+pub fn predict_embedded(
+    model: &Model<'_>,
+    graph: &GraphView<'_, i32>,
+    workspace: &mut [u8],
+    embedding: &mut [i32],
+) -> Result<(Fixed, i32)> {
+    let (stage, ws_layers) = fill(model, graph, workspace)?;
+    stage.finish_inner(graph, ws_layers, embedding)
+}
+
+/// [`predict_fixed`] with the interval and envelope verdict of the blob's trust section
+/// ([`crate::trust`]; both `None` without one): the same values the chip computes.
+pub fn predict_assessed(
+    model: &Model<'_>,
+    graph: &GraphView<'_, i32>,
+    workspace: &mut [u8],
+) -> Result<Assessed> {
+    let (stage, ws_layers) = fill(model, graph, workspace)?;
+    stage.finish_assessed(graph, ws_layers)
+}
+
+/// Stage 1 of the fixed-point path over `graph`'s rows: one implementation for every
+/// fixed-point entry point.
+fn fill<'m, 'a, 'w>(
+    model: &'m Model<'a>,
+    graph: &GraphView<'_, i32>,
+    workspace: &'w mut [u8],
+) -> Result<(FixedInput<'m, 'a, 'w>, &'w mut [u8])> {
     let c = model.latency_config()?;
     if model.precision() == Precision::F32 {
         return Err(Error::WrongPrecision);
@@ -428,7 +463,7 @@ pub fn predict_fixed(
     for v in 0..n as usize {
         stage.push_node(graph.node_features(v))?;
     }
-    stage.finish(graph, ws_layers)
+    Ok((stage, ws_layers))
 }
 
 /// Column block of the `i32` accumulators of pooling and aggregation (on the stack: 256 bytes).

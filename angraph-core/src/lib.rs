@@ -8,7 +8,9 @@
 //! - [`component`], [`transform`], [`features`]: hardware components, the streaming event ->
 //!   graph transform and its integer (Q16.16) node and edge features;
 //! - [`power_input`]: ANGraph-P's versioned input (activity matrix, operating conditions);
-//! - `quantize` (feature `std`): f32 models, BatchNorm folding, calibration and blob writing.
+//! - [`trust`]: calibrated prediction intervals and the training envelope (blob format 2);
+//! - `quantize` (feature `std`): f32 models, BatchNorm folding, calibration and blob writing;
+//!   `trust_fit` (feature `std`): fitting the trust section from training and held-out samples.
 //!
 //! Working memory is always supplied by the caller ([`latency::required_workspace`],
 //! [`power::required_workspace`]); nothing here allocates.
@@ -38,6 +40,9 @@ pub mod quantize;
 #[cfg(test)]
 mod test_rng;
 pub mod transform;
+pub mod trust;
+#[cfg(feature = "std")]
+pub mod trust_fit;
 pub mod workspace;
 
 pub use blob::Precision;

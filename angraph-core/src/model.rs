@@ -5,6 +5,7 @@ use crate::blob::{self, Body, Precision};
 use crate::config::{Config, Family, LatencyConfig, PowerConfig, MAX_LINEARS};
 use crate::error::{Error, Result};
 use crate::fixed::Requant;
+use crate::trust::Trust;
 use core::mem::MaybeUninit;
 use heapless::Vec;
 
@@ -229,7 +230,23 @@ impl<'a> Model<'a> {
                 .push(lin)
                 .map_err(|_| Error::Capacity("linear layers"))?;
         }
+        if let Some(t) = &body.trust {
+            let (features, embed, outputs) = match &body.config {
+                Config::Latency(c) => (c.in_dim as usize, c.width as usize, 1),
+                Config::Power(c) => (
+                    c.in_dim as usize,
+                    c.head_input_width(),
+                    c.heads as usize + 1,
+                ),
+            };
+            t.validate(features, embed, outputs)?;
+        }
         Ok(())
+    }
+
+    /// The calibrated intervals and training envelope, when the blob has them.
+    pub fn trust(&self) -> Option<&Trust<'a>> {
+        self.body.trust.as_ref()
     }
 
     /// The decoded body (config, precision, note, ...).

@@ -11,6 +11,7 @@ use crate::fixed::{sat_i32, Activation, Requant};
 use crate::latency::Fixed;
 use crate::latency::{MaxAbs, NoObserver, Observer};
 use crate::model::{Linear, Model};
+use crate::trust::{Envelope, Interval, MAX_INTERVALS};
 use crate::workspace::{Carver, Plain, Plan};
 
 /// Most heads (outputs) of ANGraph-P.
@@ -206,11 +207,80 @@ pub fn predict_fixed(
     out: &mut [Energy<Fixed>],
     workspace: &mut [u8],
 ) -> Result<()> {
+    predict_embedded(model, input, out, workspace, &mut [])
+}
+
+/// [`predict_fixed`], also writing each sample's last hidden vector (what the heads read,
+/// [`PowerConfig::head_input_width`] values in activation units per sample) to `embedding`
+/// unless it is empty: what trust calibration measures.
+pub fn predict_embedded(
+    model: &Model<'_>,
+    input: &[i32],
+    out: &mut [Energy<Fixed>],
+    workspace: &mut [u8],
+    embedding: &mut [i32],
+) -> Result<()> {
     match model.precision() {
-        Precision::Int16 => run_fixed::<i16>(model, input, out, workspace),
-        Precision::Int8 => run_fixed::<i8>(model, input, out, workspace),
+        Precision::Int16 => run_fixed::<i16>(model, input, out, workspace, embedding),
+        Precision::Int8 => run_fixed::<i8>(model, input, out, workspace, embedding),
         Precision::F32 => Err(Error::WrongPrecision),
     }
+}
+
+/// A fixed-point ANGraph-P prediction with what the blob's trust section says about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assessed {
+    /// The prediction (as [`predict_fixed`] gives it).
+    pub energy: Energy<Fixed>,
+    /// Interval of each head (in head order), then of the total; `None` without a trust
+    /// section.
+    pub intervals: Option<[Interval; MAX_INTERVALS]>,
+    /// The envelope verdict (`None` without a trust section).
+    pub envelope: Option<Envelope>,
+}
+
+/// [`predict_fixed`] of one sample (`in_dim` Q16.16 activities) with the intervals and the
+/// envelope verdict of the blob's trust section: the same values the chip computes.
+pub fn predict_assessed(
+    model: &Model<'_>,
+    input: &[i32],
+    workspace: &mut [u8],
+) -> Result<Assessed> {
+    let c = model.power_config()?;
+    let frac_bits = model.out_frac_bits();
+    let zero = Fixed { raw: 0, frac_bits };
+    let mut out = [Energy {
+        heads: [zero; MAX_OUTPUTS],
+        len: 0,
+        total: zero,
+    }];
+    let mut emb = [0i32; crate::config::MAX_WIDTH as usize];
+    let w = c.head_input_width().min(emb.len());
+    predict_embedded(model, input, &mut out, workspace, &mut emb[..w])?;
+    let energy = out[0];
+    Ok(match model.trust() {
+        Some(t) => {
+            let mut iv = [Interval { lo: zero, hi: zero }; MAX_INTERVALS];
+            for (k, slot) in iv.iter_mut().enumerate().take(energy.len as usize + 1) {
+                let y = if k < energy.len as usize {
+                    energy.heads[k]
+                } else {
+                    energy.total
+                };
+                *slot = t.interval(k, y, 0).unwrap_or(Interval { lo: y, hi: y });
+            }
+            Assessed {
+                energy,
+                intervals: Some(iv),
+                envelope: Some(t.assess(t.check_row(0, input), &emb[..w])),
+            }
+        }
+        None => Assessed {
+            energy,
+            intervals: None,
+            envelope: None,
+        },
+    })
 }
 
 fn run_fixed<A: Activation + Plain>(
@@ -218,11 +288,19 @@ fn run_fixed<A: Activation + Plain>(
     input: &[i32],
     out: &mut [Energy<Fixed>],
     workspace: &mut [u8],
+    embedding: &mut [i32],
 ) -> Result<()> {
     let c = model.power_config()?;
     let d = c.in_dim as usize;
     let batch = input.len() / d;
     check_input(c, input.len(), batch, out.len())?;
+    let ew = c.head_input_width();
+    if !embedding.is_empty() && embedding.len() < batch * ew {
+        return Err(Error::OutputLength {
+            needed: batch * ew,
+            given: embedding.len(),
+        });
+    }
     let p = plan(model, c);
     let mut ws = Carver::new(workspace, &p)?;
     let w = c.max_width();
@@ -233,7 +311,7 @@ fn run_fixed<A: Activation + Plain>(
     let scalars = model.scalars();
     let frac_bits = model.out_frac_bits();
     let zero = Fixed { raw: 0, frac_bits };
-    for (s, e) in input.chunks_exact(d).zip(out.iter_mut()) {
+    for (k, (s, e)) in input.chunks_exact(d).zip(out.iter_mut()).enumerate() {
         let q: Requant = scalars[0];
         for (o, &v) in a.iter_mut().zip(s) {
             *o = A::sat(q.apply32(v));
@@ -259,6 +337,11 @@ fn run_fixed<A: Activation + Plain>(
                 li += 2;
                 blk += 1;
                 core::mem::swap(&mut a, &mut b);
+            }
+        }
+        if !embedding.is_empty() {
+            for (o, v) in embedding[k * ew..(k + 1) * ew].iter_mut().zip(&a[..dim]) {
+                *o = v.widen();
             }
         }
         let mut res = Energy {

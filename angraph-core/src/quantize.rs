@@ -251,6 +251,7 @@ impl ModelF32 {
             note: self.note.as_str(),
             scalars: heapless::Vec::new(),
             tensors,
+            trust: None,
         };
         check_text(&body)?;
         blob::encode(&body)
@@ -361,6 +362,7 @@ impl ModelF32 {
             note: full_note.as_str(),
             scalars: q.scalars.iter().copied().collect(),
             tensors,
+            trust: None,
         };
         check_text(&body)?;
         let bytes = blob::encode(&body)?;

@@ -114,6 +114,15 @@ typedef struct angraph_prediction {
     uint32_t events;       /* completed events */
     uint64_t hops;         /* hops */
     uint64_t span_ps;      /* system-level estimate: last leave - first enter (ps) */
+    uint32_t has_trust;    /* 1 when the latency blob carries intervals and an envelope */
+    uint32_t in_envelope;  /* 1 when every model with a trust section finds the window familiar */
+    angraph_fixed latency_lo; /* calibrated interval of latency (if has_trust) */
+    angraph_fixed latency_hi;
+    angraph_fixed total_lo;   /* calibrated interval of total energy (if the power blob has one) */
+    angraph_fixed total_hi;
+    uint32_t envelope_reason; /* 0 inside; 1 latency input out of range; 2 latency embedding far;
+                                 3 power input out of range; 4 power embedding far */
+    int32_t envelope_feature; /* the input feature out of range (reasons 1, 3), else -1 */
 } angraph_prediction;
 
 /* Process-node descriptors of the stream (node features 32..34). */

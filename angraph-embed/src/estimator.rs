@@ -21,6 +21,7 @@ use angraph_core::graph::{csr_from_coo, GraphView};
 use angraph_core::latency::{self, FixedInput};
 use angraph_core::power::{self, Energy, MAX_OUTPUTS};
 use angraph_core::transform::GraphBuilder;
+use angraph_core::trust::{Envelope, Interval};
 use angraph_core::{Error, Family, Fixed, Model, Precision};
 use core::mem::MaybeUninit;
 
@@ -35,6 +36,10 @@ pub struct Prediction {
     pub edges: u32,
     /// Whole-window statistics (`span()` is the system-level latency estimate, ps).
     pub summary: StreamSummary,
+    /// The calibrated interval of `latency` (`None` when the blob has no trust section).
+    pub interval: Option<Interval>,
+    /// Whether the window looks like the training data (`None` without a trust section).
+    pub envelope: Option<Envelope>,
 }
 
 /// A failure inside the estimator: a status decided here, or an `angraph_core` error (kept as
@@ -329,6 +334,29 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok(energy.run()?)
     }
 
+    /// [`Self::predict_energy`] with the intervals and envelope verdict of the power blob's
+    /// trust section (`None` without one).
+    pub fn predict_energy_assessed(
+        &mut self,
+        energy: &mut EnergyEstimator<'_>,
+    ) -> Result<power::Assessed> {
+        let r = self.predict_energy_assessed_inner(energy);
+        settle(&mut self.last_error, r)
+    }
+
+    fn predict_energy_assessed_inner(
+        &mut self,
+        energy: &mut EnergyEstimator<'_>,
+    ) -> Inner<power::Assessed> {
+        let d = energy.input.len();
+        self.streaming()?.power_input(d, energy.input)?;
+        Ok(power::predict_assessed(
+            energy.power,
+            energy.input,
+            energy.workspace,
+        )?)
+    }
+
     /// Predict latency from the stream window, which this consumes (call [`Self::reset`] next).
     pub fn predict(&mut self) -> Result<Prediction> {
         let r = self.predict_inner();
@@ -356,12 +384,14 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         }
         // From here on the builder's memory is the layers' workspace.
         self.state = State::Consumed;
-        let latency = stage.finish(&topo, self.shared)?;
+        let a = stage.finish_assessed(&topo, self.shared)?;
         Ok(Prediction {
-            latency,
+            latency: a.value,
             nodes: n,
             edges: topo.num_edges(),
             summary,
+            interval: a.interval,
+            envelope: a.envelope,
         })
     }
 
@@ -524,6 +554,21 @@ impl<'a> EnergyEstimator<'a> {
         }
         self.input.copy_from_slice(activity);
         self.run()
+    }
+
+    /// [`Self::predict`] with the intervals and envelope verdict of the blob's trust section
+    /// (`None` without one): bit-identical to `angraph_core::power::predict_assessed`.
+    pub fn predict_assessed(&mut self, activity: &[i32]) -> Result<power::Assessed> {
+        let d = self.input.len();
+        if activity.len() != d {
+            return Err(Status::BufferLength);
+        }
+        self.input.copy_from_slice(activity);
+        Ok(power::predict_assessed(
+            self.power,
+            self.input,
+            self.workspace,
+        )?)
     }
 
     /// The model's input width (36 or 42 for a model fed from a stream).

@@ -150,11 +150,40 @@ pub struct AngraphPrediction {
     pub hops: u64,
     /// System-level latency estimate of the window: last leave - first enter (ps).
     pub span_ps: u64,
+    /// 1 when the latency blob has a trust section (intervals and the envelope check).
+    pub has_trust: u32,
+    /// 1 when every model with a trust section finds the window like its training data.
+    pub in_envelope: u32,
+    /// Calibrated interval of `latency` (valid when `has_trust` is 1).
+    pub latency_lo: AngraphFixed,
+    /// See `latency_lo`.
+    pub latency_hi: AngraphFixed,
+    /// Calibrated interval of the total energy (valid when `has_energy` is 1 and the power
+    /// blob has a trust section).
+    pub total_lo: AngraphFixed,
+    /// See `total_lo`.
+    pub total_hi: AngraphFixed,
+    /// Why not in envelope: 0 inside, 1 a latency input outside its training range, 2 the
+    /// latency embedding far from training, 3 a power input outside its range, 4 the power
+    /// embedding far from training.
+    pub envelope_reason: u32,
+    /// The input feature outside its training range (reasons 1 and 3), else -1.
+    pub envelope_feature: i32,
+}
+
+/// Reason code of an envelope verdict (`first` for a range violation, `first + 1` for the
+/// embedding distance), 0 when inside; and the feature index or -1.
+fn envelope_code(e: &angraph_core::trust::Envelope, first: u32) -> (u32, i32) {
+    match (e.out_of_range, e.inside()) {
+        (Some(o), _) => (first, o.feature as i32),
+        (None, false) => (first + 1, -1),
+        (None, true) => (0, -1),
+    }
 }
 
 impl From<Prediction> for AngraphPrediction {
     fn from(p: Prediction) -> Self {
-        AngraphPrediction {
+        let mut out = AngraphPrediction {
             latency: p.latency.into(),
             energy: AngraphEnergy::default(),
             has_energy: 0,
@@ -163,7 +192,25 @@ impl From<Prediction> for AngraphPrediction {
             events: p.summary.events,
             hops: p.summary.hops,
             span_ps: p.summary.span(),
+            has_trust: 0,
+            in_envelope: 1,
+            latency_lo: AngraphFixed::default(),
+            latency_hi: AngraphFixed::default(),
+            total_lo: AngraphFixed::default(),
+            total_hi: AngraphFixed::default(),
+            envelope_reason: 0,
+            envelope_feature: -1,
+        };
+        if let (Some(iv), Some(e)) = (p.interval, p.envelope) {
+            out.has_trust = 1;
+            out.latency_lo = iv.lo.into();
+            out.latency_hi = iv.hi.into();
+            let (reason, feature) = envelope_code(&e, 1);
+            out.in_envelope = u32::from(reason == 0);
+            out.envelope_reason = reason;
+            out.envelope_feature = feature;
         }
+        out
     }
 }
 
@@ -446,13 +493,24 @@ pub unsafe extern "C" fn angraph_predict(h: *mut Handle, out: *mut AngraphPredic
         let est = unsafe { h.est.assume_init_mut() };
         // Energy first: the latency prediction consumes the window.
         let energy = match h.energy.as_mut() {
-            Some(e) => Some(est.predict_energy(e)?),
+            Some(e) => Some(est.predict_energy_assessed(e)?),
             None => None,
         };
         let mut p: AngraphPrediction = est.predict()?.into();
-        if let Some(e) = energy {
-            p.energy = e.into();
+        if let Some(a) = energy {
+            p.energy = a.energy.into();
             p.has_energy = 1;
+            if let (Some(iv), Some(e)) = (a.intervals, a.envelope) {
+                let k = a.energy.len as usize; // the total follows the heads
+                p.total_lo = iv[k].lo.into();
+                p.total_hi = iv[k].hi.into();
+                let (reason, feature) = envelope_code(&e, 3);
+                if reason != 0 && p.envelope_reason == 0 {
+                    p.envelope_reason = reason;
+                    p.envelope_feature = feature;
+                }
+                p.in_envelope &= u32::from(reason == 0);
+            }
         }
         Ok(p)
     });

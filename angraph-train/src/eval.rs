@@ -20,6 +20,7 @@ use crate::train::latency::LatencyModel;
 use crate::train::metrics::{Metrics, Versus};
 use crate::train::plot;
 use crate::train::power::{PowerMetrics, PowerModel};
+use crate::trust::TrustMetrics;
 
 /// Predictions of a latency model on some graphs of a set.
 #[derive(Debug, Clone, Serialize)]
@@ -154,6 +155,53 @@ pub struct EvalArgs {
     /// `auto`, `cpu` or `cuda`.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// A fixed-point blob with a trust section (`angraph quantize --trust-data`) whose
+    /// intervals and envelope check are measured on every dataset (trust.md: coverage, median
+    /// half-width, flag rate, catch rate of misses beyond +-10 %). Default: the checkpoint's
+    /// `.angq` when it exists and has a trust section.
+    #[arg(long)]
+    pub blob: Option<PathBuf>,
+}
+
+/// The trust blob of an evaluation: `--blob`, else `<model>.angq` if it has a trust section.
+fn trust_blob(a: &EvalArgs) -> Result<Option<Vec<u8>>> {
+    let (path, explicit) = match &a.blob {
+        Some(p) => (p.clone(), true),
+        None => (a.model.with_extension("angq"), false),
+    };
+    if !explicit && !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let has_trust = Model::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        .trust()
+        .is_some();
+    match (has_trust, explicit) {
+        (true, _) => Ok(Some(bytes)),
+        (false, true) => bail!(
+            "{}: no trust section (quantize with --trust-data)",
+            path.display()
+        ),
+        (false, false) => Ok(None),
+    }
+}
+
+/// Header of trust.md.
+const TRUST_MD_HEAD: &str = "| dataset | split | output | samples | coverage % | median half-width % | flagged % (by range) | misses (beyond +-10 %) | misses flagged % | misses flagged or covered % |\n|---|---|---|---|---|---|---|---|---|---|\n";
+
+fn trust_md_row(dataset: &str, split: &str, output: &str, t: &TrustMetrics) -> String {
+    format!(
+        "| {dataset} | {split} | {output} | {} | {:.1} | {:.2} | {:.1} ({:.1}) | {} | {} | {} |\n",
+        t.n,
+        t.coverage_pct,
+        t.median_half_width_pct,
+        t.flag_pct,
+        t.flag_range_pct,
+        t.misses,
+        or_dash(t.catch_pct, 1),
+        or_dash(t.caught_or_covered_pct, 1)
+    )
 }
 
 /// One row of the generalization table and of report.json: a dataset, or (last, with
@@ -445,6 +493,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         lm = None;
     }
     let mut units = Vec::new();
+    let trust_bytes = trust_blob(a)?;
+    let trust_model = match &trust_bytes {
+        Some(b) => Some(Model::from_bytes(b).map_err(|e| anyhow::anyhow!("trust blob: {e}"))?),
+        None => None,
+    };
+    let mut trust_md = String::from(TRUST_MD_HEAD);
+    let mut trust_json = Vec::new();
     for spec in &a.data {
         let (dir, split) = data_spec(spec);
         if let Some(m) = &lm {
@@ -486,6 +541,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                     ))
                     .unwrap_or_default()
             );
+            if let Some(q) = &trust_model {
+                let t = TrustMetrics::of(&crate::trust::judge_latency(q, &set, &idx)?);
+                print_trust(&set.name, "latency", &t);
+                trust_md.push_str(&trust_md_row(&set.name, &split, "latency", &t));
+                trust_json
+                    .push(serde_json::json!({"dataset": set.name, "split": split, "latency": t}));
+            }
             units.push(set.unit.clone());
             rows.push(EvalRow {
                 dataset: set.name.clone(),
@@ -512,6 +574,17 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 set.name, split, idx.len(), p.dynamic.r2, p.r#static.r2, p.total.r2, p.dynamic.mape, p.r#static.mape, p.total.mape,
                 p.dynamic.within10_percent, p.r#static.within10_percent, p.total.within10_percent
             );
+            if let Some(q) = &trust_model {
+                let j = crate::trust::judge_power(q, &set, &idx)?;
+                let mut entry = serde_json::json!({"dataset": set.name, "split": split});
+                for (k, name) in ["dynamic", "static", "total"].iter().enumerate() {
+                    let t = TrustMetrics::of(&j.iter().map(|r| r[k]).collect::<Vec<_>>());
+                    print_trust(&set.name, name, &t);
+                    trust_md.push_str(&trust_md_row(&set.name, &split, name, &t));
+                    entry[*name] = serde_json::to_value(t)?;
+                }
+                trust_json.push(entry);
+            }
             rows.push(EvalRow {
                 dataset: set.name.clone(),
                 split,
@@ -534,7 +607,28 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         serde_json::to_string_pretty(&rows)?.as_bytes(),
     )?;
     print!("\n{md}");
+    if trust_model.is_some() {
+        write_atomic(&a.out.join("trust.md"), trust_md.as_bytes())?;
+        write_atomic(
+            &a.out.join("trust.json"),
+            serde_json::to_string_pretty(&trust_json)?.as_bytes(),
+        )?;
+        print!("\n{trust_md}");
+    }
     Ok(())
+}
+
+fn print_trust(set: &str, output: &str, t: &TrustMetrics) {
+    println!(
+        "{set:<28} trust {output:<8} coverage {:.1}% median half-width {:.2}% flagged {:.1}% (range {:.1}%) misses {} flagged {}% flagged-or-covered {}%",
+        t.coverage_pct,
+        t.median_half_width_pct,
+        t.flag_pct,
+        t.flag_range_pct,
+        t.misses,
+        or_dash(t.catch_pct, 1),
+        or_dash(t.caught_or_covered_pct, 1)
+    );
 }
 
 /// Float and fixed point side by side.
@@ -580,11 +674,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Calibrate the checkpoint at `model_path` on the training split of `data`, write the blob to
-/// `out`, and compare angraph-core's f32 and fixed-point paths on `split`.
+/// `calib` indices spread evenly over `train` (all of them when there are fewer): activation
+/// ranges then come from every dataset of a mix, not only the first.
+fn spread(train: &[usize], calib: usize) -> Vec<usize> {
+    let n = train.len();
+    if calib >= n {
+        return train.to_vec();
+    }
+    (0..calib).map(|k| train[k * n / calib]).collect()
+}
+
+/// Calibrate the checkpoint at `model_path` on `calib` samples spread over the training splits
+/// of `data` (one or several datasets), write the blob to `out`, and compare angraph-core's
+/// f32 and fixed-point paths on `split` of the same datasets.
 pub fn quantize_and_compare(
     model_path: &Path,
-    data: &Path,
+    data: &[PathBuf],
     split_seed: Option<u64>,
     calib: usize,
     precision: Precision,
@@ -597,21 +702,24 @@ pub fn quantize_and_compare(
     let f32_blob = mf.to_blob().map_err(|e| anyhow::anyhow!("f32 blob: {e}"))?;
     let f32_model = Model::from_bytes(&f32_blob).map_err(|e| anyhow::anyhow!("f32 blob: {e}"))?;
     let prec_name = format!("{precision:?}").to_lowercase();
+    let names: Vec<String> = data
+        .iter()
+        .map(|d| {
+            d.file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
     let note = format!(
         "calibrated on {calib} training samples of {}",
-        data.file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        names.join(" + ")
     );
     let (blob, outputs, rel, name, n_cal) = match &ck.net {
         Net::Latency(_) => {
-            let set = crate::train::load::latency_set(data, split_seed)?;
-            let cal: Vec<_> = set
-                .splits
-                .train
-                .iter()
-                .take(calib)
-                .map(|&i| set.graphs[i].clone())
+            let set = crate::train::load::latency_sets(data, split_seed)?;
+            let cal: Vec<_> = spread(&set.splits.train, calib)
+                .into_iter()
+                .map(|i| set.graphs[i].clone())
                 .collect();
             if cal.is_empty() {
                 bail!("{}: no training graphs to calibrate on", set.name);
@@ -667,8 +775,8 @@ pub fn quantize_and_compare(
         }
         Net::Power(net) => {
             let set =
-                crate::train::load::power_set_for(data, split_seed, net.config().in_dim as usize)?;
-            let cal_idx: Vec<usize> = set.splits.train.iter().take(calib).copied().collect();
+                crate::train::load::power_sets_for(data, split_seed, net.config().in_dim as usize)?;
+            let cal_idx: Vec<usize> = spread(&set.splits.train, calib);
             if cal_idx.is_empty() {
                 bail!("{}: no training rows to calibrate on", set.name);
             }

@@ -8,3 +8,4 @@ pub mod sim;
 pub mod stream;
 pub mod train;
 pub mod transfer;
+pub mod trust;

@@ -13,11 +13,12 @@ use super::{
     aggregate_fixed, check_graph_shape, dot_i8, linear_fixed, pool_fixed, quantize_row, Fixed,
 };
 use crate::blob::Precision;
-use crate::config::{LatencyConfig, Pool};
+use crate::config::{LatencyConfig, Pool, MAX_WIDTH};
 use crate::error::{Error, Result};
 use crate::fixed::{mul_recip, recip, sat_i32, Activation};
 use crate::graph::GraphView;
 use crate::model::Model;
+use crate::trust::{Envelope, Interval, OutOfRange};
 use crate::workspace::{Carver, Plain, Plan};
 
 fn head_max(c: &LatencyConfig) -> usize {
@@ -95,6 +96,23 @@ pub struct FixedInput<'m, 'a, 'w> {
     filled: usize,
     /// The first row's anchor feature ([`crate::preprocess::anchor_q16`]), for `Log2Ratio`.
     anchor: i32,
+    /// The first pushed value outside the trust section's training range.
+    out_of_range: Option<OutOfRange>,
+    /// The first row's interval covariate ([`crate::trust::covariate`]).
+    covariate: i32,
+}
+
+/// A fixed-point ANGraph-L prediction with what the blob's trust section says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessed {
+    /// The prediction (as [`FixedInput::finish`] returns it).
+    pub value: Fixed,
+    /// The interval covariate of the input ([`crate::trust::covariate`]).
+    pub covariate: i32,
+    /// Its calibrated interval (`None` without a trust section).
+    pub interval: Option<Interval>,
+    /// The envelope verdict (`None` without a trust section).
+    pub envelope: Option<Envelope>,
 }
 
 impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
@@ -135,6 +153,8 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
             num_nodes: n,
             filled: 0,
             anchor: 0,
+            out_of_range: None,
+            covariate: 0,
         })
     }
 
@@ -163,6 +183,12 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
         let v = self.filled;
         if v == 0 {
             self.anchor = crate::preprocess::anchor_q16(features);
+            self.covariate = crate::trust::covariate(features);
+        }
+        if self.out_of_range.is_none() {
+            if let Some(t) = self.model.trust() {
+                self.out_of_range = t.check_row(v as u32, features);
+            }
         }
         match &mut self.rows {
             Rows::I16 { h, x } => embed_row(self.model, c, features, x, h, v),
@@ -176,6 +202,62 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
     /// the pushed number of nodes, and edge weights when the model aggregates by activity).
     /// `workspace` needs [`layer_workspace`] bytes and may be memory the feature source used.
     pub fn finish(self, topology: &GraphView<'_, i32>, workspace: &mut [u8]) -> Result<Fixed> {
+        self.finish_embedded(topology, workspace, &mut [])
+    }
+
+    /// [`FixedInput::finish`] plus the interval and envelope verdict of the blob's trust
+    /// section (both `None` without one).
+    pub fn finish_assessed(
+        self,
+        topology: &GraphView<'_, i32>,
+        workspace: &mut [u8],
+    ) -> Result<Assessed> {
+        let model = self.model;
+        let out_of_range = self.out_of_range;
+        let mut emb = [0i32; MAX_WIDTH as usize];
+        let w = self.config.width as usize;
+        let (value, covariate) = self.finish_inner(topology, workspace, &mut emb[..w])?;
+        Ok(match model.trust() {
+            Some(t) => Assessed {
+                value,
+                covariate,
+                interval: t.interval(0, value, covariate),
+                envelope: Some(t.assess(out_of_range, &emb[..w])),
+            },
+            None => Assessed {
+                value,
+                covariate,
+                interval: None,
+                envelope: None,
+            },
+        })
+    }
+
+    /// [`FixedInput::finish`], also writing the pooled graph embedding (what the head reads,
+    /// activation units) to `embedding[..width]` when `embedding` is not empty (it must then
+    /// hold `width` values).
+    pub fn finish_embedded(
+        self,
+        topology: &GraphView<'_, i32>,
+        workspace: &mut [u8],
+        embedding: &mut [i32],
+    ) -> Result<Fixed> {
+        Ok(self.finish_inner(topology, workspace, embedding)?.0)
+    }
+
+    /// The prediction and its interval covariate; the embedding as in `finish_embedded`.
+    pub(super) fn finish_inner(
+        self,
+        topology: &GraphView<'_, i32>,
+        workspace: &mut [u8],
+        embedding: &mut [i32],
+    ) -> Result<(Fixed, i32)> {
+        if !embedding.is_empty() && embedding.len() < self.config.width as usize {
+            return Err(Error::OutputLength {
+                needed: self.config.width as usize,
+                given: embedding.len(),
+            });
+        }
         if topology.num_nodes() as usize != self.num_nodes || self.filled != self.num_nodes {
             return Err(Error::GraphLength {
                 field: "node rows",
@@ -184,13 +266,28 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
             });
         }
         check_graph_shape(self.config, topology)?;
+        let covariate = self.covariate;
         match self.rows {
-            Rows::I16 { h, .. } => {
-                layers::<i16>(self.model, self.config, topology, h, workspace, self.anchor)
-            }
-            Rows::I8 { h, .. } => {
-                layers::<i8>(self.model, self.config, topology, h, workspace, self.anchor)
-            }
+            Rows::I16 { h, .. } => layers::<i16>(
+                self.model,
+                self.config,
+                topology,
+                h,
+                workspace,
+                self.anchor,
+                embedding,
+            )
+            .map(|v| (v, covariate)),
+            Rows::I8 { h, .. } => layers::<i8>(
+                self.model,
+                self.config,
+                topology,
+                h,
+                workspace,
+                self.anchor,
+                embedding,
+            )
+            .map(|v| (v, covariate)),
         }
     }
 }
@@ -221,6 +318,7 @@ fn layers<A: Activation + Plain>(
     h0: &mut [A],
     workspace: &mut [u8],
     anchor: i32,
+    embedding: &mut [i32],
 ) -> Result<Fixed> {
     let n = graph.num_nodes() as usize;
     let w = c.width as usize;
@@ -269,6 +367,9 @@ fn layers<A: Activation + Plain>(
         };
         *z = A::sat(v);
     }
+    for (e, z) in embedding.iter_mut().zip(za.iter()) {
+        *e = z.widen();
+    }
     let mut dim = w;
     for &hd in c.head.iter() {
         linear_fixed(&lins[li], &za[..dim], &mut zb[..hd as usize], true);
@@ -279,9 +380,10 @@ fn layers<A: Activation + Plain>(
     let last = &lins[li];
     let acc = dot_i8(last.row_bytes(0), &za[..dim]) as i64 + last.bias_i32(0) as i64;
     let raw = sat_i32(last.requant(0).apply64(acc));
+    let fb = model.out_frac_bits();
     Ok(Fixed {
-        raw: crate::preprocess::output_fixed(c.preprocess, raw, model.out_frac_bits(), anchor),
-        frac_bits: model.out_frac_bits(),
+        raw: crate::preprocess::output_fixed(c.preprocess, raw, fb, anchor),
+        frac_bits: fb,
     })
 }
 

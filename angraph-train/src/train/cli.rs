@@ -708,13 +708,14 @@ pub struct QuantizeArgs {
     /// A checkpoint written by `angraph train` / `transfer` / `import` (`*.safetensors`).
     #[arg(long)]
     pub model: PathBuf,
-    /// The dataset: calibration on its training split, the report on `--split`.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// The datasets (one or more; give a mix model its whole training mix): calibration on
+    /// `--calib` samples spread over their training splits, the report on `--split`.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
     /// Output blob (default: the checkpoint's path with `.angq`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Calibration samples (the first of the training split).
+    /// Calibration samples (spread evenly over the training splits).
     #[arg(long, default_value_t = 256)]
     pub calib: usize,
     /// Activation precision: int16 or int8 (weights are int8 either way).
@@ -726,6 +727,65 @@ pub struct QuantizeArgs {
     /// Re-split with this seed instead of the dataset's split files.
     #[arg(long)]
     pub split_seed: Option<u64>,
+    /// Datasets (repeatable) that fit the blob's trust section: input ranges and embedding
+    /// statistics on their training splits, the conformal intervals and the envelope threshold
+    /// on their validation splits (held out from training). Use the model's training sets.
+    /// Without it the blob has no intervals and no envelope check.
+    #[arg(long, value_name = "DIR")]
+    pub trust_data: Vec<PathBuf>,
+    /// Nominal coverage of the intervals, percent.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(50..=99))]
+    pub coverage: u8,
+    /// Envelope threshold: this quantile (percent) of the held-out embedding distances; a
+    /// larger value flags fewer in-distribution inputs.
+    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(u8).range(50..=99))]
+    pub envelope: u8,
+}
+
+/// Fit the trust section of the blob at `out` on `a.trust_data` and rewrite the blob.
+fn add_trust(a: &QuantizeArgs, out: &std::path::Path) -> Result<Option<serde_json::Value>> {
+    if a.trust_data.is_empty() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(out).with_context(|| format!("reading {}", out.display()))?;
+    let q = angraph_core::Model::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let t = match q.family() {
+        angraph_core::Family::Latency => {
+            let set = crate::train::load::latency_sets(&a.trust_data, a.split_seed)?;
+            crate::trust::fit_latency(&q, &set, a.coverage, a.envelope)?
+        }
+        angraph_core::Family::Power => {
+            let set = crate::train::load::power_sets(&a.trust_data, a.split_seed)?;
+            crate::trust::fit_power(&q, &set, a.coverage, a.envelope)?
+        }
+    };
+    let blob = angraph_core::trust_fit::with_trust(&bytes, Some(&t))
+        .map_err(|e| anyhow::anyhow!("{}: trust section: {e}", out.display()))?;
+    write_atomic(out, &blob)?;
+    let widths: Vec<f64> = t
+        .half_width
+        .iter()
+        .map(|&q| 100.0 * (angraph_core::preprocess::exp2_f32(q as f32 / 65536.0) as f64 - 1.0))
+        .collect();
+    eprintln!(
+        "trust: {} calibration samples, {} % intervals of +{} %, envelope at the {} % distance quantile",
+        t.calibration_samples,
+        t.coverage_pct,
+        widths
+            .iter()
+            .map(|w| format!("{w:.2}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        a.envelope
+    );
+    Ok(Some(serde_json::json!({
+        "datasets": a.trust_data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "calibration_samples": t.calibration_samples,
+        "coverage_pct": t.coverage_pct,
+        "envelope_pct": a.envelope,
+        "upper_half_width_pct": widths,
+    })))
 }
 
 /// Run `angraph quantize`.
@@ -748,6 +808,7 @@ pub fn run_quantize(a: &QuantizeArgs) -> Result<()> {
         &a.split,
         &out,
     )?;
+    let trust = add_trust(a, &out)?;
     // Merge into the model's JSON report when there is one (`<model>.json`), else `<out>.json`.
     let report_path = a.model.with_extension("json");
     let merged = match std::fs::read_to_string(&report_path)
@@ -761,12 +822,18 @@ pub fn run_quantize(a: &QuantizeArgs) -> Result<()> {
                 && !report_path.ends_with("report.json") =>
         {
             v["fixed_point"] = serde_json::to_value(&report)?;
+            if let Some(t) = &trust {
+                v["fixed_point"]["trust"] = t.clone();
+            }
             (report_path, v)
         }
-        _ => (
-            out.with_extension("angq.json"),
-            serde_json::to_value(&report)?,
-        ),
+        _ => {
+            let mut v = serde_json::to_value(&report)?;
+            if let Some(t) = &trust {
+                v["trust"] = t.clone();
+            }
+            (out.with_extension("angq.json"), v)
+        }
     };
     write_atomic(
         &merged.0,

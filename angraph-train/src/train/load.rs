@@ -74,6 +74,24 @@ pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<Latency
     load_all(dirs, split_seed, latency_set, LatencySet::append)
 }
 
+/// Several power datasets as one, each read for a model of `in_dim` inputs
+/// ([`power_set_for`]).
+pub fn power_sets_for(
+    dirs: &[PathBuf],
+    split_seed: Option<u64>,
+    in_dim: usize,
+) -> Result<PowerSet> {
+    let Some((first, rest)) = dirs.split_first() else {
+        bail!("no power dataset given");
+    };
+    let mut set = power_set_for(first, split_seed, in_dim)?;
+    for d in rest {
+        set.append(power_set_for(d, split_seed, in_dim)?)
+            .with_context(|| format!("{} together with {}", d.display(), first.display()))?;
+    }
+    Ok(set)
+}
+
 /// Several power datasets as one ([`PowerSet::append`]).
 pub fn power_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<PowerSet> {
     load_all(dirs, split_seed, power_set, PowerSet::append)
