@@ -433,6 +433,17 @@ impl Stream {
 
     /// [`Stream::to_graph`] on an explicit mesh (default: [`Stream::mesh`]).
     pub fn to_graph_on(&self, mesh: Option<Mesh>) -> Result<GraphRecord> {
+        self.builder_on(mesh)?.finish()
+    }
+
+    /// The transform's builder fed with every event (not finished: the activity matrix of
+    /// [`HostBuilder::power_input_fixed`] and then [`HostBuilder::finish`] come from it).
+    pub fn builder(&self) -> Result<HostBuilder> {
+        self.builder_on(None)
+    }
+
+    /// [`Stream::builder`] on an explicit mesh (default: [`Stream::mesh`]).
+    pub fn builder_on(&self, mesh: Option<Mesh>) -> Result<HostBuilder> {
         let mesh = match mesh {
             Some(m) => m,
             None => self.mesh()?,
@@ -449,7 +460,7 @@ impl Stream {
             }
             b.end_event()?;
         }
-        b.finish()
+        Ok(b)
     }
 }
 
