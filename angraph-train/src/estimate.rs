@@ -14,15 +14,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use angraph_core::config::Preprocess;
 use angraph_core::power::Energy;
-use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
+use angraph_core::power_input::PowerInput;
+use angraph_core::preprocess::needs_timing;
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{bail, Context, Result};
 
 use crate::dataset::OgbGraphs;
 use crate::import::{generated_rows, read_npy_rows, synthetic_mesh_graph};
+use crate::infer::{self, load_blob};
 use crate::nn::checkpoint::write_atomic;
 use crate::nn::Checkpoint;
 
@@ -110,12 +111,6 @@ pub fn write_example(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn load_blob(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(bytes)
-}
-
 fn checkpoint_next_to(blob: &Path) -> Option<PathBuf> {
     let p = blob.with_extension("safetensors");
     p.exists().then_some(p)
@@ -133,22 +128,15 @@ fn fmt_fixed(f: Fixed) -> String {
 /// Predict from a recorded event stream: graph through the one transform, activity matrix of
 /// the same builder, fixed-point ANGraph-P (and ANGraph-L when its input width fits).
 fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
-    use crate::dataset::graph::HostBuilder;
     let stream = crate::stream::Stream::read(path)?;
     let mesh = stream.mesh()?;
-    let graph = stream.to_graph()?;
-    // The same events into a builder for the activity matrix (ANGraph-P's input).
-    let mut b = HostBuilder::new(mesh, stream.process())?;
-    for ev in &stream.events {
-        b.begin_event()?;
-        for (i, h) in ev.hops.iter().enumerate() {
-            let id = mesh.id_of(h.component).map_err(|e| {
-                anyhow::anyhow!("{}: event {:?}, hop {i}: {e}", path.display(), ev.key)
-            })?;
-            b.hop(id, h.enter_ps, h.leave_ps)?;
-        }
-        b.end_event()?;
-    }
+    let Config::Power(pc) = pw.config() else {
+        bail!("not an ANGraph-P blob");
+    };
+    let in_dim = pc.in_dim as usize;
+    let layout = PowerInput::from_in_dim(in_dim).ok();
+    // One builder pass: the graph and the activity matrix (ANGraph-P's input).
+    let (graph, power_input) = infer::stream_inputs(&stream, layout.map(|_| in_dim))?;
     let s = graph.summary;
     println!(
         "stream: {} ({} events, {} hops, mesh {}x{})",
@@ -178,25 +166,14 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
         bail!("not an ANGraph-L blob");
     };
     let untimed = s.end.saturating_sub(s.start) == 0;
-    if lc.preprocess == Preprocess::Log2Ratio && untimed {
+    if needs_timing(lc.preprocess) && untimed {
         println!(
             "  ANGraph-L: no latency from this stream: it has no timestamps (TrueAsync DFG JSON), \
              so the system-level estimate the model corrects is 0; give the timed form"
         );
     } else if lc.in_dim as usize == fw {
-        let edges: Vec<(u32, u32)> = graph.edges.clone();
-        let acts: Vec<f32> = graph.activities.iter().map(|&a| a as f32).collect();
-        let g = OwnedGraph::from_coo(
-            graph.num_nodes,
-            fw as u32,
-            graph.x_f32(),
-            &edges,
-            Some(&acts),
-        )?;
-        let gf = g.to_fixed();
-        let v = gf.view()?;
-        let mut ws = vec![0u8; latency::required_workspace(lat, v.num_nodes(), v.num_edges())];
-        let y = latency::predict_fixed(lat, &v, &mut ws)?;
+        let g = infer::stream_owned_graph(&graph)?;
+        let (y, _) = infer::latency_fixed(lat, &g)?;
         println!(
             "  ANGraph-L (fixed point) on the stream's graph: {:.3} [{}]",
             y.to_f32() * lat.body().label_scale,
@@ -210,25 +187,9 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
             lc.in_dim
         );
     }
-    let Config::Power(pc) = pw.config() else {
-        bail!("not an ANGraph-P blob");
-    };
-    let in_dim = pc.in_dim as usize;
-    if let Ok(layout) = PowerInput::from_in_dim(in_dim) {
+    if let (Some(layout), Some(input)) = (layout, power_input) {
         // The one implementation of ANGraph-P's input (angraph-core), as on the chip.
-        let input = b.power_input_fixed(in_dim)?;
-        let zero = Fixed {
-            raw: 0,
-            frac_bits: 0,
-        };
-        let mut out = [Energy {
-            heads: [zero; power::MAX_OUTPUTS],
-            len: 0,
-            total: zero,
-        }];
-        let mut ws = vec![0u8; power::required_workspace(pw)];
-        power::predict_fixed(pw, &input, &mut out, &mut ws)?;
-        let e = out[0];
+        let e = infer::power_fixed(pw, &input)?;
         let unit = pw.body().unit;
         let k = pw.body().label_scale;
         let parts: Vec<String> = (0..e.len as usize)
@@ -294,19 +255,14 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     let (rows, width) = read_npy_rows(&args.activity)?;
     // A 36-input model (the original layout) reads the activity-matrix prefix of a 42-value row
     // (this project's power datasets append the operating conditions).
-    let used = if width == CONDITIONS_INPUTS && pc.in_dim as usize == ACTIVITY_INPUTS {
-        ACTIVITY_INPUTS
-    } else {
-        width
-    };
-    if used != pc.in_dim as usize {
+    let Some(used) = infer::npy_row_width(width, pc.in_dim as usize) else {
         bail!(
             "{}: rows of {width} activities, {} expects {}",
             args.activity.display(),
             args.power_model.display(),
             pc.in_dim
         );
-    }
+    };
     let row = rows
         .chunks_exact(width)
         .nth(args.activity_index)
@@ -320,9 +276,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             )
         })?;
 
-    if lc.preprocess == Preprocess::Log2Ratio
-        && angraph_core::preprocess::anchor_ns_f32(view.node_features(0)) <= 0.0
-    {
+    if infer::graph_lacks_timing(&lat, g)? {
         bail!(
             "{}: graph {} has no system-level span (node feature graph_span_us is 0): {} \
              corrects that estimate and needs graphs of timed streams",
@@ -332,9 +286,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         );
     }
     // ANGraph-L, fixed point.
-    let gf = g.to_fixed();
-    let mut ws = vec![0u8; latency::required_workspace(&lat, view.num_nodes(), view.num_edges())];
-    let y = latency::predict_fixed(&lat, &gf.view()?, &mut ws)?;
+    let (y, ws_len) = infer::latency_fixed(&lat, g)?;
     let lscale = lat.body().label_scale;
     println!("ANGraph-rs estimate");
     println!(
@@ -357,7 +309,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         y.to_f32() * lscale,
         lat.body().unit,
         fmt_fixed(y),
-        ws.len()
+        ws_len
     );
     if let Some(ck) = checkpoint_next_to(&args.latency_model) {
         let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
@@ -376,22 +328,11 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     }
 
     // ANGraph-P, fixed point.
-    let zero = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut out = [Energy {
-        heads: [zero; power::MAX_OUTPUTS],
-        len: 0,
-        total: zero,
-    }];
     let fixed_row: Vec<i32> = row
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    let mut ws = vec![0u8; power::required_workspace(&pw)];
-    power::predict_fixed(&pw, &fixed_row, &mut out, &mut ws)?;
-    let e = out[0];
+    let e = infer::power_fixed(&pw, &fixed_row)?;
     let pscale = pw.body().label_scale;
     let unit = pw.body().unit;
     println!(

@@ -21,6 +21,10 @@ enum Command {
     /// The main job: predicted latency and energy of a graph and an activity row from model blobs
     /// (defaults: the imported original models on the bundled synthetic example).
     Estimate(angraph_train::estimate::EstimateArgs),
+    /// The batch job: latency and energy of many streams, graph datasets or activity rows, one
+    /// CSV row (or JSON line) each, in input order, on all cores (`--help` for columns, units
+    /// and exit codes).
+    Predict(angraph_train::predict::PredictArgs),
     /// Import original ANGraph weights (safetensors): f32 checkpoint, quantized blob, report.
     Import(angraph_train::import::ImportArgs),
     /// Train ANGraph-L (latency) or ANGraph-P (power), or search ANGraph-L options.
@@ -50,6 +54,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Predict(a) => match angraph_train::predict::run(&a) {
+            // Exit 1 when some rows failed (their `error` cells say why).
+            Ok(false) => return ExitCode::from(1),
+            r => r.map(|_| ()),
+        },
         Command::Estimate(a) => angraph_train::estimate::run(&a),
         Command::Import(a) => angraph_train::import::run(&a),
         Command::Train(a) => angraph_train::train::run_train(&a),

@@ -146,6 +146,34 @@ impl<'de> Deserialize<'de> for DfgEvents {
     }
 }
 
+/// Whether a JSON document is an object with a top-level `format` key (values skipped without
+/// building a tree: the probe that tells the two forms apart).
+struct HasFormat(bool);
+
+impl<'de> Deserialize<'de> for HasFormat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HasFormat;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<HasFormat, A::Error> {
+                let mut found = false;
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    found |= k == "format";
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(HasFormat(found))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// A timed hop on disk: `[name, enter, leave]`.
 struct RawHop(String, u64, u64);
 
@@ -219,10 +247,7 @@ impl Stream {
     /// Parse either form from `text`; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Stream> {
         let timed = text.contains("\"format\"")
-            && serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("format").cloned())
-                .is_some();
+            && serde_json::from_str::<HasFormat>(text).is_ok_and(|h| h.0);
         let stream = if timed {
             let raw: RawTimed = serde_json::from_str(text)
                 .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
@@ -433,6 +458,17 @@ impl Stream {
 
     /// [`Stream::to_graph`] on an explicit mesh (default: [`Stream::mesh`]).
     pub fn to_graph_on(&self, mesh: Option<Mesh>) -> Result<GraphRecord> {
+        self.builder_on(mesh)?.finish()
+    }
+
+    /// The transform's builder fed with every event (not finished: the activity matrix of
+    /// [`HostBuilder::power_input_fixed`] and then [`HostBuilder::finish`] come from it).
+    pub fn builder(&self) -> Result<HostBuilder> {
+        self.builder_on(None)
+    }
+
+    /// [`Stream::builder`] on an explicit mesh (default: [`Stream::mesh`]).
+    pub fn builder_on(&self, mesh: Option<Mesh>) -> Result<HostBuilder> {
         let mesh = match mesh {
             Some(m) => m,
             None => self.mesh()?,
@@ -449,7 +485,7 @@ impl Stream {
             }
             b.end_event()?;
         }
-        b.finish()
+        Ok(b)
     }
 }
 

@@ -1,0 +1,325 @@
+//! Per-input prediction, one implementation for `angraph estimate` and `angraph predict`:
+//! ANGraph-L on one graph, ANGraph-P on one activity row, both on one event stream, through
+//! angraph-core's fixed-point path. [`Prediction`] is what a caller prints.
+
+use std::path::Path;
+
+use angraph_core::config::Preprocess;
+use angraph_core::features::NODE_FEATURES;
+use angraph_core::power::Energy;
+use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
+use angraph_core::quantize::OwnedGraph;
+use angraph_core::{latency, power, Config, Fixed, Model};
+use anyhow::{anyhow, bail, Result};
+
+use crate::dataset::graph::GraphRecord;
+use crate::stream::Stream;
+
+/// One predicted quantity with its interval (`lo`/`hi` come from the model's trust section
+/// only; `None` until a blob has one).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Point prediction.
+    pub value: f64,
+    /// Lower bound of the interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the interval.
+    pub hi: Option<f64>,
+}
+
+impl Estimate {
+    /// A point prediction without interval.
+    pub fn point(value: f64) -> Estimate {
+        Estimate {
+            value,
+            lo: None,
+            hi: None,
+        }
+    }
+}
+
+/// ANGraph-P's energies (nJ for the recommended model). `dynamic`/`static_` are `None` for a
+/// model without those two heads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnergyEstimate {
+    /// Dynamic energy (head 0 of a two-head model).
+    pub dynamic: Option<Estimate>,
+    /// Static energy (head 1 of a two-head model).
+    pub static_: Option<Estimate>,
+    /// Total energy (the sum of the heads).
+    pub total: Estimate,
+}
+
+/// Everything `angraph predict` prints for one input row.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prediction {
+    /// ANGraph-L's latency (ns), when a latency model ran.
+    pub latency: Option<Estimate>,
+    /// ANGraph-P's energies (nJ), when a power model ran.
+    pub energy: Option<EnergyEstimate>,
+    /// Whether the input lies in the models' envelope; `None` = unknown (no trust section).
+    pub in_envelope: Option<bool>,
+    /// Why the input is (or is not) in the envelope; empty when unknown.
+    pub why: String,
+    /// The system-level latency estimate (span of a timed stream, ns).
+    pub system_estimate_ns: Option<f64>,
+}
+
+/// Fill intervals and the envelope check of `p`: the one place where they come from. Until the
+/// blobs carry a trust section nothing is known: intervals stay `None`, the envelope unknown.
+pub fn apply_trust(_models: &Models<'_>, p: &mut Prediction) {
+    p.in_envelope = None;
+    p.why.clear();
+}
+
+/// The loaded models of a run (either may be disabled).
+#[derive(Clone, Copy)]
+pub struct Models<'a> {
+    /// ANGraph-L blob and its path.
+    pub latency: Option<(&'a Model<'a>, &'a Path)>,
+    /// ANGraph-P blob and its path.
+    pub power: Option<(&'a Model<'a>, &'a Path)>,
+}
+
+/// Bytes of `path`, checked to be a valid blob.
+pub fn load_blob(path: &Path) -> Result<Vec<u8>> {
+    use anyhow::Context;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
+/// ANGraph-L, fixed point, on `g`: the output (model units) and the working memory used.
+pub fn latency_fixed(lat: &Model<'_>, g: &OwnedGraph) -> Result<(Fixed, usize)> {
+    let gf = g.to_fixed();
+    let v = gf.view()?;
+    let mut ws = vec![0u8; latency::required_workspace(lat, v.num_nodes(), v.num_edges())];
+    let y = latency::predict_fixed(lat, &v, &mut ws)?;
+    Ok((y, ws.len()))
+}
+
+/// ANGraph-P, fixed point, on one Q16.16 input row.
+pub fn power_fixed(pw: &Model<'_>, row: &[i32]) -> Result<Energy<Fixed>> {
+    let zero = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+    let mut out = [Energy {
+        heads: [zero; power::MAX_OUTPUTS],
+        len: 0,
+        total: zero,
+    }];
+    let mut ws = vec![0u8; power::required_workspace(pw)];
+    power::predict_fixed(pw, row, &mut out, &mut ws)?;
+    Ok(out[0])
+}
+
+/// The [`EnergyEstimate`] of a fixed-point output, scaled to the blob's unit.
+pub fn energy_estimate(pw: &Model<'_>, e: &Energy<Fixed>) -> EnergyEstimate {
+    // In f32, as `angraph estimate` prints them.
+    let k = pw.body().label_scale;
+    let head = |h: usize| Estimate::point((e.heads[h].to_f32() * k) as f64);
+    let two = e.len == 2;
+    EnergyEstimate {
+        dynamic: two.then(|| head(0)),
+        static_: two.then(|| head(1)),
+        total: Estimate::point((e.total.to_f32() * k) as f64),
+    }
+}
+
+/// The graph of a stream's transform as ANGraph-L's input (f32 features = Q16.16 exactly,
+/// activities as edge weights).
+pub fn stream_owned_graph(graph: &GraphRecord) -> Result<OwnedGraph> {
+    let acts: Vec<f32> = graph.activities.iter().map(|&a| a as f32).collect();
+    Ok(OwnedGraph::from_coo(
+        graph.num_nodes,
+        NODE_FEATURES as u32,
+        graph.x_f32(),
+        &graph.edges,
+        Some(&acts),
+    )?)
+}
+
+/// How many values of an `.npy` row of `width` a power model of `in_dim` reads: a 36-input
+/// model (the original layout) reads the activity-matrix prefix of a 42-value row (this
+/// project's power datasets append the operating conditions). `None` when they do not fit.
+pub fn npy_row_width(width: usize, in_dim: usize) -> Option<usize> {
+    let used = if width == CONDITIONS_INPUTS && in_dim == ACTIVITY_INPUTS {
+        ACTIVITY_INPUTS
+    } else {
+        width
+    };
+    (used == in_dim).then_some(used)
+}
+
+/// A graph's feature row says the latency model cannot run on it: this project's features
+/// (35 per node) with a zero system-level span come from an untimed stream.
+pub fn graph_lacks_timing(lat: &Model<'_>, g: &OwnedGraph) -> Result<bool> {
+    let Config::Latency(lc) = lat.config() else {
+        bail!("not an ANGraph-L blob");
+    };
+    let v = g.view()?;
+    Ok(angraph_core::preprocess::needs_timing(lc.preprocess)
+        && v.feature_width() as usize == NODE_FEATURES
+        && v.num_nodes() > 0
+        && angraph_core::preprocess::anchor_ns_f32(v.node_features(0)) <= 0.0)
+}
+
+/// ANGraph-L's latency (blob unit, ns for the recommended model) on one graph of a dataset,
+/// with the checks of `angraph estimate`.
+pub fn predict_graph(lat: &Model<'_>, lat_path: &Path, g: &OwnedGraph, what: &str) -> Result<f64> {
+    let Config::Latency(lc) = lat.config() else {
+        bail!("{}: not an ANGraph-L blob", lat_path.display());
+    };
+    let fw = g.view()?.feature_width();
+    if fw != lc.in_dim as u32 {
+        bail!(
+            "{what}: {fw} features per node, {} expects {}",
+            lat_path.display(),
+            lc.in_dim
+        );
+    }
+    if graph_lacks_timing(lat, g)? {
+        bail!(
+            "{what}: no system-level span (node feature graph_span_us is 0): {} needs graphs of \
+             timed streams",
+            lat_path.display()
+        );
+    }
+    let (y, _) = latency_fixed(lat, g)?;
+    Ok((y.to_f32() * lat.body().label_scale) as f64)
+}
+
+/// ANGraph-P's energies on one `.npy` row (`row` already cut to [`npy_row_width`]).
+pub fn predict_row(pw: &Model<'_>, row: &[f32]) -> Result<EnergyEstimate> {
+    let fixed: Vec<i32> = row
+        .iter()
+        .map(|&v| angraph_core::fixed::feature_to_fixed(v))
+        .collect();
+    Ok(energy_estimate(pw, &power_fixed(pw, &fixed)?))
+}
+
+/// A stream's graph through the one transform, and ANGraph-P's input for a model of `power_in`
+/// inputs (36 or 42) from the same builder pass.
+pub fn stream_inputs(
+    stream: &Stream,
+    power_in: Option<usize>,
+) -> Result<(GraphRecord, Option<Vec<i32>>)> {
+    let mut b = stream.builder()?;
+    let input = match power_in {
+        Some(n) => Some(b.power_input_fixed(n)?),
+        None => None,
+    };
+    Ok((b.finish()?, input))
+}
+
+/// Time split of [`predict_stream`] (ns): read+parse, transform, models.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamTimes {
+    /// Reading and parsing the file.
+    pub read_ns: u64,
+    /// The transform (graph and activity matrix).
+    pub transform_ns: u64,
+    /// ANGraph-L and ANGraph-P.
+    pub models_ns: u64,
+}
+
+/// Predict everything a stream file gives: ANGraph-L on its graph, ANGraph-P on its activity
+/// matrix (plus the header's operating conditions for a 42-input model), its system-level
+/// estimate. Refuses (never defaults): an untimed stream for a latency model that
+/// [`needs_timing`](angraph_core::preprocess::needs_timing), a stream without operating
+/// conditions for a model that reads them.
+pub fn predict_stream(
+    models: &Models<'_>,
+    path: &Path,
+    times: &mut StreamTimes,
+) -> Result<Prediction> {
+    let t0 = std::time::Instant::now();
+    let stream = Stream::read(path)?;
+    let t1 = std::time::Instant::now();
+    times.read_ns += (t1 - t0).as_nanos() as u64;
+    let file = path.display();
+    let mut problems = Vec::new();
+    let mut lat_in = None;
+    if let Some((lat, lp)) = models.latency {
+        let Config::Latency(lc) = lat.config() else {
+            bail!("{}: not an ANGraph-L blob", lp.display());
+        };
+        if lc.in_dim as usize != NODE_FEATURES {
+            problems.push(format!(
+                "{} takes {} features per node, the transform gives {NODE_FEATURES}",
+                lp.display(),
+                lc.in_dim
+            ));
+        }
+        if angraph_core::preprocess::needs_timing(lc.preprocess) && stream.header.is_none() {
+            problems.push(format!(
+                "{} ({:?}) needs a timed stream (the system-level timestamps); this is an \
+                 untimed TrueAsync DFG JSON stream: give the timed form",
+                lp.display(),
+                lc.preprocess
+            ));
+        }
+        // Node features 32..=34 are the operating conditions.
+        lat_in = Some(lc.in_dim as usize);
+    }
+    let mut power_in = None;
+    if let Some((pw, pp)) = models.power {
+        let Config::Power(pc) = pw.config() else {
+            bail!("{}: not an ANGraph-P blob", pp.display());
+        };
+        let n = pc.in_dim as usize;
+        match PowerInput::from_in_dim(n) {
+            Ok(_) => power_in = Some(n),
+            Err(_) => problems.push(format!(
+                "{} takes {n} inputs; a stream gives {ACTIVITY_INPUTS} (activity matrix) or \
+                 {CONDITIONS_INPUTS} (with the operating conditions)",
+                pp.display()
+            )),
+        }
+    }
+    let reads_conditions = lat_in == Some(NODE_FEATURES) || power_in == Some(CONDITIONS_INPUTS);
+    if reads_conditions && stream.header.is_none() {
+        problems.push(
+            "missing field \"process\" (operating conditions: feature_nm, vdd_mv, \
+             temperature_c), which the models read and which are never defaulted"
+                .to_string(),
+        );
+    }
+    if !problems.is_empty() {
+        bail!("{file}: {}", problems.join("; "));
+    }
+    let (graph, input) = stream_inputs(&stream, power_in).map_err(|e| anyhow!("{file}: {e}"))?;
+    let t2 = std::time::Instant::now();
+    times.transform_ns += (t2 - t1).as_nanos() as u64;
+    let s = graph.summary;
+    let span_ns = s.end.saturating_sub(s.start) as f64 / 1000.0;
+    let mut p = Prediction {
+        system_estimate_ns: stream.header.is_some().then_some(span_ns),
+        ..Prediction::default()
+    };
+    if let Some((lat, lp)) = models.latency {
+        let Config::Latency(lc) = lat.config() else {
+            unreachable!("checked above");
+        };
+        if lc.preprocess == Preprocess::Log2Ratio && span_ns <= 0.0 {
+            bail!(
+                "{file}: the stream spans 0 ns: {} corrects the system-level estimate and needs \
+                 a timed stream with a positive span",
+                lp.display()
+            );
+        }
+        let g = stream_owned_graph(&graph).map_err(|e| anyhow!("{file}: {e}"))?;
+        let (y, _) = latency_fixed(lat, &g).map_err(|e| anyhow!("{file}: {e}"))?;
+        p.latency = Some(Estimate::point(
+            (y.to_f32() * lat.body().label_scale) as f64,
+        ));
+    }
+    if let (Some((pw, _)), Some(input)) = (models.power, input) {
+        let e = power_fixed(pw, &input).map_err(|e| anyhow!("{file}: {e}"))?;
+        p.energy = Some(energy_estimate(pw, &e));
+    }
+    times.models_ns += t2.elapsed().as_nanos() as u64;
+    apply_trust(models, &mut p);
+    Ok(p)
+}
