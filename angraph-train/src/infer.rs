@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use angraph_core::config::Preprocess;
-use angraph_core::features::NODE_FEATURES;
+use angraph_core::features::{to_f32, NODE_FEATURES, NODE_FEATURE_NAMES};
 use angraph_core::power::Energy;
 use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 use angraph_core::quantize::OwnedGraph;
+use angraph_core::trust::Envelope;
 use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{anyhow, bail, Result};
 
@@ -16,7 +17,7 @@ use crate::dataset::graph::GraphRecord;
 use crate::stream::Stream;
 
 /// One predicted quantity with its interval (`lo`/`hi` come from the model's trust section
-/// only; `None` until a blob has one).
+/// only; `None` for a blob without one).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// Point prediction.
@@ -65,11 +66,53 @@ pub struct Prediction {
     pub system_estimate_ns: Option<f64>,
 }
 
-/// Fill intervals and the envelope check of `p`: the one place where they come from. Until the
-/// blobs carry a trust section nothing is known: intervals stay `None`, the envelope unknown.
-pub fn apply_trust(_models: &Models<'_>, p: &mut Prediction) {
-    p.in_envelope = None;
-    p.why.clear();
+/// The envelope verdicts of one input: the latency model's and the power model's (each `None`
+/// when that model did not run or its blob has no trust section).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Verdicts {
+    /// ANGraph-L's verdict.
+    pub latency: Option<Envelope>,
+    /// ANGraph-P's verdict.
+    pub power: Option<Envelope>,
+}
+
+/// Set `in_envelope` and `why` of `p` from the verdicts: the one place where they come from.
+/// Unknown (`None`, empty) when no model that ran has a trust section.
+pub fn apply_trust(v: &Verdicts, p: &mut Prediction) {
+    let mut reasons = Vec::new();
+    let mut known = false;
+    for (who, env, names) in [("latency", v.latency, true), ("energy", v.power, false)] {
+        let Some(e) = env else { continue };
+        known = true;
+        if e.inside() {
+            continue;
+        }
+        reasons.push(match e.out_of_range {
+            Some(o) => {
+                let name = if names {
+                    NODE_FEATURE_NAMES
+                        .get(o.feature as usize)
+                        .map_or(format!("feature {}", o.feature), |n| n.to_string())
+                } else {
+                    format!("input {}", o.feature)
+                };
+                format!(
+                    "{who}: {name} = {:.4} (row {}) outside the training range {:.4}..{:.4}",
+                    to_f32(o.value),
+                    o.row,
+                    to_f32(o.lo),
+                    to_f32(o.hi)
+                )
+            }
+            None => format!(
+                "{who}: embedding distance {:.2} above the training threshold {:.2}",
+                e.distance as f64 / 65536.0,
+                e.threshold as f64 / 65536.0
+            ),
+        });
+    }
+    p.in_envelope = known.then_some(reasons.is_empty());
+    p.why = reasons.join("; ");
 }
 
 /// The loaded models of a run (either may be disabled).
@@ -91,39 +134,71 @@ pub fn load_blob(path: &Path) -> Result<Vec<u8>> {
 
 /// ANGraph-L, fixed point, on `g`: the output (model units) and the working memory used.
 pub fn latency_fixed(lat: &Model<'_>, g: &OwnedGraph) -> Result<(Fixed, usize)> {
+    let (a, ws) = latency_assessed(lat, g)?;
+    Ok((a.value, ws))
+}
+
+/// ANGraph-L, fixed point, on `g`, with the interval and the envelope verdict of its trust
+/// section; and the working memory used.
+pub fn latency_assessed(lat: &Model<'_>, g: &OwnedGraph) -> Result<(latency::Assessed, usize)> {
     let gf = g.to_fixed();
     let v = gf.view()?;
     let mut ws = vec![0u8; latency::required_workspace(lat, v.num_nodes(), v.num_edges())];
-    let y = latency::predict_fixed(lat, &v, &mut ws)?;
-    Ok((y, ws.len()))
+    let a = latency::predict_assessed(lat, &v, &mut ws)?;
+    Ok((a, ws.len()))
+}
+
+/// The latency [`Estimate`] (blob unit) of an assessed prediction.
+pub fn latency_estimate(lat: &Model<'_>, a: &latency::Assessed) -> Estimate {
+    let k = lat.body().label_scale;
+    let f = |x: Fixed| (x.to_f32() * k) as f64;
+    Estimate {
+        value: f(a.value),
+        lo: a.interval.map(|i| f(i.lo)),
+        hi: a.interval.map(|i| f(i.hi)),
+    }
 }
 
 /// ANGraph-P, fixed point, on one Q16.16 input row.
 pub fn power_fixed(pw: &Model<'_>, row: &[i32]) -> Result<Energy<Fixed>> {
-    let zero = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut out = [Energy {
-        heads: [zero; power::MAX_OUTPUTS],
-        len: 0,
-        total: zero,
-    }];
+    Ok(power_assessed(pw, row)?.energy)
+}
+
+/// ANGraph-P, fixed point, on one Q16.16 input row, with the intervals and the envelope
+/// verdict of its trust section.
+pub fn power_assessed(pw: &Model<'_>, row: &[i32]) -> Result<power::Assessed> {
     let mut ws = vec![0u8; power::required_workspace(pw)];
-    power::predict_fixed(pw, row, &mut out, &mut ws)?;
-    Ok(out[0])
+    Ok(power::predict_assessed(pw, row, &mut ws)?)
 }
 
 /// The [`EnergyEstimate`] of a fixed-point output, scaled to the blob's unit.
 pub fn energy_estimate(pw: &Model<'_>, e: &Energy<Fixed>) -> EnergyEstimate {
+    energy_estimate_assessed(
+        pw,
+        &power::Assessed {
+            energy: *e,
+            intervals: None,
+            envelope: None,
+        },
+    )
+}
+
+/// The [`EnergyEstimate`] of an assessed output (intervals when the blob has a trust section).
+pub fn energy_estimate_assessed(pw: &Model<'_>, a: &power::Assessed) -> EnergyEstimate {
     // In f32, as `angraph estimate` prints them.
     let k = pw.body().label_scale;
-    let head = |h: usize| Estimate::point((e.heads[h].to_f32() * k) as f64);
+    let e = &a.energy;
+    let f = |x: Fixed| (x.to_f32() * k) as f64;
+    let est = |k: usize, y: Fixed| Estimate {
+        value: f(y),
+        lo: a.intervals.map(|iv| f(iv[k].lo)),
+        hi: a.intervals.map(|iv| f(iv[k].hi)),
+    };
     let two = e.len == 2;
     EnergyEstimate {
-        dynamic: two.then(|| head(0)),
-        static_: two.then(|| head(1)),
-        total: Estimate::point((e.total.to_f32() * k) as f64),
+        dynamic: two.then(|| est(0, e.heads[0])),
+        static_: two.then(|| est(1, e.heads[1])),
+        total: est(e.len as usize, e.total),
     }
 }
 
@@ -168,6 +243,16 @@ pub fn graph_lacks_timing(lat: &Model<'_>, g: &OwnedGraph) -> Result<bool> {
 /// ANGraph-L's latency (blob unit, ns for the recommended model) on one graph of a dataset,
 /// with the checks of `angraph estimate`.
 pub fn predict_graph(lat: &Model<'_>, lat_path: &Path, g: &OwnedGraph, what: &str) -> Result<f64> {
+    Ok(predict_graph_assessed(lat, lat_path, g, what)?.0.value)
+}
+
+/// [`predict_graph`] with the interval and the envelope verdict.
+pub fn predict_graph_assessed(
+    lat: &Model<'_>,
+    lat_path: &Path,
+    g: &OwnedGraph,
+    what: &str,
+) -> Result<(Estimate, Option<Envelope>)> {
     let Config::Latency(lc) = lat.config() else {
         bail!("{}: not an ANGraph-L blob", lat_path.display());
     };
@@ -186,17 +271,18 @@ pub fn predict_graph(lat: &Model<'_>, lat_path: &Path, g: &OwnedGraph, what: &st
             lat_path.display()
         );
     }
-    let (y, _) = latency_fixed(lat, g)?;
-    Ok((y.to_f32() * lat.body().label_scale) as f64)
+    let (a, _) = latency_assessed(lat, g)?;
+    Ok((latency_estimate(lat, &a), a.envelope))
 }
 
 /// ANGraph-P's energies on one `.npy` row (`row` already cut to [`npy_row_width`]).
-pub fn predict_row(pw: &Model<'_>, row: &[f32]) -> Result<EnergyEstimate> {
+pub fn predict_row(pw: &Model<'_>, row: &[f32]) -> Result<(EnergyEstimate, Option<Envelope>)> {
     let fixed: Vec<i32> = row
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    Ok(energy_estimate(pw, &power_fixed(pw, &fixed)?))
+    let a = power_assessed(pw, &fixed)?;
+    Ok((energy_estimate_assessed(pw, &a), a.envelope))
 }
 
 /// A stream's graph through the one transform, and ANGraph-P's input for a model of `power_in`
@@ -298,6 +384,7 @@ pub fn predict_stream(
         system_estimate_ns: stream.header.is_some().then_some(span_ns),
         ..Prediction::default()
     };
+    let mut verdicts = Verdicts::default();
     if let Some((lat, lp)) = models.latency {
         let Config::Latency(lc) = lat.config() else {
             unreachable!("checked above");
@@ -310,16 +397,16 @@ pub fn predict_stream(
             );
         }
         let g = stream_owned_graph(&graph).map_err(|e| anyhow!("{file}: {e}"))?;
-        let (y, _) = latency_fixed(lat, &g).map_err(|e| anyhow!("{file}: {e}"))?;
-        p.latency = Some(Estimate::point(
-            (y.to_f32() * lat.body().label_scale) as f64,
-        ));
+        let (a, _) = latency_assessed(lat, &g).map_err(|e| anyhow!("{file}: {e}"))?;
+        p.latency = Some(latency_estimate(lat, &a));
+        verdicts.latency = a.envelope;
     }
     if let (Some((pw, _)), Some(input)) = (models.power, input) {
-        let e = power_fixed(pw, &input).map_err(|e| anyhow!("{file}: {e}"))?;
-        p.energy = Some(energy_estimate(pw, &e));
+        let a = power_assessed(pw, &input).map_err(|e| anyhow!("{file}: {e}"))?;
+        p.energy = Some(energy_estimate_assessed(pw, &a));
+        verdicts.power = a.envelope;
     }
     times.models_ns += t2.elapsed().as_nanos() as u64;
-    apply_trust(models, &mut p);
+    apply_trust(&verdicts, &mut p);
     Ok(p)
 }

@@ -315,13 +315,17 @@ fn predict_input(models: &Models<'_>, input: &Input, times: &Times) -> Vec<Row> 
                 .enumerate()
                 .map(|(i, g)| {
                     let input = format!("{name}#{i}");
-                    let result = infer::predict_graph(lat, lp, g, &input)
-                        .map(|v| {
+                    let result = infer::predict_graph_assessed(lat, lp, g, &input)
+                        .map(|(v, env)| {
                             let mut p = Prediction {
-                                latency: Some(Estimate::point(v)),
+                                latency: Some(v),
                                 ..Prediction::default()
                             };
-                            infer::apply_trust(models, &mut p);
+                            let verdicts = infer::Verdicts {
+                                latency: env,
+                                power: None,
+                            };
+                            infer::apply_trust(&verdicts, &mut p);
                             p
                         })
                         .map_err(|e| format!("{e:#}"));
@@ -365,12 +369,16 @@ fn predict_input(models: &Models<'_>, input: &Input, times: &Times) -> Vec<Row> 
                 .map(|(i, r)| {
                     let input = format!("{name}#{i}");
                     let result = infer::predict_row(pw, &r[..used])
-                        .map(|e| {
+                        .map(|(e, env)| {
                             let mut p = Prediction {
                                 energy: Some(e),
                                 ..Prediction::default()
                             };
-                            infer::apply_trust(models, &mut p);
+                            let verdicts = infer::Verdicts {
+                                latency: None,
+                                power: env,
+                            };
+                            infer::apply_trust(&verdicts, &mut p);
                             p
                         })
                         .map_err(|e| format!("{input}: {e:#}"));

@@ -103,17 +103,17 @@ fn both_stream_forms_one_row_each_and_the_untimed_one_says_timed() {
     );
     assert!((t - 13.206).abs() <= 0.05 * 13.206, "{t}");
     assert!((d + s - t).abs() <= 1e-3 * t, "{d} + {s} vs {t}");
-    // No trust section yet: no intervals, envelope unknown.
-    for c in [
-        "latency_lo_ns",
-        "latency_hi_ns",
-        "total_lo_nj",
-        "total_hi_nj",
-        "in_envelope",
-        "why",
-    ] {
-        assert_eq!(r[0][c], "", "{c}");
-    }
+    // The recommended blobs carry trust sections: intervals around the point predictions and
+    // an envelope verdict (a recorded digits 4x4 stream is like the training data).
+    let (lo, hi) = (num(&r[0]["latency_lo_ns"]), num(&r[0]["latency_hi_ns"]));
+    assert!(
+        lo < lat && lat < hi && hi < 2.0 * lat && lo > 0.5 * lat,
+        "{lo} {lat} {hi}"
+    );
+    let (tlo, thi) = (num(&r[0]["total_lo_nj"]), num(&r[0]["total_hi_nj"]));
+    assert!(tlo < t && t < thi, "{tlo} {t} {thi}");
+    assert_eq!(r[0]["in_envelope"], "true");
+    assert_eq!(r[0]["why"], "");
     assert_eq!(r[1]["input"], DFG);
     let e = &r[1]["error"];
     assert!(e.contains(DFG) && e.contains("timed"), "{e}");
@@ -243,7 +243,8 @@ fn json_lines_parse_with_the_same_keys() {
         assert!(keys.iter().all(|k| o.contains_key(*k)), "{v}");
     }
     assert!(lines[0]["latency_ns"].as_f64().unwrap() > 0.0);
-    assert!(lines[0]["in_envelope"].is_null());
+    assert_eq!(lines[0]["in_envelope"].as_bool(), Some(true));
+    assert!(lines[0]["latency_lo_ns"].as_f64().unwrap() < lines[0]["latency_ns"].as_f64().unwrap());
     assert!(lines[0]["error"].is_null());
     assert!(lines[1]["error"].as_str().unwrap().contains("timed"));
 }
@@ -354,5 +355,21 @@ fn help_explains_columns_units_and_exit_codes() {
         ".npy",
     ] {
         assert!(out.contains(w), "{w}\n{out}");
+    }
+}
+
+#[test]
+fn a_mesh_larger_than_any_trained_one_is_flagged_with_the_reason() {
+    let ds = root().join("data/samples/check_digits_10x10");
+    let (code, out, _) = run(&["predict", ds.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let r = records(&out);
+    assert!(!r.is_empty());
+    for row in &r {
+        assert_eq!(row["in_envelope"], "false", "{row:?}");
+        assert!(
+            row["why"].contains("mesh_w") && row["why"].contains("training range"),
+            "{row:?}"
+        );
     }
 }
