@@ -11,6 +11,9 @@
 #   scripts/recommended.sh             # both models
 #   scripts/recommended.sh latency     # ANGraph-L only
 #   scripts/recommended.sh power       # ANGraph-P only
+#   scripts/recommended.sh latency_dfg # ANGraph-L of untimed streams (saved_model/angraph_l_dfg):
+#                                      # the same protocol and recipe under --preprocess untimed
+#                                      # (not part of "both")
 # Environment: SEED (default 2024), OUT (default saved_model; another folder for other seeds,
 # e.g. SEED=1 OUT=runs/seed1), DATA (default target-data).
 set -euo pipefail
@@ -47,6 +50,23 @@ if [ "$what" = both ] || [ "$what" = latency ]; then
     "$A" eval --model "$out/angraph_l.safetensors" --out "runs/angraph_l_seed$seed/eval" --data "${evals[@]}"
     if [ "$out" = saved_model ]; then
         cp "runs/angraph_l_seed$seed/eval/generalization.png" docs/angraph_l_generalization.png
+    fi
+fi
+
+# The same training mix, recipe and evaluation, but the model reads only what a TrueAsync DFG
+# JSON stream gives (timing and process features set to 0, a log2(1 + latency) head).
+if [ "$what" = latency_dfg ]; then
+    d="$data/angraph_l"
+    "$A" datasets --protocol angraph_l --out "$d" --quiet
+    train=(); for n in $(protocol_sets angraph_l train); do train+=("$d/$n"); done
+    evals=(); for n in $(protocol_sets angraph_l train); do evals+=("$d/$n:test"); done
+    for n in $(protocol_sets angraph_l eval); do evals+=("$d/$n:all"); done
+    "$A" train latency --data "${train[@]}" --out "runs/angraph_l_dfg_seed$seed" --preprocess untimed \
+        --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l_dfg"
+    "$A" quantize --model "$out/angraph_l_dfg.safetensors" --data "${train[0]}" --calib 512
+    "$A" eval --model "$out/angraph_l_dfg.safetensors" --out "runs/angraph_l_dfg_seed$seed/eval" --data "${evals[@]}"
+    if [ "$out" = saved_model ]; then
+        cp "runs/angraph_l_dfg_seed$seed/eval/generalization.png" docs/angraph_l_dfg_generalization.png
     fi
 fi
 

@@ -80,6 +80,12 @@ pub enum Preprocess {
     /// system-level estimate instead of replacing it, so its level follows the estimate's on
     /// configurations it was not trained on. Appended last: blobs of older versions still load.
     Log2Ratio,
+    /// A model of untimed streams (TrueAsync DFG JSON): every node feature such a stream
+    /// cannot give ([`crate::features::DFG_ABSENT_FEATURES`]: timing and process) is set to 0
+    /// first, then `Log2` on the features, and the head regresses `log2(1 + y)` as under
+    /// `Log2Exp2` (output `2^head - 1`). The DFG form and the timed form of a stream then give
+    /// the same prediction. Appended last: blobs of older versions still load.
+    Untimed,
 }
 
 /// ANGraph-L: GraphSAGE layers with BatchNorm (folded), JK, pooling and an MLP head.
@@ -185,6 +191,13 @@ impl LatencyConfig {
         {
             return Err(Error::Config(
                 "latency.preprocess (Log2Ratio reads node feature 30, graph_span_us)",
+            ));
+        }
+        if self.preprocess == Preprocess::Untimed
+            && self.in_dim as usize != crate::features::NODE_FEATURES
+        {
+            return Err(Error::Config(
+                "latency.preprocess (Untimed reads the 35 node features of this project)",
             ));
         }
         if self.max_nodes == 0 {

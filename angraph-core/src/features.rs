@@ -38,7 +38,8 @@
 //! | 5 `rate_per_us` | `activities / (last - first)` (0 when the span is 0) | 1/us |
 //! | 6 `gap_mean_ns` | mean of `enter(target) - leave(source)` (wire and handshake time) | ns |
 //!
-//! Timing features are 0 for untimed streams (TrueAsync DFG JSON). Node feature 0 is the
+//! Timing features ([`TIMING_FEATURES`]) and the process features ([`PROCESS_FEATURES`]) are 0
+//! for untimed streams (TrueAsync DFG JSON): [`DFG_ABSENT_FEATURES`]. Node feature 0 is the
 //! activity on a log scale, so the original preprocessing `x[:, 1:] *= 2 * x[:, 0:1]` weights
 //! every other feature by how busy the component is.
 
@@ -54,6 +55,31 @@ pub const EDGE_FEATURES: usize = 7;
 /// Index of node feature `graph_span_us`: the stream's span, i.e. the system-level latency
 /// estimate (us, the same value on every node). `Log2Ratio` models anchor their output on it.
 pub const SPAN_FEATURE: usize = 30;
+
+/// Node features that depend on timestamps: dwell (20, 21), first enter / last leave (22, 23),
+/// busy span (24), utilization (25), rate (26) and the stream's span (30, [`SPAN_FEATURE`]).
+/// A TrueAsync DFG JSON stream has no timestamps, so its transform gives 0 for all of them.
+pub const TIMING_FEATURES: [usize; 8] = [20, 21, 22, 23, 24, 25, 26, SPAN_FEATURE];
+/// Node features of the process node (32 `node_nm`, 33 `vdd_v`, 34 `temperature`): a DFG JSON
+/// stream has no header, so its transform gives 0 for them too.
+pub const PROCESS_FEATURES: [usize; 3] = [32, 33, 34];
+/// Every node feature a DFG JSON stream cannot give: [`TIMING_FEATURES`] and
+/// [`PROCESS_FEATURES`], ascending. The transform of a stream's DFG form equals the transform
+/// of its timed form with exactly these columns set to 0 (tested on the streams of
+/// `data/streams`). `Preprocess::Untimed` models zero them before everything else.
+pub const DFG_ABSENT_FEATURES: [usize; 11] = [20, 21, 22, 23, 24, 25, 26, 30, 32, 33, 34];
+
+/// Is node feature `k` one of [`DFG_ABSENT_FEATURES`]?
+pub const fn dfg_absent(k: usize) -> bool {
+    let mut i = 0;
+    while i < DFG_ABSENT_FEATURES.len() {
+        if DFG_ABSENT_FEATURES[i] == k {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// Names of the node features, in order (as in `meta.json`).
 pub const NODE_FEATURE_NAMES: [&str; NODE_FEATURES] = [
@@ -366,6 +392,40 @@ pub fn edge_features(e: &EdgeStats, link: bool, summary: &StreamSummary, out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dfg_absent_features_are_timing_and_process_ones() {
+        let mut union = [0usize; 11];
+        union[..8].copy_from_slice(&TIMING_FEATURES);
+        union[8..].copy_from_slice(&PROCESS_FEATURES);
+        union.sort_unstable();
+        assert_eq!(union, DFG_ABSENT_FEATURES);
+        for k in 0..NODE_FEATURES + 3 {
+            assert_eq!(dfg_absent(k), DFG_ABSENT_FEATURES.contains(&k), "{k}");
+        }
+        let names = TIMING_FEATURES.map(|k| NODE_FEATURE_NAMES[k]);
+        assert_eq!(
+            names,
+            [
+                "dwell_mean_ns",
+                "dwell_max_ns",
+                "first_enter_us",
+                "last_leave_us",
+                "busy_span_us",
+                "utilization",
+                "rate_per_us",
+                "graph_span_us"
+            ]
+        );
+        assert_eq!(
+            PROCESS_FEATURES.map(|k| NODE_FEATURE_NAMES[k]),
+            ["node_nm", "vdd_v", "temperature"]
+        );
+        // Counts and structure stay: visits, degrees, hop share, events.
+        for k in [0, 1, 27, 28, 29, 31] {
+            assert!(!dfg_absent(k), "{k}");
+        }
+    }
 
     #[test]
     fn log2_is_exact_at_powers_and_monotone() {

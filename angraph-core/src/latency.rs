@@ -396,6 +396,7 @@ fn quantize_row<A: Activation>(c: &LatencyConfig, q: Requant, x: &[i32], out: &m
     for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
         let v = match f {
             Some(f) if k > 0 => sat_i32((v as i64).saturating_mul(f) >> FEATURE_FRAC_BITS),
+            _ if crate::preprocess::zeroes_feature(c.preprocess, k) => 0,
             _ if log => crate::preprocess::log2_1p_signed_q16(v),
             _ => v,
         };

@@ -10,9 +10,13 @@
 //! The output maps: `Log2Exp2` ends in `2^y - 1`, `Log2Ratio` in `anchor * 2^y` (the anchor is
 //! the graph's system-level estimate, node feature [`SPAN_FEATURE`], in ns), with `2^y` linear
 //! between integer powers: the exact inverse of the piecewise `log2`.
+//!
+//! `Untimed` first sets every feature a DFG JSON stream cannot give to 0
+//! ([`crate::features::DFG_ABSENT_FEATURES`], see [`zeroes_feature`]), then behaves as
+//! `Log2Exp2`: the model then reads nothing a DFG stream lacks.
 
 use crate::config::Preprocess;
-use crate::features::{log2_1p_q16, SPAN_FEATURE};
+use crate::features::{dfg_absent, log2_1p_q16, SPAN_FEATURE};
 use crate::fixed::FEATURE_FRAC_BITS;
 
 /// `out = pre(x)` on the f32 path (`out.len() == x.len()`).
@@ -26,20 +30,47 @@ pub fn apply_f32(pre: Preprocess, x: &[f32], out: &mut [f32]) {
                 *v *= f;
             }
         }
-        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio => {
-            for v in out.iter_mut() {
-                *v = log2_1p_signed_f32(*v);
+        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio | Preprocess::Untimed => {
+            for (k, v) in out.iter_mut().enumerate() {
+                *v = if zeroes_feature(pre, k) {
+                    0.0
+                } else {
+                    log2_1p_signed_f32(*v)
+                };
             }
         }
     }
 }
 
+/// Whether `pre` sets node feature `k` to 0 before anything else: under `Untimed`, the
+/// features a DFG JSON stream cannot give ([`crate::features::DFG_ABSENT_FEATURES`]). The one
+/// definition of the zeroing, for the f32 path, the fixed-point path and the trainer.
+pub fn zeroes_feature(pre: Preprocess, k: usize) -> bool {
+    pre == Preprocess::Untimed && dfg_absent(k)
+}
+
 /// Whether `pre` takes features on a log scale.
 pub fn logs_input(pre: Preprocess) -> bool {
-    matches!(
-        pre,
-        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio
-    )
+    match pre {
+        Preprocess::None | Preprocess::ScaleByFirst => false,
+        Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio | Preprocess::Untimed => {
+            true
+        }
+    }
+}
+
+/// Whether a model with `pre` needs timed streams: its features include timing (and process)
+/// features that are 0 for a TrueAsync DFG JSON stream, so a DFG stream is out of its
+/// distribution (or, under `Log2Ratio`, has no estimate to correct). False only for `Untimed`.
+pub fn needs_timing(pre: Preprocess) -> bool {
+    match pre {
+        Preprocess::None
+        | Preprocess::ScaleByFirst
+        | Preprocess::Log2
+        | Preprocess::Log2Exp2
+        | Preprocess::Log2Ratio => true,
+        Preprocess::Untimed => false,
+    }
 }
 
 /// Whether a model with `pre` needs a timed stream: its features or its output use the
@@ -73,13 +104,13 @@ pub fn anchor_q16(features: &[i32]) -> i32 {
     features.get(SPAN_FEATURE).copied().unwrap_or(0)
 }
 
-/// The model output after the head on the f32 path: `2^y - 1` under `Log2Exp2`,
+/// The model output after the head on the f32 path: `2^y - 1` under `Log2Exp2` and `Untimed`,
 /// `anchor_ns * 2^y` under `Log2Ratio` (see [`anchor_ns_f32`]), else `y`.
 pub fn output_f32(pre: Preprocess, y: f32, anchor_ns: f32) -> f32 {
     match pre {
-        Preprocess::Log2Exp2 => exp2_m1_f32(y),
+        Preprocess::Log2Exp2 | Preprocess::Untimed => exp2_m1_f32(y),
         Preprocess::Log2Ratio => anchor_ns * exp2_f32(y),
-        _ => y,
+        Preprocess::None | Preprocess::ScaleByFirst | Preprocess::Log2 => y,
     }
 }
 
@@ -87,9 +118,9 @@ pub fn output_f32(pre: Preprocess, y: f32, anchor_ns: f32) -> f32 {
 /// result in the same format, saturated); `anchor` is [`anchor_q16`] of the graph.
 pub fn output_fixed(pre: Preprocess, raw: i32, frac_bits: u8, anchor: i32) -> i32 {
     match pre {
-        Preprocess::Log2Exp2 => exp2_m1_fixed(raw, frac_bits),
+        Preprocess::Log2Exp2 | Preprocess::Untimed => exp2_m1_fixed(raw, frac_bits),
         Preprocess::Log2Ratio => ratio_fixed(raw, frac_bits, anchor),
-        _ => raw,
+        Preprocess::None | Preprocess::ScaleByFirst | Preprocess::Log2 => raw,
     }
 }
 
@@ -269,6 +300,55 @@ mod tests {
         assert_eq!(output_fixed(Preprocess::Log2Ratio, i32::MIN, 30, -5), 0);
         assert_eq!(log2_ratio_f32(1.0, 0.0), -126.0);
         assert_eq!(exp2_fixed(i32::MAX, 0), i64::MAX >> 1);
+    }
+
+    #[test]
+    fn untimed_zeroes_the_dfg_absent_features_then_logs_and_inverts_like_log2exp2() {
+        use crate::features::{DFG_ABSENT_FEATURES, NODE_FEATURES};
+        let x: [f32; NODE_FEATURES] = core::array::from_fn(|k| 1.0 + k as f32);
+        let mut u = [0.0f32; NODE_FEATURES];
+        let mut l = [0.0f32; NODE_FEATURES];
+        apply_f32(Preprocess::Untimed, &x, &mut u);
+        apply_f32(Preprocess::Log2Exp2, &x, &mut l);
+        for k in 0..NODE_FEATURES {
+            let absent = DFG_ABSENT_FEATURES.contains(&k);
+            assert_eq!(zeroes_feature(Preprocess::Untimed, k), absent, "{k}");
+            assert!(!zeroes_feature(Preprocess::Log2Exp2, k));
+            assert_eq!(u[k], if absent { 0.0 } else { l[k] }, "{k}");
+        }
+        // Output: 2^y - 1 (f32 and fixed point), the inverse of the target log2(1 + y).
+        for label in [0.0f32, 0.3, 1.0, 2.5, 17.0, 400.0] {
+            let t = log2_1p_signed_f32(label);
+            let back = output_f32(Preprocess::Untimed, t, 123.0);
+            assert!(
+                (back - label).abs() <= 1e-5 * (1.0 + label),
+                "{label}: {back}"
+            );
+            assert_eq!(back, output_f32(Preprocess::Log2Exp2, t, 0.0));
+            let raw = (t * ONE).round() as i32;
+            let q = output_fixed(Preprocess::Untimed, raw, 16, 7);
+            assert_eq!(q, output_fixed(Preprocess::Log2Exp2, raw, 16, 0));
+            let fixed = q as f32 / ONE;
+            assert!(
+                (fixed - label).abs() <= 2e-4 * (1.0 + label),
+                "{label}: {fixed}"
+            );
+        }
+        assert!(logs_input(Preprocess::Untimed));
+        assert!(!needs_timing(Preprocess::Untimed));
+        for pre in [
+            Preprocess::None,
+            Preprocess::ScaleByFirst,
+            Preprocess::Log2,
+            Preprocess::Log2Exp2,
+            Preprocess::Log2Ratio,
+        ] {
+            assert!(needs_timing(pre), "{pre:?}");
+            assert!(
+                (0..NODE_FEATURES).all(|k| !zeroes_feature(pre, k)),
+                "{pre:?}"
+            );
+        }
     }
 
     #[test]

@@ -410,14 +410,14 @@ impl ModelF32 {
             s_in = s_out;
         }
         let out_max = stats[head_site + c.head.len()] as f64;
-        // Under Log2Exp2 the raw head output (log domain) is followed by 2^y - 1 in the same
+        // Under Log2Exp2 (and Untimed) the raw head output (log domain) is followed by 2^y - 1 in the same
         // format, which must fit too.
         // Under Log2Ratio the output is a latency in ns: room for up to 2^20 ns (1 ms; longer
         // saturates), which leaves 9 fractional bits (a 0.14% step of the log2 ratio).
         let out_max = match c.preprocess {
-            Preprocess::Log2Exp2 => out_max.max(2f64.powf(out_max.min(30.0))),
+            Preprocess::Log2Exp2 | Preprocess::Untimed => out_max.max(2f64.powf(out_max.min(30.0))),
             Preprocess::Log2Ratio => out_max.max(RATIO_OUTPUT_MAX_NS),
-            _ => out_max,
+            Preprocess::None | Preprocess::ScaleByFirst | Preprocess::Log2 => out_max,
         };
         let bits = out_frac_bits(out_max);
         q.linear(&self.linears[li], s_in, 2f64.powi(-(bits as i32)))?;

@@ -140,6 +140,14 @@ fn latency_options_agree() {
             35,
             Preprocess::Log2Exp2,
         ),
+        (
+            Jk::All,
+            Pool::Mean,
+            Aggr::ActivityMean,
+            true,
+            35,
+            Preprocess::Untimed,
+        ),
     ];
     for (i, &(jk, pool, aggr, proj, in_dim, preprocess)) in variants.iter().enumerate() {
         let mut head = heapless::Vec::new();

@@ -169,7 +169,8 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     if needs_timing(lc.preprocess) && untimed {
         println!(
             "  ANGraph-L: no latency from this stream: it has no timestamps (TrueAsync DFG JSON), \
-             so the system-level estimate the model corrects is 0; give the timed form"
+             so the system-level estimate the model corrects is 0; give the timed form, or a \
+             model of untimed streams (--latency-model saved_model/angraph_l_dfg.angq)"
         );
     } else if lc.in_dim as usize == fw {
         let g = infer::stream_owned_graph(&graph)?;
@@ -179,6 +180,12 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
             y.to_f32() * lat.body().label_scale,
             lat.body().unit
         );
+        if untimed && angraph_core::preprocess::needs_timing(lc.preprocess) {
+            println!(
+                "  note: this latency model reads timing and process features, which are 0 for \
+                 an untimed stream; saved_model/angraph_l_dfg.angq reads only what it gives"
+            );
+        }
     } else {
         println!(
             "  ANGraph-L: the latency model takes {} features per node, the transform gives {fw}: \

@@ -130,13 +130,21 @@ impl LatencyNet {
                 let rest = batch.x.narrow(1, 1, c.in_dim as i64 - 1) * (&first * 2.0);
                 Tensor::cat(&[first, rest], 1)
             }
-            Preprocess::Log2 | Preprocess::Log2Exp2 | Preprocess::Log2Ratio => {
+            Preprocess::Log2
+            | Preprocess::Log2Exp2
+            | Preprocess::Log2Ratio
+            | Preprocess::Untimed => {
+                // Untimed: the features a DFG stream cannot give are 0 first (log2(1 + 0) = 0).
+                let x = match zero_mask(c.preprocess, c.in_dim as usize) {
+                    Some(m) => &batch.x * m.to_device(batch.x.device()),
+                    None => batch.x.shallow_clone(),
+                };
                 // angraph_core::preprocess: e + (y / 2^e - 1) with y = 1 + |x|, e = floor(log2 y);
                 // continuous at the powers of two, so rounding of `e` there does not matter.
-                let y = batch.x.abs() + 1.0;
+                let y = x.abs() + 1.0;
                 let e = y.log2().floor();
                 let mag = &e + (&y / e.exp2() - 1.0);
-                mag * batch.x.sign()
+                mag * x.sign()
             }
         };
         let mut h = match &self.input_proj {
@@ -170,7 +178,7 @@ impl LatencyNet {
         }
         let y = g.apply(&self.head[last]).view([-1]);
         Ok(match c.preprocess {
-            Preprocess::Log2Exp2 => exp2_m1(&y),
+            Preprocess::Log2Exp2 | Preprocess::Untimed => exp2_m1(&y),
             Preprocess::Log2Ratio => {
                 // The anchor (system-level estimate, ns) is the same on every node of a graph.
                 let span = batch.x.narrow(1, SPAN_FEATURE as i64, 1);
@@ -336,6 +344,22 @@ pub fn jk_name(jk: Jk) -> &'static str {
 /// Mean absolute value of a float tensor (a small helper for reports and tests).
 pub fn mean_abs(t: &Tensor) -> f64 {
     t.abs().mean(Kind::Float).double_value(&[])
+}
+
+/// `[1, width]` of 0 where `pre` zeroes the feature
+/// ([`angraph_core::preprocess::zeroes_feature`]) and 1 elsewhere; `None` when it zeroes none.
+pub fn zero_mask(pre: Preprocess, width: usize) -> Option<Tensor> {
+    let m: Vec<f32> = (0..width)
+        .map(|k| {
+            if angraph_core::preprocess::zeroes_feature(pre, k) {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    m.contains(&0.0)
+        .then(|| Tensor::from_slice(&m).view([1, width as i64]))
 }
 
 /// `2^y - 1` with `2^y` linear between integer powers (angraph_core::preprocess::exp2_m1_f32).

@@ -155,6 +155,8 @@ pub struct LatencyOpts {
     /// `log2(1 + latency)`, output `2^head - 1`: a log-log model), log2ratio (log2 features and
     /// a head that regresses `log2(latency / system-level estimate)`, output `estimate x
     /// 2^head` in ns: the model corrects the estimate; needs timed streams and ns labels),
+    /// untimed (the node features a TrueAsync DFG JSON stream cannot give, timing and process,
+    /// set to 0, then as log2exp2: the model predicts from the DFG form alone),
     /// scale-by-first (the original's).
     #[arg(long)]
     pub preprocess: Option<String>,
@@ -353,9 +355,10 @@ pub fn latency_recipe(opts: &LatencyOpts, set: &LatencySet, seed: u64) -> Result
             "log2" => Preprocess::Log2,
             "log2exp2" => Preprocess::Log2Exp2,
             "log2ratio" => Preprocess::Log2Ratio,
+            "untimed" => Preprocess::Untimed,
             "scale-by-first" => Preprocess::ScaleByFirst,
             o => bail!(
-                "--preprocess must be none, log2, log2exp2, log2ratio or scale-by-first, not {o:?}"
+                "--preprocess must be none, log2, log2exp2, log2ratio, untimed or scale-by-first, not {o:?}"
             ),
         };
     }

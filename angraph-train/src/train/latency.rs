@@ -495,11 +495,13 @@ pub fn train(
 }
 
 /// The regression target of `y` (model units) under `pre`: `log2(1 + y)` (the piecewise
-/// `log2` of angraph-core) when the model ends in `2^y - 1`, `log2(y / anchor_ns)` when it ends
+/// `log2` of angraph-core) when the model ends in `2^y - 1` (`Log2Exp2`, `Untimed`), `log2(y / anchor_ns)` when it ends
 /// in `anchor * 2^y` (`Log2Ratio`), else `y`.
 pub fn to_log_target(pre: Preprocess, y: f32, anchor_ns: f32) -> f32 {
     match pre {
-        Preprocess::Log2Exp2 => angraph_core::preprocess::log2_1p_signed_f32(y),
+        Preprocess::Log2Exp2 | Preprocess::Untimed => {
+            angraph_core::preprocess::log2_1p_signed_f32(y)
+        }
         Preprocess::Log2Ratio => angraph_core::preprocess::log2_ratio_f32(y, anchor_ns),
         _ => y,
     }
