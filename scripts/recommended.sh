@@ -63,7 +63,8 @@ if [ "$what" = latency_dfg ]; then
     for n in $(protocol_sets angraph_l eval); do evals+=("$d/$n:all"); done
     "$A" train latency --data "${train[@]}" --out "runs/angraph_l_dfg_seed$seed" --preprocess untimed \
         --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l_dfg"
-    "$A" quantize --model "$out/angraph_l_dfg.safetensors" --data "${train[0]}" --calib 512
+    trust=(); for t in "${train[@]}"; do trust+=(--trust-data "$t"); done
+    "$A" quantize --model "$out/angraph_l_dfg.safetensors" --data "${train[@]}" --calib 2048 "${trust[@]}"
     "$A" eval --model "$out/angraph_l_dfg.safetensors" --out "runs/angraph_l_dfg_seed$seed/eval" --data "${evals[@]}"
     if [ "$out" = saved_model ]; then
         cp "runs/angraph_l_dfg_seed$seed/eval/generalization.png" docs/angraph_l_dfg_generalization.png

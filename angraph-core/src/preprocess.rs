@@ -73,21 +73,6 @@ pub fn needs_timing(pre: Preprocess) -> bool {
     }
 }
 
-/// Whether a model with `pre` needs a timed stream: its features or its output use the
-/// system-level timestamps. `Log2Ratio` anchors its output on node feature [`SPAN_FEATURE`]
-/// (the stream's span); the others read the timing features too (0 on an untimed stream, where
-/// the model was trained on timed ones). Every variant is matched explicitly: a new one must
-/// say whether its features are untimed.
-pub fn needs_timing(pre: Preprocess) -> bool {
-    match pre {
-        Preprocess::None => true,
-        Preprocess::ScaleByFirst => true,
-        Preprocess::Log2 => true,
-        Preprocess::Log2Exp2 => true,
-        Preprocess::Log2Ratio => true,
-    }
-}
-
 /// ns per us: the anchor feature is in us, a `Log2Ratio` model's output in ns.
 const NS_PER_US: i64 = 1000;
 

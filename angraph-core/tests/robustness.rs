@@ -190,11 +190,11 @@ fn wrong_magic_version_family_and_lying_shapes() {
     m[0] = b'X';
     assert_eq!(Model::from_bytes(&m).unwrap_err(), Error::BadMagic);
     let mut m = q.clone();
-    m[4] = 2; // version varint
+    m[4] = 3; // version varint: one from the future
     blob::reseal(&mut m);
     assert_eq!(
         Model::from_bytes(&m).unwrap_err(),
-        Error::UnsupportedVersion(2)
+        Error::UnsupportedVersion(3)
     );
     // A latency blob asked to run as power, and the reverse.
     let lat = Model::from_bytes(q).unwrap();

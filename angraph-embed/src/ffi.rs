@@ -752,10 +752,10 @@ c_messages!(
 /// `ANGRAPH_DIMS_ORIGINAL` at the default capacities on this target (checked at compile time):
 /// the header's 32-bit value on 32-bit targets, its 64-bit value elsewhere.
 #[cfg(target_pointer_width = "32")]
-pub const C_ARENA_BYTES_ORIGINAL: usize = 119040;
+pub const C_ARENA_BYTES_ORIGINAL: usize = 120064;
 /// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h` (64-bit value).
 #[cfg(not(target_pointer_width = "32"))]
-pub const C_ARENA_BYTES_ORIGINAL: usize = 132096;
+pub const C_ARENA_BYTES_ORIGINAL: usize = 133120;
 
 /// `ANGRAPH_DIMS_ORIGINAL` of `include/angraph.h`.
 pub const C_DIMS_ORIGINAL: AngraphDims = AngraphDims {

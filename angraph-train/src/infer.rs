@@ -341,13 +341,16 @@ pub fn predict_stream(
         if angraph_core::preprocess::needs_timing(lc.preprocess) && stream.header.is_none() {
             problems.push(format!(
                 "{} ({:?}) needs a timed stream (the system-level timestamps); this is an \
-                 untimed TrueAsync DFG JSON stream: give the timed form",
+                 untimed TrueAsync DFG JSON stream: give the timed form, or use the DFG model \
+                 (--latency-model saved_model/angraph_l_dfg.angq)",
                 lp.display(),
                 lc.preprocess
             ));
         }
-        // Node features 32..=34 are the operating conditions.
-        lat_in = Some(lc.in_dim as usize);
+        // Node features 32..=34 are the operating conditions (an `Untimed` model ignores them).
+        if angraph_core::preprocess::needs_timing(lc.preprocess) {
+            lat_in = Some(lc.in_dim as usize);
+        }
     }
     let mut power_in = None;
     if let Some((pw, pp)) = models.power {
