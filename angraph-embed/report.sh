@@ -88,7 +88,9 @@ report_variant "trained" "trained ANGraph-L (saved_model/latency_digits_4x4_to_t
 # The C firmware (firmware/c/main.c through include/angraph.h and the thumbv7m staticlib).
 report_c() {
     local dir="$target/firmware-c"
-    (cd "$root" && cargo build --quiet --release -p angraph-embed --lib --target thumbv7m-none-eabi --target-dir "$dir")
+    (cd "$root" && cargo build --quiet --release -p angraph-embed --lib --target thumbv7m-none-eabi --target-dir "$dir" \
+        --config 'profile.release.lto="fat"' --config profile.release.codegen-units=1 \
+        --config 'profile.release.opt-level="s"')
     cp "$here/firmware/memory-budget.x" "$dir/memory.x"
     local elf="$dir/angraph-firmware-c.elf"
     (cd "$here/firmware/c" && arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -O2 -std=c11 -ffreestanding -nostdlib \
