@@ -174,11 +174,19 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
         );
     } else if lc.in_dim as usize == fw {
         let g = infer::stream_owned_graph(&graph)?;
-        let (y, _) = infer::latency_fixed(lat, &g)?;
+        let (a, _) = infer::latency_assessed(lat, &g)?;
         println!(
             "  ANGraph-L (fixed point) on the stream's graph: {:.3} [{}]",
-            y.to_f32() * lat.body().label_scale,
+            a.value.to_f32() * lat.body().label_scale,
             lat.body().unit
+        );
+        print_trust(
+            &infer::latency_estimate(lat, &a),
+            lat.body().unit,
+            infer::Verdicts {
+                latency: a.envelope,
+                power: None,
+            },
         );
         if untimed && angraph_core::preprocess::needs_timing(lc.preprocess) {
             println!(
@@ -196,7 +204,8 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     }
     if let (Some(layout), Some(input)) = (layout, power_input) {
         // The one implementation of ANGraph-P's input (angraph-core), as on the chip.
-        let e = infer::power_fixed(pw, &input)?;
+        let pa = infer::power_assessed(pw, &input)?;
+        let e = pa.energy;
         let unit = pw.body().unit;
         let k = pw.body().label_scale;
         let parts: Vec<String> = (0..e.len as usize)
@@ -210,6 +219,14 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
             "  ANGraph-P (fixed point) on the stream's {what}: heads (dynamic, static) = ({}), total {:.4} [{unit}]",
             parts.join(", "),
             e.total.to_f32() * k
+        );
+        print_trust(
+            &infer::energy_estimate_assessed(pw, &pa).total,
+            unit,
+            infer::Verdicts {
+                latency: None,
+                power: pa.envelope,
+            },
         );
     } else {
         println!(
@@ -293,7 +310,8 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         );
     }
     // ANGraph-L, fixed point.
-    let (y, ws_len) = infer::latency_fixed(&lat, g)?;
+    let (lat_a, ws_len) = infer::latency_assessed(&lat, g)?;
+    let y = lat_a.value;
     let lscale = lat.body().label_scale;
     println!("ANGraph-rs estimate");
     println!(
@@ -318,6 +336,14 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         fmt_fixed(y),
         ws_len
     );
+    print_trust(
+        &infer::latency_estimate(&lat, &lat_a),
+        lat.body().unit,
+        infer::Verdicts {
+            latency: lat_a.envelope,
+            power: None,
+        },
+    );
     if let Some(ck) = checkpoint_next_to(&args.latency_model) {
         let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
         let b = m.to_blob()?;
@@ -339,7 +365,8 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    let e = infer::power_fixed(&pw, &fixed_row)?;
+    let pow_a = infer::power_assessed(&pw, &fixed_row)?;
+    let e = pow_a.energy;
     let pscale = pw.body().label_scale;
     let unit = pw.body().unit;
     println!(
@@ -369,6 +396,14 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     println!(
         "  total energy (fixed point): {:.4} [{unit}]",
         e.total.to_f32() * pscale
+    );
+    print_trust(
+        &infer::energy_estimate_assessed(&pw, &pow_a).total,
+        unit,
+        infer::Verdicts {
+            latency: None,
+            power: pow_a.envelope,
+        },
     );
     if let Some(ck) = checkpoint_next_to(&args.power_model) {
         let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
@@ -403,4 +438,20 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The trust section's verdict on one estimate, when the blob has one: the calibrated interval
+/// and whether the input lies in the training envelope (with the reason when not).
+fn print_trust(est: &infer::Estimate, unit: &str, verdicts: infer::Verdicts) {
+    let (Some(lo), Some(hi)) = (est.lo, est.hi) else {
+        return;
+    };
+    let mut p = infer::Prediction::default();
+    infer::apply_trust(&verdicts, &mut p);
+    let envelope = match p.in_envelope {
+        Some(true) => "inside the training envelope".to_string(),
+        Some(false) => format!("OUTSIDE the training envelope ({})", p.why),
+        None => "envelope unknown".to_string(),
+    };
+    println!("    90 % interval [{lo:.4}, {hi:.4}] [{unit}]; {envelope}");
 }
