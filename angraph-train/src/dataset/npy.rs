@@ -84,11 +84,13 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
     if !field("fortran_order")?.starts_with("False") {
         bail!("field \"fortran_order\": only C order is supported");
     }
-    let shape_txt = field("shape")?;
+    let shape_txt = field("shape")?
+        .strip_prefix('(')
+        .context("field \"shape\": not a tuple (no opening parenthesis)")?;
     let close = shape_txt
         .find(')')
         .context("field \"shape\": no closing parenthesis")?;
-    let shape: Vec<usize> = shape_txt[1..close]
+    let shape: Vec<usize> = shape_txt[..close]
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -133,5 +135,19 @@ mod tests {
         assert!(parse_f32(&b[..b.len() - 1]).is_err());
         assert!(parse_f32(b"hello").is_err());
         assert!(to_bytes(&[2, 2], &[1.0]).is_err());
+        // Malformed shapes are errors naming the field, never a panic (a slice before the
+        // opening parenthesis, or inside a multi-byte character).
+        let with_shape = |shape: &str| {
+            let h = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
+            let mut b = b"\x93NUMPY\x01\x00".to_vec();
+            b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+            b.extend_from_slice(h.as_bytes());
+            parse_f32(&b)
+        };
+        for bad in [")", "é)", "(2, x)", "(", "2, 3)", "(99999999999999999999,)"] {
+            let e = with_shape(bad).unwrap_err();
+            assert!(format!("{e:#}").contains("shape"), "{bad}: {e:#}");
+        }
+        assert_eq!(with_shape("(0,)").unwrap().0, vec![0]);
     }
 }
