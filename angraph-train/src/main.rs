@@ -51,8 +51,22 @@ enum Command {
     PowerBound(angraph_train::dataset::power_bound::PowerBoundArgs),
 }
 
+/// Let a closed stdout end the process quietly (SIGPIPE, status 141), as for other Unix
+/// tools; Rust ignores SIGPIPE by default, which turns a closed pipe into a panic in `println!`.
+/// `predict` keeps it ignored: it handles the broken pipe itself and exits 0.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Predict(_)) {
+        default_sigpipe();
+    }
     let result: anyhow::Result<()> = match cli.command {
         Command::Predict(a) => match angraph_train::predict::run(&a) {
             // Exit 1 when some rows failed (their `error` cells say why).

@@ -166,3 +166,41 @@ fn an_untimed_stream_gives_no_latency_from_the_ratio_model() {
         "{out}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // `angraph estimate --no-stream | head -1`: the reader goes away after one line; the
+    // process ends by SIGPIPE (status 141 in a shell), with no panic message on stderr.
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_angraph"))
+        .args(["estimate", "--no-stream"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped (closed) here; the next write fails.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.signal() == Some(libc_sigpipe()) || out.status.success(),
+            "{:?}",
+            out.status
+        );
+    }
+}
+
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13 // SIGPIPE on Linux and the BSDs
+}
