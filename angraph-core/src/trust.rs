@@ -123,14 +123,15 @@ fn i32_at(bytes: &[u8], i: usize) -> i32 {
 }
 
 impl Trust<'_> {
-    /// Input features covered by the ranges.
+    /// Input features covered by the ranges (both bounds present: an unvalidated section with
+    /// arrays of different lengths never indexes past the shorter one).
     pub fn features(&self) -> usize {
-        self.feature_lo.len() / 4
+        self.feature_lo.len().min(self.feature_hi.len()) / 4
     }
 
-    /// Embedding dimensions.
+    /// Embedding dimensions (mean and spread both present).
     pub fn embed_dims(&self) -> usize {
-        self.embed_mean.len() / 4
+        self.embed_mean.len().min(self.embed_inv_sd.len()) / 4
     }
 
     /// Check the section against the model's shapes: `features` inputs, an embedding of
@@ -183,7 +184,7 @@ impl Trust<'_> {
         Ok(())
     }
 
-    /// Training range of input feature `i` (Q16.16). Panics if `i >= features()`.
+    /// Training range of input feature `i` (Q16.16); `i` must be below [`Trust::features`].
     pub fn feature_range(&self, i: usize) -> (i32, i32) {
         (i32_at(self.feature_lo, i), i32_at(self.feature_hi, i))
     }
@@ -384,5 +385,15 @@ mod tests {
         assert!(t.assess(None, &[4, 1]).inside());
         assert!(!t.assess(None, &[5, 1]).inside());
         assert!(!t.assess(Some(o), &[2, 0]).inside());
+        // A section that skipped validation (arrays of unequal length) never panics.
+        let short = Trust {
+            feature_hi: &hi[..4],
+            embed_inv_sd: &inv[..4],
+            ..t.clone()
+        };
+        assert!(short.validate(2, 2, 0).is_err());
+        assert_eq!((short.features(), short.embed_dims()), (1, 1));
+        assert!(short.check_row(0, &[9, 99]).is_some());
+        assert_eq!(short.distance(&[2, 9]), 0);
     }
 }
