@@ -31,8 +31,36 @@ pub const OLDEST_FORMAT_VERSION: u16 = 1;
 pub const MAX_TENSORS: usize = 4 * MAX_LINEARS;
 /// Most scalar requantization parameters.
 pub const MAX_SCALARS: usize = 40;
-/// Longest note / unit string.
+/// Longest note string (bytes).
 pub const MAX_TEXT: usize = 1024;
+/// Longest unit string (bytes).
+pub const MAX_UNIT: usize = 64;
+/// Smallest and largest `label_scale` a blob may carry: outside, the scaled outputs lose all
+/// precision or overflow `f32` (`i32::MAX * 1e9` is still finite).
+pub const LABEL_SCALE_RANGE: (f32, f32) = (1e-9, 1e9);
+
+/// Check the semantic fields a reader prints or multiplies by: `label_scale` finite, positive
+/// and inside [`LABEL_SCALE_RANGE`]; `unit` at most [`MAX_UNIT`] bytes and `note` at most
+/// [`MAX_TEXT`], both free of control characters (a note may hold line breaks and tabs), so
+/// nothing read from a blob can scale an energy negative or print a terminal escape sequence.
+/// The writer ([`crate::quantize`]) and [`crate::model::Model`] both apply it.
+pub fn check_semantics(label_scale: f32, unit: &str, note: &str) -> Result<()> {
+    let (lo, hi) = LABEL_SCALE_RANGE;
+    if !(label_scale.is_finite() && (lo..=hi).contains(&label_scale)) {
+        return Err(Error::Config("label_scale"));
+    }
+    if unit.len() > MAX_UNIT || unit.chars().any(char::is_control) {
+        return Err(Error::Config("unit"));
+    }
+    if note.len() > MAX_TEXT
+        || note
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Error::Config("note"));
+    }
+    Ok(())
+}
 
 /// Numeric precision of a blob's tensors and of the path that runs it.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

@@ -176,9 +176,7 @@ impl<'a> Model<'a> {
         if body.out_frac_bits > 30 {
             return Err(Error::Config("out_frac_bits"));
         }
-        if !body.label_scale.is_finite() {
-            return Err(Error::Config("label_scale"));
-        }
+        blob::check_semantics(body.label_scale, body.unit, body.note)?;
         for (l, &(i, o)) in shapes.iter().enumerate() {
             let (i, o) = (i as usize, o as usize);
             let t = &body.tensors[l * per..(l + 1) * per];

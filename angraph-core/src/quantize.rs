@@ -466,10 +466,7 @@ impl ModelF32 {
 }
 
 fn check_text(body: &Body<'_>) -> Result<()> {
-    if body.note.len() > blob::MAX_TEXT || body.unit.len() > blob::MAX_TEXT {
-        return Err(Error::Config("note/unit longer than MAX_TEXT"));
-    }
-    Ok(())
+    blob::check_semantics(body.label_scale, body.unit, body.note)
 }
 
 fn requant(m: f64) -> Result<Requant> {

@@ -404,3 +404,116 @@ fn extreme_features_never_panic_under_any_preprocessing() {
         }
     }
 }
+
+/// Label scales that overflow, vanish or flip the sign of every output, over-long units and
+/// units or notes with terminal escape codes are refused by the loader, with the field named,
+/// and the writer cannot produce them either.
+#[test]
+fn semantic_fields_out_of_range_are_refused() {
+    let bs = blobs();
+    for q in [&bs[1], &bs[4]] {
+        let body = Model::from_bytes(q).unwrap().body().clone();
+        let long_unit = "n".repeat(blob::MAX_UNIT + 1);
+        let lies = [
+            (
+                "label_scale",
+                Body {
+                    label_scale: 1e38,
+                    ..body.clone()
+                },
+            ),
+            (
+                "label_scale",
+                Body {
+                    label_scale: 0.0,
+                    ..body.clone()
+                },
+            ),
+            (
+                "label_scale",
+                Body {
+                    label_scale: -1.0,
+                    ..body.clone()
+                },
+            ),
+            (
+                "label_scale",
+                Body {
+                    label_scale: f32::NAN,
+                    ..body.clone()
+                },
+            ),
+            (
+                "label_scale",
+                Body {
+                    label_scale: 1e-12,
+                    ..body.clone()
+                },
+            ),
+            (
+                "unit",
+                Body {
+                    unit: &long_unit,
+                    ..body.clone()
+                },
+            ),
+            (
+                "unit",
+                Body {
+                    unit: "n\u{1b}[31mJ",
+                    ..body.clone()
+                },
+            ),
+            (
+                "note",
+                Body {
+                    note: "ok\u{7}",
+                    ..body.clone()
+                },
+            ),
+            (
+                "note",
+                Body {
+                    note: "\u{9b}2J",
+                    ..body.clone()
+                },
+            ),
+        ];
+        for (field, lie) in &lies {
+            let bytes = blob::encode(lie).unwrap();
+            assert_eq!(
+                Model::from_bytes(&bytes).unwrap_err(),
+                Error::Config(field),
+                "{field}: {:?} / {:?} / {:?}",
+                lie.label_scale,
+                lie.unit,
+                lie.note
+            );
+        }
+        // Line breaks and tabs in a note, the largest unit and the range's ends are fine.
+        let unit = "u".repeat(blob::MAX_UNIT);
+        for ok in [
+            Body {
+                note: "calibrated on\n\tdigits",
+                ..body.clone()
+            },
+            Body {
+                unit: &unit,
+                ..body.clone()
+            },
+            Body {
+                label_scale: blob::LABEL_SCALE_RANGE.0,
+                ..body.clone()
+            },
+            Body {
+                label_scale: blob::LABEL_SCALE_RANGE.1,
+                ..body.clone()
+            },
+        ] {
+            Model::from_bytes(&blob::encode(&ok).unwrap()).unwrap();
+        }
+    }
+    let mut m = ModelF32::random(Config::Latency(small_latency()), 1).unwrap();
+    m.label_scale = -2.0;
+    assert_eq!(m.to_blob().unwrap_err(), Error::Config("label_scale"));
+}
