@@ -43,6 +43,8 @@ pub mod transform;
 pub mod trust;
 #[cfg(feature = "std")]
 pub mod trust_fit;
+#[cfg(feature = "std")]
+pub mod weight_rounding;
 pub mod workspace;
 
 pub use blob::Precision;

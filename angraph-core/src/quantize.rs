@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fixed::{feature_to_fixed, Requant, FEATURE_FRAC_BITS};
 use crate::graph::{csr_from_coo, GraphView};
 use crate::model::Model;
+use crate::weight_rounding::{self, Gram};
 use crate::{latency, power};
 
 /// One f32 linear layer, `w` row-major `out x in`.
@@ -321,6 +322,16 @@ impl ModelF32 {
         if stats.iter().any(|v| !v.is_finite()) {
             return Err(Error::NotFinite("calibration activations"));
         }
+        // ANGraph-P: inputs and activations grow with the mesh and the traffic, and a chip
+        // configuration larger than any in the calibration mix must not saturate (activity
+        // rows of a mesh bigger than the training ones reach 1.5x the calibrated ranges);
+        // int16 keeps a 2^-13 step of the range after the headroom (measured: no loss).
+        if matches!(self.config, Config::Power(_)) && precision == Precision::Int16 {
+            let sites = stats.len() - power_heads(&self.config);
+            stats[..sites]
+                .iter_mut()
+                .for_each(|v| *v *= POWER_ACTIVATION_HEADROOM);
+        }
         let amax = if precision == Precision::Int16 {
             i16::MAX as f64
         } else {
@@ -335,6 +346,7 @@ impl ModelF32 {
             linears: Vec::new(),
             scalars: Vec::new(),
             input_mean: obs.means(),
+            gram: core::mem::take(&mut obs.gram),
         };
         let out_frac_bits = match &self.config {
             Config::Latency(c) => self.quantize_latency(c, &stats, scale, &mut q)?,
@@ -465,6 +477,18 @@ impl ModelF32 {
     }
 }
 
+/// Headroom of an int16 ANGraph-P's input and activation ranges over the calibration maxima
+/// (int8 keeps the bare maxima: it has 7 bits to spend; the heads' outputs have their own 4x
+/// in [`out_frac_bits`]).
+pub const POWER_ACTIVATION_HEADROOM: f32 = 2.0;
+
+fn power_heads(config: &Config) -> usize {
+    match config {
+        Config::Power(c) => c.heads as usize,
+        Config::Latency(_) => 0,
+    }
+}
+
 fn check_text(body: &Body<'_>) -> Result<()> {
     blob::check_semantics(body.label_scale, body.unit, body.note)
 }
@@ -490,6 +514,8 @@ struct Quantizer {
     scalars: Vec<Requant>,
     /// Mean calibration input of every linear layer (for bias correction).
     input_mean: Vec<Vec<f64>>,
+    /// Gram matrices of the layers' calibration inputs; empty: round to nearest.
+    gram: Vec<Gram>,
 }
 
 /// Collects what the quantizer needs from the f32 path: max-abs per site and the mean input of
@@ -500,6 +526,8 @@ struct CalibObserver {
     input_count: Vec<u64>,
     /// Per-feature max-abs of the first linear layer's input.
     first_input_max: Vec<f32>,
+    /// Gram matrix of every linear layer's inputs (ANGraph-P only: GPTQ rounding).
+    gram: Vec<Gram>,
 }
 
 impl CalibObserver {
@@ -509,6 +537,10 @@ impl CalibObserver {
             input_sum: linears.iter().map(|l| vec![0.0; l.in_dim]).collect(),
             input_count: vec![0; linears.len()],
             first_input_max: vec![0.0; linears.first().map_or(0, |l| l.in_dim)],
+            gram: match config {
+                Config::Power(_) => linears.iter().map(|l| Gram::new(l.in_dim)).collect(),
+                Config::Latency(_) => Vec::new(),
+            },
         }
     }
 
@@ -543,43 +575,50 @@ impl latency::Observer for CalibObserver {
             }
             self.input_count[linear] += 1;
         }
+        if let Some(g) = self.gram.get_mut(linear) {
+            g.add(input);
+        }
     }
 }
 
 impl Quantizer {
-    /// int8 per-output-channel weights; bias in accumulator units, corrected for the mean
-    /// error the weight rounding causes on calibration inputs (bias correction, Nagel et al.
-    /// 2019: otherwise sum pooling over hundreds of nodes turns the per-channel rounding error
-    /// into a systematic offset); requantization to `s_out`.
+    /// int8 per-output-channel weights (rounded to nearest, or by GPTQ where the layer's Gram
+    /// matrix was collected: [`weight_rounding`]); bias in accumulator units, corrected for the
+    /// mean error the weight rounding causes on calibration inputs (bias correction, Nagel et
+    /// al. 2019: otherwise sum pooling over hundreds of nodes turns the per-channel rounding
+    /// error into a systematic offset); requantization to `s_out`.
     fn linear(&mut self, l: &LinearF32, s_in: f64, s_out: f64) -> Result<()> {
         let mean = self
             .input_mean
             .get(self.linears.len())
             .cloned()
             .unwrap_or_default();
-        let mut w = Vec::with_capacity(l.w.len());
         let mut bias = Vec::with_capacity(4 * l.out_dim);
         let mut mult = Vec::with_capacity(4 * l.out_dim);
         let mut shift = Vec::with_capacity(l.out_dim);
-        for o in 0..l.out_dim {
+        let scales: Vec<f64> = (0..l.out_dim)
+            .map(|o| {
+                let row = &l.w[o * l.in_dim..(o + 1) * l.in_dim];
+                let m = row.iter().fold(0f64, |a, &v| a.max((v as f64).abs()));
+                let s_w = if m > 0.0 { m / 127.0 } else { 1.0 };
+                // The bias must fit an i32 in accumulator units (s_in * s_w): a large bias on a
+                // small input range coarsens the weight scale instead of saturating the bias
+                // (the static-energy head of an original ANGraph-P is a bias of 5413 plus tiny
+                // weights).
+                s_w.max((l.b[o] as f64).abs() / (s_in * (1u64 << 30) as f64))
+            })
+            .collect();
+        let gram = self.gram.get(self.linears.len());
+        let q_all = weight_rounding::round_rows(&l.w, l.in_dim, &scales, gram);
+        for (o, &s_w) in scales.iter().enumerate() {
             let row = &l.w[o * l.in_dim..(o + 1) * l.in_dim];
-            let m = row.iter().fold(0f64, |a, &v| a.max((v as f64).abs()));
-            let s_w = if m > 0.0 { m / 127.0 } else { 1.0 };
-            // The bias must fit an i32 in accumulator units (s_in * s_w): a large bias on a
-            // small input range coarsens the weight scale instead of saturating the bias (the
-            // static-energy head of an original ANGraph-P is a bias of 5413 plus tiny weights).
-            let s_w = s_w.max((l.b[o] as f64).abs() / (s_in * (1u64 << 30) as f64));
-            let q: Vec<i8> = row
-                .iter()
-                .map(|&v| (v as f64 / s_w).round().clamp(-127.0, 127.0) as i8)
-                .collect();
+            let q = &q_all[o * l.in_dim..(o + 1) * l.in_dim];
             let err: f64 = q
                 .iter()
                 .zip(row)
                 .zip(&mean)
                 .map(|((&qv, &v), &m)| (qv as f64 * s_w - v as f64) * m)
                 .sum();
-            w.extend(q.iter().map(|&v| v as u8));
             let b = ((l.b[o] as f64 - err) / (s_in * s_w))
                 .round()
                 .clamp(i32::MIN as f64, i32::MAX as f64) as i32;
@@ -588,6 +627,7 @@ impl Quantizer {
             mult.extend(r.mult.to_le_bytes());
             shift.push(r.shift);
         }
+        let w = q_all.iter().map(|&v| v as u8).collect();
         self.linears.push((w, bias, mult, shift));
         Ok(())
     }
