@@ -870,7 +870,7 @@ pub fn quantize_and_compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::data::Splits;
+    use crate::dataset::Split;
     use crate::train::metrics::Metrics;
 
     fn set(estimate: Option<Vec<f32>>) -> LatencySet {
@@ -880,7 +880,7 @@ mod tests {
             labels: Vec::new(),
             estimate,
             unit: "ns".into(),
-            splits: Splits::random(4, 1, 0.5, 0.25).unwrap(),
+            splits: Split::fractions(4, 1, 0.5, 0.25).unwrap(),
         }
     }
 

@@ -4,8 +4,9 @@
 use angraph_core::config::Preprocess;
 use angraph_core::quantize::{Calibration, OwnedGraph, SplitMix64};
 use angraph_core::{latency, Model, Precision};
+use angraph_train::dataset::Split;
 use angraph_train::train::cli::best_config;
-use angraph_train::train::data::{LatencySet, Splits};
+use angraph_train::train::data::LatencySet;
 use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
 use angraph_train::train::metrics::Metrics;
 use tch::Device;
@@ -60,7 +61,7 @@ fn check(pre: Preprocess, drop_features: Vec<usize>) {
         labels,
         estimate: None,
         unit: "ns".into(),
-        splits: Splits::random(300, 2, 0.7, 0.15).unwrap(),
+        splits: Split::fractions(300, 2, 0.7, 0.15).unwrap(),
     };
     let mut config = best_config(4);
     config.width = 16;

@@ -2,9 +2,10 @@
 //! to an uninterrupted one, and the exported (standardisation folded) model predicts the same.
 
 use angraph_core::quantize::{OwnedGraph, SplitMix64};
+use angraph_train::dataset::Split;
 use angraph_train::nn::Checkpoint;
 use angraph_train::train::cli::best_config;
-use angraph_train::train::data::{LatencySet, Splits};
+use angraph_train::train::data::LatencySet;
 use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
 use angraph_train::train::metrics::Metrics;
 use tch::Device;
@@ -43,7 +44,7 @@ fn synthetic_set(n: usize, seed: u64) -> LatencySet {
         labels,
         estimate: Some(estimate),
         unit: "ns".into(),
-        splits: Splits::random(n, 1, 0.7, 0.15).unwrap(),
+        splits: Split::fractions(n, 1, 0.7, 0.15).unwrap(),
     }
 }
 

@@ -3,8 +3,9 @@
 
 use angraph_core::config::{PowerConfig, Stage};
 use angraph_core::quantize::SplitMix64;
+use angraph_train::dataset::Split;
 use angraph_train::nn::Checkpoint;
-use angraph_train::train::data::{PowerSet, Splits};
+use angraph_train::train::data::PowerSet;
 use angraph_train::train::power::{train, PowerModel, PowerRecipe, PowerSchedule};
 use tch::Device;
 
@@ -26,7 +27,7 @@ fn synthetic_set(n: usize) -> PowerSet {
         x,
         labels,
         unit: "nJ".into(),
-        splits: Splits::random(n, 4, 0.8, 0.1).unwrap(),
+        splits: Split::fractions(n, 4, 0.8, 0.1).unwrap(),
     }
 }
 

@@ -9,9 +9,10 @@ use angraph_core::features::{DFG_ABSENT_FEATURES, NODE_FEATURES, NODE_FEATURE_NA
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::{latency, Model};
 use angraph_train::dataset::graph::GraphRecord;
+use angraph_train::dataset::Split;
 use angraph_train::nn::Checkpoint;
 use angraph_train::stream::Stream;
-use angraph_train::train::data::{LatencySet, Splits};
+use angraph_train::train::data::LatencySet;
 use angraph_train::train::latency::LatencyModel;
 use common::{angraph, root, tmp};
 use tch::Device;
@@ -89,7 +90,7 @@ fn tch_predictions(ck: Checkpoint, graphs: Vec<OwnedGraph>) -> Vec<f32> {
         labels: vec![1.0; n],
         estimate: None,
         unit: "ns".into(),
-        splits: Splits::random(n, 1, 0.5, 0.25).unwrap(),
+        splits: Split::fractions(n, 1, 0.5, 0.25).unwrap(),
     };
     let idx: Vec<usize> = (0..n).collect();
     LatencyModel::from_checkpoint(ck)

@@ -53,10 +53,11 @@ pub mod ogb;
 pub mod power;
 pub mod power_bound;
 pub mod report;
+pub mod split;
 
 pub use ogb::OgbGraphs;
+pub use split::Split;
 
-use crate::sim::rng::Rng;
 use crate::sim::SimConfig;
 use angraph_core::quantize::OwnedGraph;
 use anyhow::{anyhow, bail, Context, Result};
@@ -132,73 +133,6 @@ pub struct Meta {
     pub split: serde_json::Value,
     /// Every parameter of the hardware model.
     pub parameters: serde_json::Value,
-}
-
-/// Train / valid / test indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split {
-    /// Training indices.
-    pub train: Vec<usize>,
-    /// Validation indices.
-    pub valid: Vec<usize>,
-    /// Test indices.
-    pub test: Vec<usize>,
-}
-
-impl Split {
-    /// Shuffle `0..n` with `seed` and cut 80/10/10 (train gets the rounding remainder).
-    pub fn random(n: usize, seed: u64) -> Split {
-        let mut idx: Vec<usize> = (0..n).collect();
-        Rng::new(seed).shuffle(&mut idx);
-        let n_valid = n / 10;
-        let n_test = n / 10;
-        let n_train = n - n_valid - n_test;
-        Split {
-            train: idx[..n_train].to_vec(),
-            valid: idx[n_train..n_train + n_valid].to_vec(),
-            test: idx[n_train + n_valid..].to_vec(),
-        }
-    }
-
-    /// Read `split/random/{train,valid,test}.csv.gz` under `dir`, checking indices `< n`.
-    pub fn read(dir: &Path, n: usize) -> Result<Split> {
-        let part = |name: &str| -> Result<Vec<usize>> {
-            let p = dir.join("split/random").join(format!("{name}.csv.gz"));
-            let (_, v) = csvgz::read_rows::<usize>(&p, Some(1))?;
-            if let Some(bad) = v.iter().position(|&i| i >= n) {
-                bail!(
-                    "{}: line {}: index {} >= {n} graphs",
-                    p.display(),
-                    bad + 1,
-                    v[bad]
-                );
-            }
-            Ok(v)
-        };
-        Ok(Split {
-            train: part("train")?,
-            valid: part("valid")?,
-            test: part("test")?,
-        })
-    }
-
-    /// Write the three split files under `dir`.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let d = dir.join("split/random");
-        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
-        for (name, v) in [
-            ("train", &self.train),
-            ("valid", &self.valid),
-            ("test", &self.test),
-        ] {
-            let mut w = csvgz::CsvGzWriter::create(&d.join(format!("{name}.csv.gz")))?;
-            for i in v {
-                w.row([i])?;
-            }
-            w.finish()?;
-        }
-        Ok(())
-    }
 }
 
 fn read_meta(dir: &Path) -> Result<Option<Meta>> {

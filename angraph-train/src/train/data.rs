@@ -1,62 +1,11 @@
 //! The training-side view of a dataset: graphs (or activity rows) with labels in model units,
 //! the system-level estimate, seeded splits, feature standardisation and seeded batching.
 
+use crate::dataset::Split;
 use angraph_core::config::Preprocess;
 use angraph_core::quantize::{OwnedGraph, SplitMix64};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-
-/// Sample indices of the three splits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Splits {
-    /// Training samples.
-    pub train: Vec<usize>,
-    /// Validation samples (model selection).
-    pub valid: Vec<usize>,
-    /// Test samples (reported, never used for any choice).
-    pub test: Vec<usize>,
-}
-
-impl Splits {
-    /// A seeded shuffle of `0..n` cut into `fractions` (train, valid; test = the rest).
-    /// The original used 80/10/10 with seed 2024; transfer uses 10/10/80.
-    pub fn random(n: usize, seed: u64, train: f64, valid: f64) -> Result<Splits> {
-        if !(0.0..=1.0).contains(&train) || !(0.0..=1.0).contains(&valid) || train + valid > 1.0 {
-            bail!("split fractions {train} + {valid} must lie in [0, 1] and sum to at most 1");
-        }
-        let mut idx: Vec<usize> = (0..n).collect();
-        shuffle(&mut idx, seed);
-        let n_train = (n as f64 * train).round() as usize;
-        let n_valid = ((n as f64 * valid).round() as usize).min(n - n_train);
-        Ok(Splits {
-            train: idx[..n_train].to_vec(),
-            valid: idx[n_train..n_train + n_valid].to_vec(),
-            test: idx[n_train + n_valid..].to_vec(),
-        })
-    }
-
-    /// Append `other`'s splits, its indices shifted by `offset` (the samples before it).
-    pub fn extend_shifted(&mut self, other: &Splits, offset: usize) {
-        for (to, from) in [
-            (&mut self.train, &other.train),
-            (&mut self.valid, &other.valid),
-            (&mut self.test, &other.test),
-        ] {
-            to.extend(from.iter().map(|&i| i + offset));
-        }
-    }
-
-    /// The named split (`train`, `valid`, `test`, or `all` = every sample in order).
-    pub fn named(&self, name: &str, n: usize) -> Result<Vec<usize>> {
-        Ok(match name {
-            "train" => self.train.clone(),
-            "valid" => self.valid.clone(),
-            "test" => self.test.clone(),
-            "all" => (0..n).collect(),
-            other => bail!("unknown split {other:?} (train, valid, test, all)"),
-        })
-    }
-}
 
 /// Fisher-Yates shuffle driven by SplitMix64(`seed`).
 pub fn shuffle(idx: &mut [usize], seed: u64) {
@@ -224,8 +173,8 @@ pub struct LatencySet {
     pub estimate: Option<Vec<f32>>,
     /// Unit of labels and estimate.
     pub unit: String,
-    /// Splits.
-    pub splits: Splits,
+    /// Split.
+    pub splits: Split,
 }
 
 impl LatencySet {
@@ -312,8 +261,8 @@ pub struct PowerSet {
     pub labels: Vec<[f32; 2]>,
     /// Unit of the energies.
     pub unit: String,
-    /// Splits.
-    pub splits: Splits,
+    /// Split.
+    pub splits: Split,
 }
 
 impl PowerSet {
@@ -359,20 +308,6 @@ impl PowerSet {
 mod tests {
     use super::*;
 
-    #[test]
-    fn splits_partition_and_are_seeded() {
-        let a = Splits::random(101, 2024, 0.8, 0.1).unwrap();
-        let b = Splits::random(101, 2024, 0.8, 0.1).unwrap();
-        assert_eq!(a, b);
-        assert_eq!((a.train.len(), a.valid.len(), a.test.len()), (81, 10, 10));
-        let mut all: Vec<usize> = [a.train.clone(), a.valid.clone(), a.test.clone()].concat();
-        all.sort();
-        assert_eq!(all, (0..101).collect::<Vec<_>>());
-        let c = Splits::random(101, 2025, 0.8, 0.1).unwrap();
-        assert_ne!(a.train, c.train);
-        assert!(Splits::random(10, 1, 0.9, 0.2).is_err());
-    }
-
     fn line_set(name: &str, n: u32, width: u32, estimate: bool, unit: &str) -> LatencySet {
         let graphs: Vec<OwnedGraph> = (0..n)
             .map(|k| {
@@ -385,7 +320,7 @@ mod tests {
             labels: (0..n).map(|k| k as f32).collect(),
             estimate: estimate.then(|| (0..n).map(|k| k as f32 / 2.0).collect()),
             unit: unit.into(),
-            splits: Splits::random(n as usize, 5, 0.6, 0.2).unwrap(),
+            splits: Split::fractions(n as usize, 5, 0.6, 0.2).unwrap(),
             graphs,
         }
     }
@@ -437,7 +372,7 @@ mod tests {
             x: (0..n * in_dim).map(|v| v as f32).collect(),
             labels: (0..n).map(|k| [k as f32, 1.0]).collect(),
             unit: "nJ".into(),
-            splits: Splits::random(n, 9, 0.5, 0.25).unwrap(),
+            splits: Split::fractions(n, 9, 0.5, 0.25).unwrap(),
         };
         let mut a = set("p", 8, 2);
         let b = set("q", 4, 2);

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::data::{LatencySet, PowerSet, Splits};
-use crate::dataset::{GraphDataset, PowerDataset};
+use super::data::{LatencySet, PowerSet};
+use crate::dataset::{GraphDataset, PowerDataset, Split};
 
 fn name_of(dir: &Path) -> String {
     dir.file_name()
@@ -13,15 +13,13 @@ fn name_of(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-fn splits(stored: &crate::dataset::Split, n: usize, split_seed: Option<u64>) -> Result<Splits> {
-    Ok(match split_seed {
-        Some(s) => Splits::random(n, s, 0.8, 0.1)?,
-        None => Splits {
-            train: stored.train.clone(),
-            valid: stored.valid.clone(),
-            test: stored.test.clone(),
-        },
-    })
+/// The dataset's own split, or with `split_seed` the generator's 80/10/10 rule re-drawn (so
+/// `--split-seed S` reproduces the split of a dataset generated with seed `S`).
+fn splits(stored: &Split, n: usize, split_seed: Option<u64>) -> Split {
+    match split_seed {
+        Some(s) => Split::random(n, s),
+        None => stored.clone(),
+    }
 }
 
 /// Load a latency graph dataset; `split_seed` = None uses the dataset's own split files (or the
@@ -39,7 +37,7 @@ pub fn latency_set(dir: &Path, split_seed: Option<u64>) -> Result<LatencySet> {
     let n = ds.graphs.len();
     Ok(LatencySet {
         name: name_of(dir),
-        splits: splits(&ds.split, n, split_seed)?,
+        splits: splits(&ds.split, n, split_seed),
         graphs: ds.graphs,
         labels: ds.labels,
         estimate: ds.estimates,
@@ -126,7 +124,7 @@ pub fn power_set(dir: &Path, split_seed: Option<u64>) -> Result<PowerSet> {
     Ok(PowerSet {
         name: name_of(dir),
         in_dim,
-        splits: splits(&ds.split, n, split_seed)?,
+        splits: splits(&ds.split, n, split_seed),
         x: ds.features,
         labels: dynamic.into_iter().zip(stat).map(|(d, s)| [d, s]).collect(),
         unit,
@@ -157,4 +155,38 @@ pub fn power_set_for(dir: &Path, split_seed: Option<u64>, in_dim: usize) -> Resu
         .collect();
     set.in_dim = ACTIVITY_INPUTS;
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::SPLIT_SEED;
+
+    /// `--split-seed 2024` (the generator's seed) reproduces every committed sample set's own
+    /// split files, and another seed draws another split.
+    #[test]
+    fn split_seed_reproduces_the_generators_split() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/samples");
+        let mut checked = 0;
+        for name in ["digits_4x4", "digits_2x2", "dvs_4x4", "power_digits_4x4"] {
+            let dir = root.join(name);
+            let (own, redrawn, other) = if name.starts_with("power_") {
+                (
+                    power_set(&dir, None).unwrap().splits,
+                    power_set(&dir, Some(SPLIT_SEED)).unwrap().splits,
+                    power_set(&dir, Some(SPLIT_SEED + 1)).unwrap().splits,
+                )
+            } else {
+                (
+                    latency_set(&dir, None).unwrap().splits,
+                    latency_set(&dir, Some(SPLIT_SEED)).unwrap().splits,
+                    latency_set(&dir, Some(SPLIT_SEED + 1)).unwrap().splits,
+                )
+            };
+            assert_eq!(own, redrawn, "{name}");
+            assert_ne!(own, other, "{name}");
+            checked += 1;
+        }
+        assert_eq!(checked, 4);
+    }
 }
