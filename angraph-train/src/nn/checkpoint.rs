@@ -117,6 +117,12 @@ pub fn load_checked(vs: &VarStore, sd: &StateDict, source: &Path) -> Result<Vec<
 /// Write every variable of `vs` (f32, sorted by name) and `meta` to `path`, atomically (a
 /// temporary file in the same directory, then a rename). Same variables, same bytes.
 pub fn save_checkpoint(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    let bytes = checkpoint_bytes(vs, meta).with_context(|| format!("{}", path.display()))?;
+    write_atomic(path, &bytes)
+}
+
+/// The safetensors bytes [`save_checkpoint`] writes.
+pub fn checkpoint_bytes(vs: &VarStore, meta: &CheckpointMeta) -> Result<Vec<u8>> {
     let vars: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in &vars {
@@ -137,31 +143,12 @@ pub fn save_checkpoint(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Res
         .collect::<Result<Vec<_>>>()?;
     let mut info = HashMap::new();
     info.insert(META_KEY.to_string(), serde_json::to_string(meta)?);
-    let bytes = safetensors::tensor::serialize(views, &Some(info))
-        .map_err(|e| anyhow::anyhow!("serializing {}: {e:?}", path.display()))?;
-    write_atomic(path, &bytes)
+    safetensors::tensor::serialize(views, &Some(info))
+        .map_err(|e| anyhow::anyhow!("serializing the checkpoint: {e:?}"))
 }
 
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
-}
+/// Atomic writes live in [`crate::fsio`]; re-exported here for the callers of this path.
+pub use crate::fsio::write_atomic;
 
 /// Either network.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use super::data::LatencySet;
 use super::latency::{self, LatencyModel, LatencyRecipe};
 use super::power::{self, PowerLoss, PowerModel, PowerRecipe, PowerSchedule};
 use crate::eval;
-use crate::nn::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 
 /// Options every training command shares.
 #[derive(Args, Debug, Clone)]

@@ -98,6 +98,6 @@ impl RunState {
 
     /// Write `state.json` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::nn::checkpoint::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+        crate::fsio::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
     }
 }
