@@ -98,6 +98,10 @@ impl PowerModel {
     /// Wrap a checkpoint that reads raw inputs.
     pub fn from_checkpoint(ck: Checkpoint) -> Result<Self> {
         let w = match &ck.meta.config {
+            Config::Power(c) if c.heads != 2 => bail!(
+                "the ANGraph-P configuration field `heads` is {}; ANGraph-P has 2 heads (dynamic and static energy)",
+                c.heads
+            ),
             Config::Power(c) => c.in_dim as usize,
             Config::Latency(_) => bail!("expected an ANGraph-P checkpoint, found ANGraph-L"),
         };
