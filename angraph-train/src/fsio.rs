@@ -330,8 +330,17 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
 
 /// Move the finished directory `tmp` (from [`temp_dir_for`]) to `out`, replacing an existing
 /// `out` directory without a moment in which `out` is missing where the system can exchange
-/// two paths (Linux), else through a backup with the recovery rule of [`recover_dir`].
+/// two paths (Linux), else through a backup with the recovery rule of [`recover_dir`]. On an
+/// error `tmp` is removed (and a backup moved back), so nothing is left behind.
 pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
+    let res = replace_dir_inner(tmp, out);
+    if res.is_err() {
+        let _ = remove_entry(tmp);
+    }
+    res
+}
+
+fn replace_dir_inner(tmp: &Path, out: &Path) -> Result<()> {
     let (parent, name) = split(out)?;
     sync_tree(tmp)?;
     match std::fs::symlink_metadata(out) {
@@ -363,9 +372,12 @@ pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
                     format!("{}: cannot move the old dataset aside", out.display())
                 })?;
                 abort_point("replace_dir:backed-up");
-                std::fs::rename(tmp, out).with_context(|| {
-                    format!("{}: cannot rename {} to it", out.display(), tmp.display())
-                })?;
+                if let Err(e) = std::fs::rename(tmp, out) {
+                    let _ = std::fs::rename(&old, out);
+                    return Err(e).with_context(|| {
+                        format!("{}: cannot rename {} to it", out.display(), tmp.display())
+                    });
+                }
                 sync_dir(&parent)?;
                 remove_entry(&old).with_context(|| format!("{}: cannot remove", old.display()))?;
             }
@@ -495,6 +507,10 @@ mod tests {
         std::fs::write(&f, b"").unwrap();
         let tmp = temp_dir_for(&f).unwrap();
         assert!(format!("{:#}", replace_dir(&tmp, &f).unwrap_err()).contains("regular file"));
+        assert!(
+            !tmp.exists(),
+            "the refused replacement leaves its temporary folder"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
