@@ -22,9 +22,9 @@ use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{bail, Context, Result};
 
 use crate::dataset::OgbGraphs;
+use crate::fsio::write_atomic;
 use crate::import::{generated_rows, read_npy_rows, synthetic_mesh_graph};
 use crate::infer::{self, load_blob};
-use crate::nn::checkpoint::write_atomic;
 use crate::nn::Checkpoint;
 
 /// Seed of the bundled example inputs (`angraph estimate --write-example`).

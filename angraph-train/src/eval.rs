@@ -13,7 +13,7 @@ use clap::Args;
 use serde::Serialize;
 use tch::Device;
 
-use crate::nn::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 use crate::nn::{Checkpoint, Net};
 use crate::train::data::{LatencySet, PowerSet};
 use crate::train::latency::LatencyModel;

@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use crate::nn::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 use crate::nn::{Checkpoint, GraphBatch, Net};
 
 /// Components per tile of the hardware (IU-0..4, OU-0..4, SA, NI-toRouter, NI-toPE, LUT,

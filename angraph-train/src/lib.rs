@@ -2,6 +2,7 @@
 pub mod dataset;
 pub mod estimate;
 pub mod eval;
+pub mod fsio;
 pub mod import;
 pub mod infer;
 pub mod nn;

@@ -47,7 +47,8 @@ use tch::{Device, Reduction, Tensor};
 
 use crate::dataset::Split;
 use crate::eval::{latency_eval, latency_plot, power_plot, LatencyEval};
-use crate::nn::checkpoint::{load_checked, read_state_dict, write_atomic};
+use crate::fsio::write_atomic;
+use crate::nn::checkpoint::{load_checked, read_state_dict};
 use crate::nn::{Checkpoint, Net};
 use crate::train::adam::Adam;
 use crate::train::data::{epoch_batches, PowerSet};

@@ -4,7 +4,7 @@
 use super::generate::{generate, Speed};
 use super::manifest::{Entry, Manifest};
 use super::report;
-use crate::stream::write_atomic;
+use crate::fsio::write_atomic;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::collections::BTreeMap;

@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// Samples simulated per parallel batch (bounds memory; order is kept).
@@ -177,7 +177,7 @@ pub fn generate(
         bar.finish_and_clear();
         Split::random(samples, SPLIT_SEED).write(&tmp)?;
         let meta = meta_for(name, kind, config, samples);
-        super::super::stream::write_atomic(
+        crate::fsio::write_atomic(
             &tmp.join("meta.json"),
             (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),
         )?;
@@ -433,40 +433,5 @@ pub fn write_column<T: std::fmt::Display>(path: &Path, vals: &[T]) -> Result<()>
     w.finish()
 }
 
-/// A fresh temporary directory next to `out`.
-pub fn temp_dir_for(out: &Path) -> Result<PathBuf> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create", parent.display()))?;
-    let name = out
-        .file_name()
-        .with_context(|| format!("{}: not a directory name", out.display()))?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-    Ok(tmp)
-}
-
-/// Move the finished `tmp` directory to `out`, replacing an existing `out`.
-pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        let old = tmp.with_extension("old");
-        std::fs::rename(out, &old)
-            .with_context(|| format!("{}: cannot move the old dataset aside", out.display()))?;
-        std::fs::rename(tmp, out).with_context(|| format!("{}: cannot rename", out.display()))?;
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("{}: cannot remove", old.display()))?;
-    } else {
-        std::fs::rename(tmp, out).with_context(|| format!("{}: cannot rename", out.display()))?;
-    }
-    Ok(())
-}
+/// Temporary dataset directories and their atomic replacement live in [`crate::fsio`].
+pub use crate::fsio::{replace_dir, temp_dir_for};

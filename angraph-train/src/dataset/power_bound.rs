@@ -245,7 +245,7 @@ pub fn run(a: &PowerBoundArgs) -> Result<()> {
         reports.push(b);
     }
     if let Some(p) = &a.json {
-        crate::stream::write_atomic(
+        crate::fsio::write_atomic(
             p,
             (serde_json::to_string_pretty(&reports)? + "\n").as_bytes(),
         )?;

@@ -97,9 +97,19 @@ pub fn load_checked(vs: &VarStore, sd: &StateDict, source: &Path) -> Result<Vec<
         }
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             bail!(
-                "{}: tensor `{name}` holds a non-finite value at index {i}",
-                source.display()
+                "{}: tensor `{name}` holds a non-finite value ({}) at index {i}",
+                source.display(),
+                values[i]
             );
+        }
+        if name.ends_with("running_var") {
+            if let Some(i) = values.iter().position(|&v| v < 0.0) {
+                bail!(
+                    "{}: tensor `{name}` holds a negative variance ({}) at index {i}",
+                    source.display(),
+                    values[i]
+                );
+            }
         }
         let src = Tensor::from_slice(values)
             .view(var.size().as_slice())
@@ -117,6 +127,12 @@ pub fn load_checked(vs: &VarStore, sd: &StateDict, source: &Path) -> Result<Vec<
 /// Write every variable of `vs` (f32, sorted by name) and `meta` to `path`, atomically (a
 /// temporary file in the same directory, then a rename). Same variables, same bytes.
 pub fn save_checkpoint(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    let bytes = checkpoint_bytes(vs, meta).with_context(|| format!("{}", path.display()))?;
+    write_atomic(path, &bytes)
+}
+
+/// The safetensors bytes [`save_checkpoint`] writes.
+pub fn checkpoint_bytes(vs: &VarStore, meta: &CheckpointMeta) -> Result<Vec<u8>> {
     let vars: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in &vars {
@@ -137,29 +153,32 @@ pub fn save_checkpoint(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Res
         .collect::<Result<Vec<_>>>()?;
     let mut info = HashMap::new();
     info.insert(META_KEY.to_string(), serde_json::to_string(meta)?);
-    let bytes = safetensors::tensor::serialize(views, &Some(info))
-        .map_err(|e| anyhow::anyhow!("serializing {}: {e:?}", path.display()))?;
-    write_atomic(path, &bytes)
+    safetensors::tensor::serialize(views, &Some(info))
+        .map_err(|e| anyhow::anyhow!("serializing the checkpoint: {e:?}"))
 }
 
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+/// Atomic writes live in [`crate::fsio`]; re-exported here for the callers of this path.
+pub use crate::fsio::write_atomic;
+
+/// Refuse metadata a model cannot be built from or would misread: a label scale that is not
+/// a positive finite number, an ANGraph-P without its two heads (dynamic, static).
+fn check_meta(meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    if !(meta.label_scale.is_finite() && meta.label_scale > 0.0) {
+        bail!(
+            "{}: `{META_KEY}` metadata field `label_scale` is {}; it must be a positive finite number",
+            path.display(),
+            meta.label_scale
+        );
+    }
+    if let Config::Power(c) = &meta.config {
+        if c.heads != 2 {
+            bail!(
+                "{}: `{META_KEY}` metadata field `heads` is {}; ANGraph-P has 2 heads (dynamic and static energy)",
+                path.display(),
+                c.heads
+            );
+        }
+    }
     Ok(())
 }
 
@@ -214,8 +233,25 @@ impl Checkpoint {
                 path.display()
             ),
         };
-        let mut ck = Checkpoint::new(meta, device)?;
+        check_meta(&meta, path)?;
+        let mut ck = Checkpoint::new(meta, device).with_context(|| {
+            format!(
+                "{}: the `{META_KEY}` metadata configuration",
+                path.display()
+            )
+        })?;
         ck.unused = load_checked(&ck.vs, &sd, path)?;
+        if !ck.unused.is_empty() {
+            let n = ck.unused.len();
+            let shown: Vec<&str> = ck.unused.iter().take(8).map(String::as_str).collect();
+            bail!(
+                "{}: {n} tensor(s) not used by the configuration of the `{META_KEY}` metadata \
+                 (`{}`{}): the metadata (e.g. `layers`) and the tensors disagree",
+                path.display(),
+                shown.join("`, `"),
+                if n > shown.len() { ", ..." } else { "" }
+            );
+        }
         Ok(ck)
     }
 
@@ -253,6 +289,7 @@ impl Checkpoint {
             unit: unit.to_string(),
             note: note.to_string(),
         };
+        check_meta(&meta, path)?;
         let mut ck = Checkpoint::new(meta, device)?;
         ck.unused = load_checked(&ck.vs, &sd, path)?;
         Ok(ck)

@@ -82,17 +82,20 @@ impl Adam {
 
     /// Save the moments and the step count (safetensors, atomically).
     pub fn save(&self, path: &Path) -> Result<()> {
+        crate::fsio::write_atomic_with(path, "", |tmp| self.write_file(tmp))
+    }
+
+    /// Write the moments and the step count (safetensors) to `path` directly (callers make it
+    /// atomic, see [`Adam::save`]).
+    pub fn write_file(&self, path: &Path) -> Result<()> {
         let mut named: Vec<(String, Tensor)> = Vec::new();
         for (i, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
             named.push((format!("m.{i:03}"), m.to_kind(Kind::Float)));
             named.push((format!("v.{i:03}"), v.to_kind(Kind::Float)));
         }
         named.push(("step".into(), Tensor::from_slice(&[self.step])));
-        let tmp = path.with_extension("tmp");
-        Tensor::write_safetensors(&named, &tmp)
-            .with_context(|| format!("writing optimizer state {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-        Ok(())
+        Tensor::write_safetensors(&named, path)
+            .with_context(|| format!("writing optimizer state {}", path.display()))
     }
 
     /// Load moments saved by [`Adam::save`] for the same variable list.

@@ -13,7 +13,7 @@ use super::data::LatencySet;
 use super::latency::{self, LatencyModel, LatencyRecipe};
 use super::power::{self, PowerLoss, PowerModel, PowerRecipe, PowerSchedule};
 use crate::eval;
-use crate::nn::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 
 /// Options every training command shares.
 #[derive(Args, Debug, Clone)]
@@ -812,8 +812,13 @@ pub fn run_quantize(a: &QuantizeArgs) -> Result<()> {
         &out,
     )?;
     let trust = add_trust(a, &out)?;
-    // Merge into the model's JSON report when there is one (`<model>.json`), else `<out>.json`.
+    // Merge into a copy of the model's JSON report when there is one (`<model>.json`), written
+    // next to the blob (`<out>.json`: `<model>.json` itself without --out), else
+    // `<out>.angq.json`. Nothing is written outside `--out`'s folder.
     let report_path = a.model.with_extension("json");
+    let merged_path = Some(out.with_extension("json"))
+        .filter(|p| *p != out)
+        .unwrap_or_else(|| out.with_extension("angq.json"));
     let merged = match std::fs::read_to_string(&report_path)
         .ok()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
@@ -828,7 +833,7 @@ pub fn run_quantize(a: &QuantizeArgs) -> Result<()> {
             if let Some(t) = &trust {
                 v["fixed_point"]["trust"] = t.clone();
             }
-            (report_path, v)
+            (merged_path, v)
         }
         _ => {
             let mut v = serde_json::to_value(&report)?;

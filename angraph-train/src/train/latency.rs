@@ -1,7 +1,7 @@
 //! The ANGraph-L training loop: Huber loss, Adam, many graphs per step as one disjoint graph,
 //! model selection on the validation split, checkpoints after every epoch, exact resume.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use angraph_core::config::{Config, LatencyConfig, Preprocess};
@@ -13,7 +13,9 @@ use super::adam::Adam;
 use super::data::{epoch_batches, FeatureNorm, LatencySet};
 use super::log::{EpochRecord, TrainLog};
 use super::metrics::Metrics;
+use super::run_dir::{RunDir, Staged};
 use super::{epoch_seed, progress_bar, RunState};
+use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, GraphBatch, Net};
 
 /// Everything a latency training run depends on.
@@ -251,19 +253,6 @@ pub struct LatencyOutcome {
     pub seconds_per_epoch: f64,
 }
 
-/// Files of a run in `dir`.
-pub struct RunFiles {
-    /// Folder.
-    pub dir: PathBuf,
-}
-
-impl RunFiles {
-    /// `dir/<name>`.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
 /// Train (or resume) ANGraph-L on `set` into `dir`: `state.json`, `last.safetensors`,
 /// `last.adam.safetensors`, `best.safetensors` (training form), `log.csv`, `log.json`,
 /// `curve.png`. Returns the selected model (best validation RMSE) and its metrics.
@@ -282,10 +271,7 @@ pub fn train(
             set.name
         );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let files = RunFiles {
-        dir: dir.to_path_buf(),
-    };
+    let files = RunDir::open(dir)?;
     tch::manual_seed(recipe.seed as i64);
     if recipe.config.preprocess == Preprocess::Log2Ratio {
         if set.unit != "ns" {
@@ -369,8 +355,9 @@ pub fn train(
     let mut adam = Adam::new(params, recipe.lr, recipe.weight_decay);
     let mut state = RunState::fresh(serde_json::to_value(recipe)?);
     let mut log = TrainLog::default();
-    if resume && files.path("state.json").exists() {
-        state = RunState::load(&files.path("state.json"), &state.recipe)?;
+    let title = format!("ANGraph-L on {}", set.name);
+    if resume && files.has_state() {
+        state = files.recover(&state.recipe)?;
         crate::nn::checkpoint::load_checked(
             &model.ck.vs,
             &crate::nn::checkpoint::read_state_dict(&files.path("last.safetensors"))?,
@@ -378,6 +365,7 @@ pub fn train(
         )?;
         adam.load(&files.path("last.adam.safetensors"))?;
         log = TrainLog::load(&files.path("log.json"))?;
+        log.save_views(&files.dir, &title, &set.unit)?;
         eprintln!(
             "resuming {} after epoch {} (best valid RMSE {:.4} at epoch {})",
             dir.display(),
@@ -385,6 +373,9 @@ pub fn train(
             state.best_valid,
             state.best_epoch
         );
+    }
+    if !resume || !files.has_state() {
+        files.discard_pending()?;
     }
     let targets: Vec<f32> = (0..set.labels.len())
         .map(|i| model.target_of(set.labels[i], set.anchor_ns(i)))
@@ -430,14 +421,17 @@ pub fn train(
         let va: Vec<f32> = set.splits.valid.iter().map(|&i| set.anchor_ns(i)).collect();
         let valid_loss = huber_of(&model, &vp, &vt, &va, recipe.huber_delta);
         let improved = valid.rmse.is_finite() && valid.rmse < state.best_valid;
+        // The epoch's files commit together (run_dir.rs): staged, then state.json, then moved.
+        let ck_bytes = checkpoint_bytes(&model.ck.vs, &model.ck.meta)?;
+        let mut staged = Staged::default();
         if improved {
             state.best_valid = valid.rmse;
             state.best_epoch = epoch + 1;
-            model.ck.save(&files.path("best.safetensors"))?;
+            files.stage(&mut staged, "best.safetensors", &ck_bytes)?;
         }
         state.epochs_done = epoch + 1;
-        model.ck.save(&files.path("last.safetensors"))?;
-        adam.save(&files.path("last.adam.safetensors"))?;
+        files.stage(&mut staged, "last.safetensors", &ck_bytes)?;
+        files.stage_with(&mut staged, "last.adam.safetensors", |p| adam.write_file(p))?;
         log.push(EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / n_seen.max(1) as f64,
@@ -447,8 +441,9 @@ pub fn train(
             valid_mape: valid.mape,
             seconds: train_s,
         });
-        log.save(&files.dir, &format!("ANGraph-L on {}", set.name), &set.unit)?;
-        state.save(&files.path("state.json"))?;
+        files.stage(&mut staged, "log.json", &log.json_bytes()?)?;
+        files.commit(&mut state, staged)?;
+        log.save_views(&files.dir, &title, &set.unit)?;
         if show_progress {
             eprintln!(
                 "epoch {:>3}: train loss {:.5}  valid R2 {:.4} RMSE {:.4} MAPE {:.2}%  {:.1}s{}",

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::plot::{curves, Series};
-use crate::nn::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 
 /// One epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,17 @@ impl TrainLog {
 
     /// Write `log.csv`, `log.json` and `curve.png` into `dir`.
     pub fn save(&self, dir: &Path, title: &str, unit: &str) -> Result<()> {
+        write_atomic(&dir.join("log.json"), &self.json_bytes()?)?;
+        self.save_views(dir, title, unit)
+    }
+
+    /// The bytes of `log.json`.
+    pub fn json_bytes(&self) -> Result<Vec<u8>> {
+        Ok(serde_json::to_string_pretty(self)?.into_bytes())
+    }
+
+    /// Write the views of the log, `log.csv` and `curve.png`, into `dir`.
+    pub fn save_views(&self, dir: &Path, title: &str, unit: &str) -> Result<()> {
         let mut csv = String::from(
             "epoch,train_loss,valid_loss,valid_r2,valid_rmse,valid_mape_percent,seconds\n",
         );
@@ -71,10 +82,6 @@ impl TrainLog {
             ));
         }
         write_atomic(&dir.join("log.csv"), csv.as_bytes())?;
-        write_atomic(
-            &dir.join("log.json"),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )?;
         let pts = |f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
             self.epochs.iter().map(|e| (e.epoch as f64, f(e))).collect()
         };

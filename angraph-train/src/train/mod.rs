@@ -18,7 +18,9 @@ pub mod log;
 pub mod metrics;
 pub mod plot;
 pub mod power;
+pub mod run_dir;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -50,7 +52,8 @@ pub fn progress_bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
     bar
 }
 
-/// Where a run stands (`state.json`): what a resume needs besides the weights.
+/// Where a run stands (`state.json`): what a resume needs besides the weights, and the size
+/// and CRC-32 of every file the epoch committed ([`run_dir`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
     /// The recipe (a resume must use the same one).
@@ -61,6 +64,11 @@ pub struct RunState {
     pub best_valid: f64,
     /// Its epoch (1-based; 0 = none yet).
     pub best_epoch: usize,
+    /// The files this state commits (`last.safetensors`, `last.adam.safetensors`,
+    /// `best.safetensors`, `log.json`): size and CRC-32 each. Empty in states written before
+    /// the commit protocol (not checked then).
+    #[serde(default)]
+    pub files: BTreeMap<String, run_dir::FileSum>,
 }
 
 impl RunState {
@@ -71,6 +79,7 @@ impl RunState {
             epochs_done: 0,
             best_valid: f64::MAX,
             best_epoch: 0,
+            files: BTreeMap::new(),
         }
     }
 
@@ -98,6 +107,6 @@ impl RunState {
 
     /// Write `state.json` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::nn::checkpoint::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+        crate::fsio::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
     }
 }

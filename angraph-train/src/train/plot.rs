@@ -44,25 +44,20 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
 }
 
-/// Draw on a white `size` bitmap, then write it to `path` through a temporary file and a rename
-/// (readers never see half a PNG; the temporary file is removed when drawing fails).
+/// Draw on a white `size` bitmap, then write it to `path` atomically ([`crate::fsio`]: a
+/// temporary `.NAME.tmp-<pid>.png` in the same directory, fsync, rename); the temporary file is
+/// removed when drawing or writing fails (a full disk), and the error names `path`.
 fn render(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
 ) -> Result<()> {
-    let tmp = path.with_extension("tmp.png");
-    let drawn = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+    crate::fsio::write_atomic_with(path, ".png", |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw(&root)?;
         root.present().map_err(err)
-    })();
-    if let Err(e) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| anyhow!("renaming to {}: {e}", path.display()))
+    })
 }
 
 /// One named line of a training curve.
@@ -317,12 +312,16 @@ mod tests {
             },
         };
         // (panels, columns, rows): 1 -> 1x1, 4 -> 2x2, 5 -> 3 columns, 2 rows.
-        for (n, cols, rows) in [(1u32, 1u32, 1u32), (4, 2, 2), (5, 3, 2)] {
+        for (k, (n, cols, rows)) in [(1u32, 1u32, 1u32), (4, 2, 2), (5, 3, 2)]
+            .into_iter()
+            .enumerate()
+        {
             let path = dir.join(format!("g{n}.png"));
             let ps: Vec<Panel<'_>> = (0..n as usize).map(panel).collect();
             panels(&path, "title", "ns", &ps).unwrap();
             assert_eq!(png_size(&path), (cols * 420, rows * 420 + 40));
-            assert!(!path.with_extension("tmp.png").exists());
+            // No temporary file left beside the plots.
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), k + 1);
         }
         assert!(panels(&dir.join("none.png"), "title", "ns", &[]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

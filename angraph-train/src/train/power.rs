@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use angraph_core::config::{Config, PowerConfig};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -20,7 +20,9 @@ use super::data::{epoch_batches, FeatureNorm, PowerSet};
 use super::latency::{fold_linear, unfold_output};
 use super::log::{EpochRecord, TrainLog};
 use super::metrics::Metrics;
+use super::run_dir::{RunDir, Staged};
 use super::{epoch_seed, progress_bar, RunState};
+use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, Net, PowerNet};
 
 /// How the two heads are trained.
@@ -96,6 +98,10 @@ impl PowerModel {
     /// Wrap a checkpoint that reads raw inputs.
     pub fn from_checkpoint(ck: Checkpoint) -> Result<Self> {
         let w = match &ck.meta.config {
+            Config::Power(c) if c.heads != 2 => bail!(
+                "the ANGraph-P configuration field `heads` is {}; ANGraph-P has 2 heads (dynamic and static energy)",
+                c.heads
+            ),
             Config::Power(c) => c.in_dim as usize,
             Config::Latency(_) => bail!("expected an ANGraph-P checkpoint, found ANGraph-L"),
         };
@@ -239,7 +245,7 @@ pub fn train(
     if recipe.epochs == 0 || recipe.batch_size == 0 || recipe.lr <= 0.0 {
         bail!("epochs, batch size and learning rate must be positive");
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let run = RunDir::open(dir)?;
     tch::manual_seed(recipe.seed as i64);
     let norm = if recipe.standardize {
         FeatureNorm::measure(set.in_dim, set.splits.train.iter().map(|&i| set.row(i)))
@@ -323,19 +329,24 @@ pub fn train(
     let mut log = TrainLog::default();
     let mut stage = 0;
     let mut adam = Adam::new(stage_params(0), recipe.lr, recipe.weight_decay);
-    if resume && files("state.json").exists() {
-        state = RunState::load(&files("state.json"), &state.recipe)?;
+    let title = format!("ANGraph-P on {}", set.name);
+    if resume && run.has_state() {
+        state = run.recover(&state.recipe)?;
         let sd = crate::nn::checkpoint::read_state_dict(&files("last.safetensors"))?;
         crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("last.safetensors"))?;
         stage = stage_of(state.epochs_done.saturating_sub(1));
         adam = Adam::new(stage_params(stage), recipe.lr, recipe.weight_decay);
         adam.load(&files("last.adam.safetensors"))?;
         log = TrainLog::load(&files("log.json"))?;
+        log.save_views(dir, &title, &set.unit)?;
         eprintln!(
             "resuming {} after epoch {}",
             dir.display(),
             state.epochs_done
         );
+    }
+    if !resume || !run.has_state() {
+        run.discard_pending()?;
     }
     let targets: Vec<f32> = set
         .labels
@@ -429,14 +440,17 @@ pub fn train(
             weighted_mse(&p, &t, &rows_of(vi), w).double_value(&[])
         };
         let improved = valid_loss.is_finite() && valid_loss < state.best_valid;
+        // The epoch's files commit together (run_dir.rs): staged, then state.json, then moved.
+        let ck_bytes = checkpoint_bytes(&model.ck.vs, &model.ck.meta)?;
+        let mut staged = Staged::default();
         if improved {
             state.best_valid = valid_loss;
             state.best_epoch = epoch + 1;
-            model.ck.save(&files("best.safetensors"))?;
+            run.stage(&mut staged, "best.safetensors", &ck_bytes)?;
         }
         state.epochs_done = epoch + 1;
-        model.ck.save(&files("last.safetensors"))?;
-        adam.save(&files("last.adam.safetensors"))?;
+        run.stage(&mut staged, "last.safetensors", &ck_bytes)?;
+        run.stage_with(&mut staged, "last.adam.safetensors", |p| adam.write_file(p))?;
         log.push(EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / n_seen.max(1) as f64,
@@ -446,8 +460,9 @@ pub fn train(
             valid_mape: pm.total.mape,
             seconds: train_s,
         });
-        log.save(dir, &format!("ANGraph-P on {}", set.name), &set.unit)?;
-        state.save(&files("state.json"))?;
+        run.stage(&mut staged, "log.json", &log.json_bytes()?)?;
+        run.commit(&mut state, staged)?;
+        log.save_views(dir, &title, &set.unit)?;
         if show_progress {
             eprintln!(
                 "epoch {:>3}: loss {:.5} valid {:.5}  R2 dyn {:.4} stat {:.4} tot {:.4}  MAPE tot {:.3}%  {:.1}s{}",
