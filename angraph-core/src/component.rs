@@ -24,7 +24,7 @@
 //! The dense id of a tile component is `16 * k + slot`; the injector's id is `16 * W * H`, so
 //! ids run over `0..=16 * W * H` without gaps ([`Mesh::num_components`]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use core::fmt;
 
 /// Components per tile.
@@ -312,9 +312,11 @@ impl Mesh {
     /// (the worst case, all components active), otherwise [`Error::Capacity`].
     pub const fn check_capacity(&self, max_nodes: usize) -> Result<()> {
         if self.num_components() as usize > max_nodes {
-            return Err(Error::Capacity(
-                "mesh has more components than the node capacity",
-            ));
+            return Err(Error::Capacity {
+                what: Resource::GraphNodes,
+                needed: self.num_components() as usize,
+                limit: max_nodes,
+            });
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Model configurations: ANGraph-L and ANGraph-P as configurable families, with the original
 //! configurations as constructors.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -332,7 +332,11 @@ impl Config {
     pub fn linear_shapes(&self) -> Result<Vec<LinearShape, MAX_LINEARS>> {
         self.validate()?;
         let mut v: Vec<LinearShape, MAX_LINEARS> = Vec::new();
-        let full = Error::Capacity("linear layers");
+        let full = Error::Capacity {
+            what: Resource::LinearLayers,
+            needed: MAX_LINEARS + 1,
+            limit: MAX_LINEARS,
+        };
         match self {
             Config::Latency(c) => {
                 if c.input_proj {

@@ -2,10 +2,50 @@
 
 use core::fmt;
 
+/// A fixed capacity of `angraph-core` (what [`Error::Capacity`] ran out of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resource {
+    /// Components of one graph: a `GraphBuilder`'s `MAX_NODES` (or a mesh's component count
+    /// against it).
+    GraphNodes,
+    /// Distinct consecutive component pairs of one graph: a `GraphBuilder`'s `MAX_EDGES`.
+    GraphEdges,
+    /// Node or edge counts of a graph or builder beyond what `u32` indices address.
+    Indices,
+    /// Linear layers of a model ([`crate::config::MAX_LINEARS`]).
+    LinearLayers,
+    /// Tensors of a blob ([`crate::blob::MAX_TENSORS`]).
+    Tensors,
+    /// Bytes of a working-memory request (the size overflows `usize`).
+    Workspace,
+    /// Calibrated intervals of a trust section ([`crate::trust::MAX_INTERVALS`]).
+    TrustIntervals,
+    /// Covariate bins of a trust section ([`crate::trust::MAX_BINS`]).
+    TrustBins,
+}
+
+impl Resource {
+    /// A short name for messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Resource::GraphNodes => "graph nodes",
+            Resource::GraphEdges => "graph edges",
+            Resource::Indices => "u32 node / edge indices",
+            Resource::LinearLayers => "linear layers",
+            Resource::Tensors => "blob tensors",
+            Resource::Workspace => "workspace bytes",
+            Resource::TrustIntervals => "trust intervals",
+            Resource::TrustBins => "trust bins",
+        }
+    }
+}
+
 /// Everything that can go wrong in `angraph-core`. `Copy`, allocation-free, and specific enough
-/// to name the offending field, index or value.
+/// to name the offending field, index or value. New variants may come in minor versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // variant fields are named after what they hold
+#[non_exhaustive]
 pub enum Error {
     /// The blob does not start with the `ANGQ` magic.
     BadMagic,
@@ -61,8 +101,13 @@ pub enum Error {
     Workspace { needed: usize, given: usize },
     /// An output buffer is too small.
     OutputLength { needed: usize, given: usize },
-    /// A fixed capacity was exceeded.
-    Capacity(&'static str),
+    /// A fixed capacity was exceeded: `needed` of `what` where `limit` is the most there is
+    /// (`needed` saturates at `usize::MAX`).
+    Capacity {
+        what: Resource,
+        needed: usize,
+        limit: usize,
+    },
     /// An input value is not a finite number (f32 path, calibration).
     NotFinite(&'static str),
     /// A string is not a component name of the TrueAsync form (`IU-p of Router-k`, ...).
@@ -146,7 +191,15 @@ impl fmt::Display for Error {
             Error::OutputLength { needed, given } => {
                 write!(f, "output buffer too small: need {needed}, given {given}")
             }
-            Error::Capacity(what) => write!(f, "capacity exceeded: {what}"),
+            Error::Capacity {
+                what,
+                needed,
+                limit,
+            } => write!(
+                f,
+                "capacity exceeded: {needed} {} needed, the limit is {limit}",
+                what.name()
+            ),
             Error::NotFinite(what) => write!(f, "non-finite value in {what}"),
             Error::ComponentName => write!(f, "not a TrueAsync component name"),
             Error::OutOfMesh { id, limit } => {

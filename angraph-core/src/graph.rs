@@ -5,7 +5,7 @@
 //! row-major `num_nodes x feature_width`. The element type is `f32` for the reference path and
 //! `i32` in Q16.16 ([`crate::fixed::FEATURE_FRAC_BITS`]) for the fixed-point path.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 
 /// Element of a graph's features and edge weights.
 pub trait Scalar: Copy + PartialOrd + 'static {
@@ -55,11 +55,19 @@ impl<'a, T: Scalar> GraphView<'a, T> {
             });
         }
         let n = row_ptr.len() - 1;
-        let num_nodes = u32::try_from(n).map_err(|_| Error::Capacity("nodes exceed u32"))?;
+        let num_nodes = u32::try_from(n).map_err(|_| Error::Capacity {
+            what: Resource::Indices,
+            needed: n,
+            limit: u32::MAX as usize,
+        })?;
         if num_nodes == 0 {
             return Err(Error::EmptyGraph);
         }
-        let e = u32::try_from(src.len()).map_err(|_| Error::Capacity("edges exceed u32"))?;
+        let e = u32::try_from(src.len()).map_err(|_| Error::Capacity {
+            what: Resource::Indices,
+            needed: src.len(),
+            limit: u32::MAX as usize,
+        })?;
         let expected_x = (n as u64) * feature_width as u64;
         if x.len() as u64 != expected_x {
             return Err(Error::GraphLength {

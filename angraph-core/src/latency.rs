@@ -33,6 +33,12 @@ pub struct Fixed {
 }
 
 impl Fixed {
+    /// Zero in format `Q.0`.
+    pub const ZERO: Fixed = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+
     /// The value as f32 (a host convenience; firmware can shift instead).
     pub fn to_f32(self) -> f32 {
         self.raw as f32 / (1u64 << self.frac_bits) as f32

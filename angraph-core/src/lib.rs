@@ -50,7 +50,7 @@ pub mod workspace;
 pub use blob::Precision;
 pub use config::{Aggr, Config, Family, Jk, LatencyConfig, Pool, PowerConfig, Preprocess, Stage};
 pub use crc::crc32;
-pub use error::{Error, Result};
+pub use error::{Error, Resource, Result};
 pub use graph::GraphView;
 pub use latency::Fixed;
 pub use model::Model;

@@ -3,7 +3,7 @@
 
 use crate::blob::{self, Body, Precision};
 use crate::config::{Config, Family, LatencyConfig, PowerConfig, MAX_LINEARS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::fixed::Requant;
 use crate::trust::Trust;
 use core::mem::MaybeUninit;
@@ -224,9 +224,11 @@ impl<'a> Model<'a> {
                     }
                 }
             }
-            linears
-                .push(lin)
-                .map_err(|_| Error::Capacity("linear layers"))?;
+            linears.push(lin).map_err(|_| Error::Capacity {
+                what: Resource::LinearLayers,
+                needed: shapes.len(),
+                limit: MAX_LINEARS,
+            })?;
         }
         if let Some(t) = &body.trust {
             let (features, embed, outputs) = match &body.config {

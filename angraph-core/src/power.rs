@@ -28,6 +28,24 @@ pub struct Energy<T> {
     pub total: T,
 }
 
+impl Energy<f32> {
+    /// No energy: the value of an output buffer before a prediction writes it.
+    pub const ZERO: Energy<f32> = Energy {
+        heads: [0.0; MAX_OUTPUTS],
+        len: 0,
+        total: 0.0,
+    };
+}
+
+impl Energy<Fixed> {
+    /// No energy (format `Q.0`): the value of an output buffer before a prediction writes it.
+    pub const ZERO: Energy<Fixed> = Energy {
+        heads: [Fixed::ZERO; MAX_OUTPUTS],
+        len: 0,
+        total: Fixed::ZERO,
+    };
+}
+
 fn plan(model: &Model<'_>, c: &PowerConfig) -> Plan {
     let w = c.max_width();
     let mut p = Plan::default();
@@ -249,11 +267,7 @@ pub fn predict_assessed(
     let c = model.power_config()?;
     let frac_bits = model.out_frac_bits();
     let zero = Fixed { raw: 0, frac_bits };
-    let mut out = [Energy {
-        heads: [zero; MAX_OUTPUTS],
-        len: 0,
-        total: zero,
-    }];
+    let mut out = [Energy::<Fixed>::ZERO];
     let mut emb = [0i32; crate::config::MAX_WIDTH as usize];
     let w = c.head_input_width().min(emb.len());
     predict_embedded(model, input, &mut out, workspace, &mut emb[..w])?;

@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use crate::blob::{self, Body, Precision};
 use crate::config::{Config, LatencyConfig, PowerConfig, Preprocess};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::fixed::{feature_to_fixed, Requant, FEATURE_FRAC_BITS};
 use crate::graph::{csr_from_coo, GraphView};
 use crate::model::Model;
@@ -236,12 +236,16 @@ impl ModelF32 {
             .collect();
         let mut tensors = heapless::Vec::new();
         for (w, b) in &bytes {
-            tensors
-                .push(w.as_slice())
-                .map_err(|_| Error::Capacity("tensors"))?;
-            tensors
-                .push(b.as_slice())
-                .map_err(|_| Error::Capacity("tensors"))?;
+            tensors.push(w.as_slice()).map_err(|_| Error::Capacity {
+                what: Resource::Tensors,
+                needed: blob::MAX_TENSORS + 1,
+                limit: blob::MAX_TENSORS,
+            })?;
+            tensors.push(b.as_slice()).map_err(|_| Error::Capacity {
+                what: Resource::Tensors,
+                needed: blob::MAX_TENSORS + 1,
+                limit: blob::MAX_TENSORS,
+            })?;
         }
         let body = Body {
             config: self.config.clone(),
@@ -292,14 +296,7 @@ impl ModelF32 {
                     return Err(Error::Config("calibration set is empty"));
                 }
                 let n = rows.len() / c.in_dim as usize;
-                let mut out = vec![
-                    power::Energy {
-                        heads: [0.0; power::MAX_OUTPUTS],
-                        len: 0,
-                        total: 0.0
-                    };
-                    n
-                ];
+                let mut out = vec![power::Energy::<f32>::ZERO; n];
                 let mut ws = vec![0u8; power::required_workspace(&model)];
                 power::predict_f32_observed(&model, rows, &mut out, &mut ws, &mut obs)?;
             }
@@ -355,9 +352,11 @@ impl ModelF32 {
         let mut tensors = heapless::Vec::new();
         for t in &q.linears {
             for part in [&t.0, &t.1, &t.2, &t.3] {
-                tensors
-                    .push(part.as_slice())
-                    .map_err(|_| Error::Capacity("tensors"))?;
+                tensors.push(part.as_slice()).map_err(|_| Error::Capacity {
+                    what: Resource::Tensors,
+                    needed: blob::MAX_TENSORS + 1,
+                    limit: blob::MAX_TENSORS,
+                })?;
             }
         }
         let full_note = if note.is_empty() {

@@ -36,7 +36,7 @@
 //! ```
 
 use crate::component::{ComponentKind, Mesh};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::features::{
     edge_features, node_features, ratio_q16, EdgeStats, NodeStats, ProcessDescriptor,
     StreamSummary, EDGE_FEATURES, NODE_FEATURES,
@@ -121,9 +121,15 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
     /// its components actually appear.)
     pub const fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<Self> {
         if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
-            return Err(Error::Capacity(
-                "builder capacities must be in 1..=u32::MAX",
-            ));
+            return Err(Error::Capacity {
+                what: Resource::Indices,
+                needed: if MAX_NODES > MAX_EDGES {
+                    MAX_NODES
+                } else {
+                    MAX_EDGES
+                },
+                limit: u32::MAX as usize,
+            });
         }
         Ok(GraphBuilder {
             mesh,
@@ -155,9 +161,15 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         process: ProcessDescriptor,
     ) -> Result<&mut Self> {
         if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
-            return Err(Error::Capacity(
-                "builder capacities must be in 1..=u32::MAX",
-            ));
+            return Err(Error::Capacity {
+                what: Resource::Indices,
+                needed: if MAX_NODES > MAX_EDGES {
+                    MAX_NODES
+                } else {
+                    MAX_EDGES
+                },
+                limit: u32::MAX as usize,
+            });
         }
         let p = slot.as_mut_ptr();
         // SAFETY: `p` is valid for writes and aligned (it comes from a `&mut MaybeUninit<Self>`).
@@ -269,14 +281,22 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         let node_pos = self.find_node(id);
         let need_node = node_pos.is_err();
         if need_node && self.n_nodes >= MAX_NODES {
-            return Err(Error::Capacity("graph nodes (MAX_NODES)"));
+            return Err(Error::Capacity {
+                what: Resource::GraphNodes,
+                needed: self.n_nodes + 1,
+                limit: MAX_NODES,
+            });
         }
         let edge_pos = match self.prev {
             Some((p, _, _)) => {
                 let key = ((self.nodes[p as usize].id as u64) << 32) | id as u64;
                 let pos = self.find_edge(key);
                 if pos.is_err() && self.n_edges >= MAX_EDGES {
-                    return Err(Error::Capacity("graph edges (MAX_EDGES)"));
+                    return Err(Error::Capacity {
+                        what: Resource::GraphEdges,
+                        needed: self.n_edges + 1,
+                        limit: MAX_EDGES,
+                    });
                 }
                 Some((p, key, pos))
             }
@@ -683,7 +703,11 @@ mod tests {
         b.hop(1, 1, 2).unwrap();
         assert_eq!(
             b.hop(2, 2, 3),
-            Err(Error::Capacity("graph edges (MAX_EDGES)"))
+            Err(Error::Capacity {
+                what: Resource::GraphEdges,
+                needed: 2,
+                limit: 1
+            })
         );
         assert_eq!((b.num_nodes(), b.num_edges()), (2, 1));
         assert!(b.hop(1, 0, 3).is_err());
@@ -692,7 +716,11 @@ mod tests {
         b.hop(2, 0, 0).unwrap();
         assert_eq!(
             b.hop(3, 0, 0),
-            Err(Error::Capacity("graph nodes (MAX_NODES)"))
+            Err(Error::Capacity {
+                what: Resource::GraphNodes,
+                needed: 4,
+                limit: 3
+            })
         );
         assert!(b
             .finish(GraphBuffers::new(&mut [], &mut [], &mut [], &mut []))

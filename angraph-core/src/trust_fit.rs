@@ -8,7 +8,7 @@
 use std::vec::Vec;
 
 use crate::blob::{self, Body};
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::model::Model;
 use crate::trust::{conformal_half_width, Bin, Trust, MAX_BINS, MAX_INTERVALS, MEAN_FRAC_BITS};
 
@@ -64,15 +64,23 @@ impl OwnedTrust {
         Ok(Trust {
             coverage_pct: self.coverage_pct,
             calibration_samples: self.calibration_samples,
-            half_width: heapless::Vec::from_slice(&self.half_width)
-                .map_err(|_| Error::Capacity("trust intervals"))?,
+            half_width: heapless::Vec::from_slice(&self.half_width).map_err(|_| {
+                Error::Capacity {
+                    what: Resource::TrustIntervals,
+                    needed: self.half_width.len(),
+                    limit: MAX_INTERVALS,
+                }
+            })?,
             feature_lo: &bytes.lo,
             feature_hi: &bytes.hi,
             embed_mean: &bytes.mean,
             embed_inv_sd: &bytes.inv_sd,
             embed_threshold: self.embed_threshold,
-            bins: heapless::Vec::from_slice(&self.bins)
-                .map_err(|_| Error::Capacity("trust bins"))?,
+            bins: heapless::Vec::from_slice(&self.bins).map_err(|_| Error::Capacity {
+                what: Resource::TrustBins,
+                needed: self.bins.len(),
+                limit: crate::trust::MAX_BINS,
+            })?,
         })
     }
 }
@@ -112,7 +120,11 @@ impl TrustFit {
     /// intervals ([`Trust::validate`] says which).
     pub fn new(features: usize, dims: usize, outputs: usize) -> Result<TrustFit> {
         if outputs == 0 || outputs > MAX_INTERVALS {
-            return Err(Error::Capacity("trust intervals"));
+            return Err(Error::Capacity {
+                what: Resource::TrustIntervals,
+                needed: outputs,
+                limit: MAX_INTERVALS,
+            });
         }
         Ok(TrustFit {
             lo: std::vec![i32::MAX; features],

@@ -2,7 +2,7 @@
 //! same sequence of requests that the kernels make, so `required_*` and the kernels never
 //! disagree.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 
 mod sealed {
     pub trait Sealed {}
@@ -70,7 +70,11 @@ impl<'w> Carver<'w> {
         let pad = head.len();
         let size = n
             .checked_mul(core::mem::size_of::<T>())
-            .ok_or(Error::Capacity("workspace"))?;
+            .ok_or(Error::Capacity {
+                what: Resource::Workspace,
+                needed: usize::MAX,
+                limit: usize::MAX,
+            })?;
         if buf.len() < pad + size {
             return Err(Error::Workspace {
                 needed: self.needed,

@@ -193,28 +193,10 @@ fn power_agrees() {
         .quantize(&Calibration::Power(&calib), Precision::Int16, "")
         .unwrap();
     let qm = Model::from_bytes(&qb).unwrap();
-    let mut of = vec![
-        Energy {
-            heads: [0.0; 4],
-            len: 0,
-            total: 0.0
-        };
-        64
-    ];
+    let mut of = vec![Energy::<f32>::ZERO; 64];
     let mut ws = vec![0u8; power::required_workspace(&fm)];
     power::predict_f32(&fm, &test, &mut of, &mut ws, None).unwrap();
-    let zero = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut oq = vec![
-        Energy {
-            heads: [zero; 4],
-            len: 0,
-            total: zero
-        };
-        64
-    ];
+    let mut oq = vec![Energy::<Fixed>::ZERO; 64];
     let tq: Vec<i32> = test
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
@@ -323,11 +305,7 @@ fn errors_for_wrong_inputs() {
         latency::predict_f32(&fm, &narrow.view().unwrap(), &mut ws, None),
         Err(angraph_core::Error::FeatureWidth { .. })
     ));
-    let mut out = [Energy {
-        heads: [0.0; 4],
-        len: 0,
-        total: 0.0,
-    }];
+    let mut out = [Energy::<f32>::ZERO];
     assert_eq!(
         power::predict_f32(&fm, &[0.0; 36], &mut out, &mut ws, None),
         Err(angraph_core::Error::WrongFamily)

@@ -169,14 +169,7 @@ fn residual_block_and_heads_by_hand() {
     let expected = [(6.0f32, 3.5f32), (1.0, 0.5)];
     let fb = m.to_blob().unwrap();
     let fm = Model::from_bytes(&fb).unwrap();
-    let mut out = vec![
-        Energy {
-            heads: [0.0; 4],
-            len: 0,
-            total: 0.0
-        };
-        2
-    ];
+    let mut out = vec![Energy::<f32>::ZERO; 2];
     let mut ws = vec![0u8; power::required_workspace(&fm)];
     power::predict_f32(&fm, &input, &mut out, &mut ws, None).unwrap();
     for (o, &(d, s)) in out.iter().zip(&expected) {
@@ -190,18 +183,7 @@ fn residual_block_and_heads_by_hand() {
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    let zero = angraph_core::Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut out = vec![
-        Energy {
-            heads: [zero; 4],
-            len: 0,
-            total: zero
-        };
-        2
-    ];
+    let mut out = vec![Energy::<angraph_core::Fixed>::ZERO; 2];
     let mut ws = vec![0u8; power::required_workspace(&qm)];
     power::predict_fixed(&qm, &fixed, &mut out, &mut ws).unwrap();
     for (o, &(d, s)) in out.iter().zip(&expected) {

@@ -87,28 +87,10 @@ fn exercise(bytes: &[u8], g: &OwnedGraph) -> Result<(), Error> {
             let d = c.in_dim as usize;
             let mut ws = vec![0u8; power::required_workspace(&model)];
             if model.precision() == Precision::F32 {
-                let mut out = vec![
-                    Energy {
-                        heads: [0.0; 4],
-                        len: 0,
-                        total: 0.0
-                    };
-                    3
-                ];
+                let mut out = vec![Energy::<f32>::ZERO; 3];
                 power::predict_f32(&model, &vec![1.5; 3 * d], &mut out, &mut ws, None)?;
             } else {
-                let z = Fixed {
-                    raw: 0,
-                    frac_bits: 0,
-                };
-                let mut out = vec![
-                    Energy {
-                        heads: [z; 4],
-                        len: 0,
-                        total: z
-                    };
-                    3
-                ];
+                let mut out = vec![Energy::<Fixed>::ZERO; 3];
                 power::predict_fixed(&model, &vec![1 << 16; 3 * d], &mut out, &mut ws)?;
             }
         }
@@ -198,18 +180,7 @@ fn wrong_magic_version_family_and_lying_shapes() {
     );
     // A latency blob asked to run as power, and the reverse.
     let lat = Model::from_bytes(q).unwrap();
-    let z = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut out = vec![
-        Energy {
-            heads: [z; 4],
-            len: 0,
-            total: z
-        };
-        1
-    ];
+    let mut out = vec![Energy::<Fixed>::ZERO; 1];
     assert_eq!(
         power::predict_fixed(&lat, &[0; 36], &mut out, &mut [0u8; 64]),
         Err(Error::WrongFamily)

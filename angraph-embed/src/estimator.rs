@@ -19,7 +19,7 @@ use angraph_core::component::Mesh;
 use angraph_core::features::{ProcessDescriptor, StreamSummary, NODE_FEATURES};
 use angraph_core::graph::{csr_from_coo, GraphView};
 use angraph_core::latency::{self, FixedInput};
-use angraph_core::power::{self, Energy, MAX_OUTPUTS};
+use angraph_core::power::{self, Energy};
 use angraph_core::transform::GraphBuilder;
 use angraph_core::trust::{Envelope, Interval};
 use angraph_core::{Error, Family, Fixed, Model, Precision};
@@ -578,15 +578,7 @@ impl<'a> EnergyEstimator<'a> {
 
     /// ANGraph-P on the input buffer as it is.
     fn run(&mut self) -> Result<Energy<Fixed>> {
-        let zero = Fixed {
-            raw: 0,
-            frac_bits: 0,
-        };
-        let mut out = [Energy {
-            heads: [zero; MAX_OUTPUTS],
-            len: 0,
-            total: zero,
-        }];
+        let mut out = [Energy::<Fixed>::ZERO];
         power::predict_fixed(self.power, self.input, &mut out, self.workspace)?;
         Ok(out[0])
     }

@@ -1,7 +1,7 @@
 //! Status codes: the one error type of `angraph-embed`, shared by the Rust API and the C ABI
 //! (`ANGRAPH_*` in `include/angraph.h`, same numbers).
 
-use angraph_core::Error;
+use angraph_core::{Error, Resource};
 
 /// Why a call failed. `0` is success in the C ABI; every failure is a negative code.
 #[repr(i32)]
@@ -146,18 +146,14 @@ impl From<Error> for Status {
             Error::EmptyGraph => Status::EmptyStream,
             Error::Workspace { .. } => Status::ArenaTooSmall,
             Error::OutputLength { .. } => Status::BufferLength,
-            Error::Capacity(what) => {
-                if what.contains("edge") {
-                    Status::EdgeCapacity
-                } else if what.contains("node") {
-                    Status::NodeCapacity
-                } else if what.contains("workspace") {
-                    Status::ArenaTooSmall
-                } else {
-                    // "linear layers", "tensors": a blob larger than the format allows.
-                    Status::InvalidModel
-                }
-            }
+            Error::Capacity { what, .. } => match what {
+                Resource::GraphEdges => Status::EdgeCapacity,
+                Resource::GraphNodes | Resource::Indices => Status::NodeCapacity,
+                Resource::Workspace => Status::ArenaTooSmall,
+                // Linear layers, tensors, trust intervals / bins: a blob larger than the format
+                // allows.
+                _ => Status::InvalidModel,
+            },
             Error::ComponentName | Error::OutOfMesh { .. } => Status::OutOfMesh,
             Error::Stream(_) => Status::StreamOrder,
             #[allow(unreachable_patterns)]
@@ -190,14 +186,22 @@ mod tests {
         assert!(seen.iter().all(|&s| s));
     }
 
+    fn cap(what: Resource) -> Error {
+        Error::Capacity {
+            what,
+            needed: 2,
+            limit: 1,
+        }
+    }
+
     #[test]
     fn core_errors_map_to_specific_codes() {
         assert_eq!(
-            Status::from(Error::Capacity("graph edges (MAX_EDGES)")),
+            Status::from(cap(Resource::GraphEdges)),
             Status::EdgeCapacity
         );
         assert_eq!(
-            Status::from(Error::Capacity("graph nodes (MAX_NODES)")),
+            Status::from(cap(Resource::GraphNodes)),
             Status::NodeCapacity
         );
         assert_eq!(
@@ -206,11 +210,11 @@ mod tests {
         );
         assert_eq!(Status::from(Error::Stream("x")), Status::StreamOrder);
         assert_eq!(
-            Status::from(Error::Capacity("linear layers")),
+            Status::from(cap(Resource::LinearLayers)),
             Status::InvalidModel
         );
         assert_eq!(
-            Status::from(Error::Capacity("workspace")),
+            Status::from(cap(Resource::Workspace)),
             Status::ArenaTooSmall
         );
     }

@@ -179,15 +179,7 @@ fn c_program_agrees_with_rust() {
     assert_eq!(num("predict_energy"), 0);
     let tiny = std::fs::read(fx.join("tiny_power.angq")).unwrap();
     let pm = Model::from_bytes(&tiny).unwrap();
-    let zero = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut outp = [Energy {
-        heads: [zero; power::MAX_OUTPUTS],
-        len: 0,
-        total: zero,
-    }];
+    let mut outp = [Energy::<Fixed>::ZERO];
     let mut ws = vec![0u8; power::required_workspace(&pm)];
     power::predict_fixed(&pm, &[1 << 16, 0, 3 << 15, 1 << 14], &mut outp, &mut ws).unwrap();
     assert_eq!(num("energy_heads"), outp[0].len as i64);

@@ -170,17 +170,7 @@ fn bad_blobs_and_small_arenas_are_error_codes() {
     assert_eq!(e.predict(&[0; 3]).unwrap_err(), Status::BufferLength);
     let x = [1 << 16, 0, 3 << 15, 1 << 14];
     let got = e.predict(&x).unwrap();
-    let mut out = [angraph_core::power::Energy {
-        heads: [angraph_core::Fixed {
-            raw: 0,
-            frac_bits: 0,
-        }; 4],
-        len: 0,
-        total: angraph_core::Fixed {
-            raw: 0,
-            frac_bits: 0,
-        },
-    }];
+    let mut out = [angraph_core::power::Energy::<angraph_core::Fixed>::ZERO];
     let mut pws = vec![0u8; angraph_core::power::required_workspace(&power)];
     angraph_core::power::predict_fixed(&power, &x, &mut out, &mut pws).unwrap();
     assert_eq!(got, out[0]);

@@ -45,11 +45,11 @@ fuzz_target!(|data: &[u8]| {
         Config::Power(c) => {
             let d = c.in_dim as usize;
             if model.precision() == Precision::F32 {
-                let mut out = [Energy { heads: [0.0; 4], len: 0, total: 0.0 }; 2];
+                let mut out = [Energy::<f32>::ZERO; 2];
                 let _ = power::predict_f32(&model, &vec![1.0; 2 * d], &mut out, &mut ws, None);
             } else {
                 let z = Fixed { raw: 0, frac_bits: 0 };
-                let mut out = [Energy { heads: [z; 4], len: 0, total: z }; 2];
+                let mut out = [Energy::<Fixed>::ZERO; 2];
                 let _ = power::predict_fixed(&model, &vec![1 << 16; 2 * d], &mut out, &mut ws);
             }
         }

@@ -497,15 +497,7 @@ pub fn host_activity(s: &Stream) -> Vec<i32> {
 /// matrix.
 pub fn host_energy(blob: &[u8], s: &Stream) -> angraph_core::power::Energy<Fixed> {
     let model = Model::from_bytes(blob).expect("power blob");
-    let zero = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-    let mut out = [angraph_core::power::Energy {
-        heads: [zero; angraph_core::power::MAX_OUTPUTS],
-        len: 0,
-        total: zero,
-    }];
+    let mut out = [angraph_core::power::Energy::<Fixed>::ZERO];
     let mut ws = vec![0u8; angraph_core::power::required_workspace(&model)];
     angraph_core::power::predict_fixed(&model, &host_activity(s), &mut out, &mut ws)
         .expect("predict");
