@@ -29,3 +29,39 @@ pub const MATRIX_COLS: [(&str, &str); 6] = [
     ("span", "us (first entry to last exit, system level)"),
     ("mean_dwell", "ns"),
 ];
+
+/// Values per sample of an activity `.npy` of `shape`, for the documented shapes only:
+/// `(N, 6, 6)` / `(N, 36)` (the activity matrix, 36) and `(N, 7, 6)` / `(N, 42)` (the matrix
+/// and the operating-conditions row, 42). Anything else (e.g. `(N, 6, 7)`, whose 42 values are
+/// not the matrix then the conditions) is `None`.
+pub fn row_width(shape: &[usize]) -> Option<usize> {
+    use angraph_core::power_input::ACTIVITY_INPUTS;
+    match shape {
+        [_, 6, 6] | [_, ACTIVITY_INPUTS] => Some(ACTIVITY_INPUTS),
+        [_, 7, 6] | [_, DATASET_INPUTS] => Some(DATASET_INPUTS),
+        _ => None,
+    }
+}
+
+/// Relative tolerance of `total == dynamic + static` in power labels (f32 rounding of the sum
+/// is far below it).
+pub const LABEL_SUM_TOLERANCE: f32 = 1e-3;
+
+/// Check one energy triple `[total, dynamic, static]` (already finite): non-negative and
+/// `total == dynamic + static` within [`LABEL_SUM_TOLERANCE`]; `Err` says which field.
+pub fn check_energies(total: f32, dynamic: f32, stat: f32) -> Result<(), String> {
+    for (name, v) in [("total", total), ("dynamic", dynamic), ("static", stat)] {
+        if v < 0.0 {
+            return Err(format!("{name} energy {v} is negative"));
+        }
+    }
+    let sum = dynamic as f64 + stat as f64;
+    let tol = LABEL_SUM_TOLERANCE as f64 * sum.abs().max(total.abs() as f64) + 1e-9;
+    if (total as f64 - sum).abs() > tol {
+        return Err(format!(
+            "total energy {total} is not dynamic + static = {dynamic} + {stat} = {sum} (relative \
+             tolerance {LABEL_SUM_TOLERANCE})"
+        ));
+    }
+    Ok(())
+}
