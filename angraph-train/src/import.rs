@@ -132,6 +132,8 @@ pub fn read_npy_rows(path: &Path) -> Result<(Vec<f32>, usize)> {
             path.display()
         );
     };
+    crate::dataset::power::check_rows(&values, width)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((values, width))
 }
 

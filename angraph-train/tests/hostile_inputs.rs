@@ -123,7 +123,7 @@ fn ogb_non_finite_values_name_file_line_and_column() {
     write_gz(&raw.join("graph-label.csv.gz"), &["1500", "-3"]);
     let e = format!("{:#}", GraphDataset::load(&d).unwrap_err());
     assert!(
-        e.contains("graph-label.csv.gz") && e.contains("negative"),
+        e.contains("graph-label.csv.gz") && e.contains("-3 is not a latency"),
         "{e}"
     );
     std::fs::remove_dir_all(root).ok();
@@ -354,6 +354,106 @@ fn npy_shapes_values_and_headers_are_checked() {
 }
 
 #[test]
+fn activity_rows_hold_physical_values() {
+    let root = tmp("hostile-rows");
+    let f = root.join("rows.npy");
+    let mut row = vec![0.5f32; 36];
+    row.extend([0.65, 1.2, 0.4, 0.25, 0.0, 0.0]);
+    for (k, v, want) in [
+        (
+            7usize,
+            -1.0f32,
+            "column 7 (switch_allocators.active_fraction): -1 is negative",
+        ),
+        (
+            37,
+            0.0,
+            "column 37 (operating_conditions.vdd_v): 0 is outside",
+        ),
+        (38, -3.0, "column 38 (operating_conditions.temperature)"),
+        (40, 5.0, "column 40 (operating_conditions.reserved_4)"),
+    ] {
+        let mut r = row.clone();
+        r[k] = v;
+        std::fs::write(&f, npy::to_bytes(&[1, 7, 6], &r).unwrap()).unwrap();
+        refused(
+            &["estimate", "--no-stream", "--activity", &s(&f)],
+            &[f.to_str().unwrap(), "row 0", want],
+        );
+    }
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn latencies_and_features_have_physical_bounds() {
+    let root = tmp("hostile-bounds");
+    let d = copy_dataset("digits_2x2", &root);
+    let raw = d.join("raw");
+    let root_file = |n: &str| common::root().join("data/samples/digits_2x2/raw").join(n);
+    let pristine = |n: &str| std::fs::read(root_file(n)).unwrap();
+    // A label or estimate of 1e23 ns (finite in f32, beyond 1 s) is refused.
+    write_gz(&raw.join("graph-label.csv.gz"), &vec!["1e23"; 150]);
+    let e = format!("{:#}", GraphDataset::load(&d).unwrap_err());
+    assert!(
+        e.contains("graph-label.csv.gz") && e.contains("line 1, column 1"),
+        "{e}"
+    );
+    std::fs::write(
+        raw.join("graph-label.csv.gz"),
+        pristine("graph-label.csv.gz"),
+    )
+    .unwrap();
+    write_gz(&raw.join("system-estimate.csv.gz"), &vec!["2e9"; 150]);
+    let e = format!("{:#}", GraphDataset::load(&d).unwrap_err());
+    assert!(
+        e.contains("system-estimate.csv.gz") && e.contains("line 1"),
+        "{e}"
+    );
+    std::fs::write(
+        raw.join("system-estimate.csv.gz"),
+        pristine("system-estimate.csv.gz"),
+    )
+    .unwrap();
+    // A node feature beyond the Q16.16 range.
+    let text = {
+        let mut t = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(
+                std::fs::File::open(root_file("node-feat.csv.gz")).unwrap(),
+            ),
+            &mut t,
+        )
+        .unwrap();
+        t
+    };
+    let mut rows: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut cells: Vec<&str> = rows[2].split(',').collect();
+    cells[4] = "40000";
+    rows[2] = cells.join(",");
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    write_gz(&raw.join("node-feat.csv.gz"), &refs);
+    let e = format!("{:#}", GraphDataset::load(&d).unwrap_err());
+    assert!(
+        e.contains("node-feat.csv.gz") && e.contains("line 3, column 5") && e.contains("Q16.16"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn activities_are_whole_counts() {
+    let root = tmp("hostile-activities");
+    let d = original_dir(&root);
+    write_gz(&d.join("raw/edge-feat.csv.gz"), &["4", "2.5", "7"]);
+    let e = format!("{:#}", GraphDataset::load(&d).unwrap_err());
+    assert!(
+        e.contains("edge-feat.csv.gz") && e.contains("line 2") && e.contains("whole number"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
 fn power_labels_must_be_consistent() {
     let root = tmp("hostile-power-labels");
     let d = root.join("p");
@@ -454,6 +554,11 @@ fn streams_bound_timestamps_process_and_labels() {
             "\"name\":\"tsmc65\"",
             "\"name\":\"\\u001b]0;pwned\\u0007\"".into(),
             &["process.name", "\\u{1b}"],
+        ),
+        (
+            "{\"key\": \"DFS0\"",
+            "{\"key\": \"DFS\\u0000\"".into(),
+            &["\"DFS\\u{0}\"", "control characters"],
         ),
         (
             "{\"key\": \"DFS0\", \"hops\": [[\"Injector\"",

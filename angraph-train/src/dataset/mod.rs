@@ -245,6 +245,18 @@ pub(crate) fn read_meta(dir: &Path, kind: Kind) -> Result<Option<Meta>> {
 
 /// Label units a latency dataset may declare.
 pub const LATENCY_UNITS: [&str; 5] = ["ps", "ns", "us", "ms", "s"];
+/// The longest latency a dataset may hold, 1 s (as a stream's timestamps,
+/// [`crate::stream::MAX_TIME_PS`]), in `unit` (one of [`LATENCY_UNITS`]; ns otherwise).
+pub fn max_latency(unit: &str) -> f64 {
+    match unit {
+        "ps" => 1e12,
+        "us" => 1e6,
+        "ms" => 1e3,
+        "s" => 1.0,
+        _ => 1e9,
+    }
+}
+
 /// Label units a power dataset may declare.
 pub const ENERGY_UNITS: [&str; 5] = ["pJ", "nJ", "uJ", "mJ", "J"];
 
@@ -403,9 +415,12 @@ impl GraphDataset {
                 if v.len() != g {
                     bail!("{}: {} values for {g} graphs", p.display(), v.len());
                 }
-                if let Some(k) = v.iter().position(|&y| y < 0.0) {
+                let unit = meta.as_ref().map_or("ns", |m| m.label_unit());
+                let max = max_latency(unit);
+                if let Some(k) = v.iter().position(|&y| y < 0.0 || y as f64 > max) {
                     bail!(
-                        "{}: line {}, column 1: system-level estimate {} is negative",
+                        "{}: line {}, column 1: system-level estimate {} is not a latency in \
+                         0..={max} {unit} (1 s)",
                         p.display(),
                         k + 1,
                         v[k]
@@ -480,6 +495,7 @@ impl PowerDataset {
                 );
             }
         }
+        power::check_rows(&features, width).map_err(|e| anyhow!("{}: {e}", fpath.display()))?;
         let (ls, labels) = npy::read_f32(&lpath)?;
         if ls.len() != 2 || ls[1] != 3 || ls[0] != fs[0] {
             bail!(

@@ -68,9 +68,11 @@ impl OgbGraphs {
                     lw
                 );
             }
-            if let Some(k) = labels.iter().position(|&y| y < 0.0) {
+            let unit = meta.map_or("ns", |m| m.label_unit());
+            let max = super::max_latency(unit);
+            if let Some(k) = labels.iter().position(|&y| y < 0.0 || y as f64 > max) {
                 bail!(
-                    "{}: line {}, column 1: label {} is negative (a latency is >= 0)",
+                    "{}: line {}, column 1: label {} is not a latency in 0..={max} {unit} (1 s)",
                     label_path.display(),
                     k + 1,
                     labels[k]
@@ -88,6 +90,9 @@ impl OgbGraphs {
                 "{}: {x_rows} rows, but num-node-list.csv.gz sums to {total_nodes} nodes",
                 nf_path.display(),
             );
+        }
+        if meta.is_some() {
+            check_q16(&x, xw, &nf_path)?;
         }
         if let Some(m) = meta {
             if m.node_features.len() != xw {
@@ -124,6 +129,9 @@ impl OgbGraphs {
                         m.edge_features.len()
                     );
                 }
+            }
+            if meta.is_some() {
+                check_q16(&v, w, &ef_path)?;
             }
             (w, Some(v))
         } else {
@@ -163,9 +171,12 @@ impl OgbGraphs {
                 .as_ref()
                 .map(|_| (0..e).map(|k| attr[k * ew + act_col]).collect());
             if let Some(w) = &weights {
-                if let Some(k) = w.iter().position(|a| !a.is_finite() || *a < 0.0) {
+                if let Some(k) = w
+                    .iter()
+                    .position(|a| !a.is_finite() || *a < 0.0 || a.fract() != 0.0)
+                {
                     bail!(
-                        "{}: line {}: activities {} must be finite and >= 0",
+                        "{}: line {}: activities {} must be a whole number >= 0 (a count)",
                         ef_path.display(),
                         eo + k + 1,
                         w[k]
@@ -218,4 +229,23 @@ fn checked_total(counts: &[usize], path: &Path, what: &str) -> Result<usize> {
         })?;
     }
     Ok(total)
+}
+
+/// Largest magnitude of a feature of this project's datasets: the Q16.16 range the chip
+/// computes in (`angraph_core::fixed`; saturated features sit at its ceiling).
+pub const MAX_FEATURE: f32 = 32768.0;
+
+/// Every value of a row-major table of `width` columns within +-[`MAX_FEATURE`]; the error
+/// names the file, line and column.
+fn check_q16(v: &[f32], width: usize, path: &Path) -> Result<()> {
+    if let Some(k) = v.iter().position(|x| x.abs() > MAX_FEATURE) {
+        bail!(
+            "{}: line {}, column {}: {} is beyond the Q16.16 feature range +-{MAX_FEATURE}",
+            path.display(),
+            k / width.max(1) + 1,
+            k % width.max(1) + 1,
+            v[k]
+        );
+    }
+    Ok(())
 }

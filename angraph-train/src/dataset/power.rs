@@ -65,3 +65,50 @@ pub fn check_energies(total: f32, dynamic: f32, stat: f32) -> Result<(), String>
     }
     Ok(())
 }
+
+/// Physical range of each column of the operating-conditions row (its stored unit:
+/// `angraph_core::power_input::CONDITIONS_UNITS`), the same ranges as a stream's process
+/// header (`crate::stream`): 1..=1000 nm, 0.1..=5 V, -55..=175 degC, 1..=1024 tiles; the
+/// reserved columns are 0. One Q16.16 step of slack on each side.
+pub const CONDITIONS_RANGES: [(f32, f32); 6] = [
+    (0.01, 10.0),
+    (0.1, 5.0),
+    (-0.55, 1.75),
+    (1.0 / 64.0, 16.0),
+    (0.0, 0.0),
+    (0.0, 0.0),
+];
+
+/// Check activity rows of `width` values (36: the activity matrix; 42: the matrix and the
+/// operating-conditions row), already finite: every activity statistic (hops, shares, times)
+/// is non-negative and every condition lies in [`CONDITIONS_RANGES`]. `Err` names the row, the
+/// column and the field.
+pub fn check_rows(values: &[f32], width: usize) -> Result<(), String> {
+    use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_NAMES};
+    let eps = 1.0 / 65536.0;
+    for (i, row) in values.chunks_exact(width.max(1)).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            if j < ACTIVITY_INPUTS {
+                if v < 0.0 {
+                    let (r, c) = (j / 6, j % 6);
+                    return Err(format!(
+                        "row {i}, column {j} ({}.{}): {v} is negative (an activity statistic is \
+                         >= 0)",
+                        MATRIX_ROWS[r], MATRIX_COLS[c].0
+                    ));
+                }
+            } else {
+                let k = j - ACTIVITY_INPUTS;
+                let (lo, hi) = CONDITIONS_RANGES[k.min(5)];
+                if v < lo - eps || v > hi + eps {
+                    return Err(format!(
+                        "row {i}, column {j} ({}.{}): {v} is outside {lo}..={hi}",
+                        MATRIX_ROWS[6],
+                        CONDITIONS_NAMES.get(k).copied().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -20,6 +20,7 @@
 //! checks every component name, mesh bound and timestamp and names the file, the event key,
 //! the hop and the field of the first problem:
 //!
+//! - event keys: unique, 1 to 256 bytes, no control characters;
 //! - timestamps: `enter_ps <= leave_ps` within a hop, each hop entered no earlier than the
 //!   previous hop of its path was left, every timestamp at most [`MAX_TIME_PS`] (1 s = 1e12 ps;
 //!   so no span exceeds 1 s);
@@ -51,6 +52,8 @@ pub const TIMED_VERSION: u32 = 1;
 /// inference on these meshes spans microseconds; 1 s bounds every span, dwell and latency the
 /// transform computes, far above anything physical and far below an overflow.
 pub const MAX_TIME_PS: u64 = 1_000_000_000_000;
+/// Longest event key (bytes).
+pub const MAX_KEY_BYTES: usize = 256;
 /// Feature sizes a process header may declare (nm).
 pub const FEATURE_NM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
 /// Supply voltages a process header may declare (mV).
@@ -452,6 +455,15 @@ impl Stream {
         let mut keys = std::collections::HashSet::new();
         for ev in &self.events {
             let key = printable(&ev.key);
+            if ev.key.is_empty()
+                || ev.key.len() > MAX_KEY_BYTES
+                || ev.key.chars().any(char::is_control)
+            {
+                bail!(
+                    "{file}: event {key:?}: a key is 1 to {MAX_KEY_BYTES} bytes without control \
+                     characters"
+                );
+            }
             if !keys.insert(ev.key.as_str()) {
                 bail!("{file}: event {key:?} appears twice");
             }
