@@ -370,6 +370,7 @@ fn activity_rows_hold_physical_values() {
             0.0,
             "column 37 (operating_conditions.vdd_v): 0 is outside",
         ),
+        (3, 3.4e38, "column 3 (router_input_units.busy_time)"),
         (38, -3.0, "column 38 (operating_conditions.temperature)"),
         (40, 5.0, "column 40 (operating_conditions.reserved_4)"),
     ] {

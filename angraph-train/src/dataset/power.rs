@@ -79,9 +79,12 @@ pub const CONDITIONS_RANGES: [(f32, f32); 6] = [
     (0.0, 0.0),
 ];
 
+/// Largest activity statistic: the Q16.16 range ANGraph-P's fixed-point input holds.
+pub const MAX_ACTIVITY: f32 = 32768.0;
+
 /// Check activity rows of `width` values (36: the activity matrix; 42: the matrix and the
 /// operating-conditions row), already finite: every activity statistic (hops, shares, times)
-/// is non-negative and every condition lies in [`CONDITIONS_RANGES`]. `Err` names the row, the
+/// lies in 0..=[`MAX_ACTIVITY`] and every condition lies in [`CONDITIONS_RANGES`]. `Err` names the row, the
 /// column and the field.
 pub fn check_rows(values: &[f32], width: usize) -> Result<(), String> {
     use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_NAMES};
@@ -89,11 +92,15 @@ pub fn check_rows(values: &[f32], width: usize) -> Result<(), String> {
     for (i, row) in values.chunks_exact(width.max(1)).enumerate() {
         for (j, &v) in row.iter().enumerate() {
             if j < ACTIVITY_INPUTS {
-                if v < 0.0 {
+                if !(0.0..=MAX_ACTIVITY).contains(&v) {
                     let (r, c) = (j / 6, j % 6);
+                    let why = if v < 0.0 {
+                        "is negative (an activity statistic is >= 0)".to_string()
+                    } else {
+                        format!("is beyond the Q16.16 input range {MAX_ACTIVITY}")
+                    };
                     return Err(format!(
-                        "row {i}, column {j} ({}.{}): {v} is negative (an activity statistic is \
-                         >= 0)",
+                        "row {i}, column {j} ({}.{}): {v} {why}",
                         MATRIX_ROWS[r], MATRIX_COLS[c].0
                     ));
                 }
