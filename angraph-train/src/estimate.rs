@@ -26,6 +26,7 @@ use crate::fsio::write_atomic;
 use crate::import::{generated_rows, read_npy_rows, synthetic_mesh_graph};
 use crate::infer::{self, load_blob};
 use crate::nn::Checkpoint;
+use crate::text::printable;
 
 /// Seed of the bundled example inputs (`angraph estimate --write-example`).
 pub const EXAMPLE_SEED: u64 = 4;
@@ -118,7 +119,7 @@ fn checkpoint_next_to(blob: &Path) -> Option<PathBuf> {
 
 fn describe(m: &Model<'_>) -> String {
     let b = m.body();
-    format!("{:?}, {}", b.precision, b.note)
+    format!("{:?}, {}", b.precision, printable(b.note))
 }
 
 fn fmt_fixed(f: Fixed) -> String {
@@ -129,14 +130,16 @@ fn fmt_fixed(f: Fixed) -> String {
 /// the same builder, fixed-point ANGraph-P (and ANGraph-L when its input width fits).
 fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     let stream = crate::stream::Stream::read(path)?;
-    let mesh = stream.mesh()?;
+    let file = path.display();
+    let mesh = stream.mesh().with_context(|| file.to_string())?;
     let Config::Power(pc) = pw.config() else {
         bail!("not an ANGraph-P blob");
     };
     let in_dim = pc.in_dim as usize;
     let layout = PowerInput::from_in_dim(in_dim).ok();
     // One builder pass: the graph and the activity matrix (ANGraph-P's input).
-    let (graph, power_input) = infer::stream_inputs(&stream, layout.map(|_| in_dim))?;
+    let (graph, power_input) =
+        infer::stream_inputs(&stream, layout.map(|_| in_dim)).with_context(|| file.to_string())?;
     let s = graph.summary;
     println!(
         "stream: {} ({} events, {} hops, mesh {}x{})",
@@ -173,12 +176,13 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
              model of untimed streams (--latency-model saved_model/angraph_l_dfg.angq)"
         );
     } else if lc.in_dim as usize == fw {
-        let g = infer::stream_owned_graph(&graph)?;
-        let (a, _) = infer::latency_assessed(lat, &g)?;
+        let g = infer::stream_owned_graph(&graph).with_context(|| file.to_string())?;
+        let (a, _) = infer::latency_assessed(lat, &g)
+            .with_context(|| format!("{file}: ANGraph-L on the stream's graph"))?;
         println!(
             "  ANGraph-L (fixed point) on the stream's graph: {:.3} [{}]",
             a.value.to_f32() * lat.body().label_scale,
-            lat.body().unit
+            printable(lat.body().unit)
         );
         print_trust(
             &infer::latency_estimate(lat, &a),
@@ -204,9 +208,10 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     }
     if let (Some(layout), Some(input)) = (layout, power_input) {
         // The one implementation of ANGraph-P's input (angraph-core), as on the chip.
-        let pa = infer::power_assessed(pw, &input)?;
+        let pa = infer::power_assessed(pw, &input)
+            .with_context(|| format!("{file}: ANGraph-P on the stream's activity matrix"))?;
         let e = pa.energy;
-        let unit = pw.body().unit;
+        let unit = printable(pw.body().unit);
         let k = pw.body().label_scale;
         let parts: Vec<String> = (0..e.len as usize)
             .map(|h| format!("{:.4}", e.heads[h].to_f32() * k))
@@ -222,7 +227,7 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
         );
         print_trust(
             &infer::energy_estimate_assessed(pw, &pa).total,
-            unit,
+            &unit,
             infer::Verdicts {
                 latency: None,
                 power: pa.envelope,
@@ -266,7 +271,8 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             graphs.len()
         )
     })?;
-    let view = g.view()?;
+    let where_g = || format!("{}: graph {}", args.graph.display(), args.graph_index);
+    let view = g.view().with_context(where_g)?;
     if view.feature_width() != lc.in_dim as u32 {
         bail!(
             "{}: {} features per node, {} expects {}",
@@ -300,7 +306,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             )
         })?;
 
-    if infer::graph_lacks_timing(&lat, g)? {
+    if infer::graph_lacks_timing(&lat, g).with_context(where_g)? {
         bail!(
             "{}: graph {} has no system-level span (node feature graph_span_us is 0): {} \
              corrects that estimate and needs graphs of timed streams",
@@ -310,7 +316,9 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         );
     }
     // ANGraph-L, fixed point.
-    let (lat_a, ws_len) = infer::latency_assessed(&lat, g)?;
+    let (lat_a, ws_len) = infer::latency_assessed(&lat, g)
+        .with_context(|| format!("{}: ANGraph-L {}", where_g(), args.latency_model.display()))?;
+    let lunit = printable(lat.body().unit);
     let y = lat_a.value;
     let lscale = lat.body().label_scale;
     println!("ANGraph-rs estimate");
@@ -332,25 +340,28 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         y.to_f32(),
         lscale,
         y.to_f32() * lscale,
-        lat.body().unit,
+        lunit,
         fmt_fixed(y),
         ws_len
     );
     print_trust(
         &infer::latency_estimate(&lat, &lat_a),
-        lat.body().unit,
+        &lunit,
         infer::Verdicts {
             latency: lat_a.envelope,
             power: None,
         },
     );
     if let Some(ck) = checkpoint_next_to(&args.latency_model) {
-        let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
-        let b = m.to_blob()?;
-        let mf = Model::from_bytes(&b)?;
+        let ctx = || format!("{}: f32 reference on {}", ck.display(), where_g());
+        let m = Checkpoint::load(&ck, tch::Device::Cpu)?
+            .to_model_f32()
+            .with_context(ctx)?;
+        let b = m.to_blob().with_context(ctx)?;
+        let mf = Model::from_bytes(&b).with_context(ctx)?;
         let mut ws =
             vec![0u8; latency::required_workspace(&mf, view.num_nodes(), view.num_edges())];
-        let f = latency::predict_f32(&mf, &view, &mut ws, None)?;
+        let f = latency::predict_f32(&mf, &view, &mut ws, None).with_context(ctx)?;
         println!(
             "  f32 reference ({}): {:.4} model units = {:.1}; fixed point differs by {:.3}%",
             ck.display(),
@@ -365,10 +376,12 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         .iter()
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    let pow_a = infer::power_assessed(&pw, &fixed_row)?;
+    let where_row = || format!("{}: row {}", args.activity.display(), args.activity_index);
+    let pow_a = infer::power_assessed(&pw, &fixed_row)
+        .with_context(|| format!("{}: ANGraph-P {}", where_row(), args.power_model.display()))?;
     let e = pow_a.energy;
     let pscale = pw.body().label_scale;
-    let unit = pw.body().unit;
+    let unit = printable(pw.body().unit);
     println!(
         "power model: {} (ANGraph-P, {})",
         args.power_model.display(),
@@ -399,23 +412,26 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     );
     print_trust(
         &infer::energy_estimate_assessed(&pw, &pow_a).total,
-        unit,
+        &unit,
         infer::Verdicts {
             latency: None,
             power: pow_a.envelope,
         },
     );
     if let Some(ck) = checkpoint_next_to(&args.power_model) {
-        let m = Checkpoint::load(&ck, tch::Device::Cpu)?.to_model_f32()?;
-        let b = m.to_blob()?;
-        let mf = Model::from_bytes(&b)?;
+        let ctx = || format!("{}: f32 reference on {}", ck.display(), where_row());
+        let m = Checkpoint::load(&ck, tch::Device::Cpu)?
+            .to_model_f32()
+            .with_context(ctx)?;
+        let b = m.to_blob().with_context(ctx)?;
+        let mf = Model::from_bytes(&b).with_context(ctx)?;
         let mut o = [Energy {
             heads: [0f32; power::MAX_OUTPUTS],
             len: 0,
             total: 0.0,
         }];
         let mut ws = vec![0u8; power::required_workspace(&mf)];
-        power::predict_f32(&mf, row, &mut o, &mut ws, None)?;
+        power::predict_f32(&mf, row, &mut o, &mut ws, None).with_context(ctx)?;
         println!(
             "  f32 reference ({}): total {:.4}; fixed point differs by {:.3}%",
             ck.display(),
@@ -443,6 +459,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
 /// The trust section's verdict on one estimate, when the blob has one: the calibrated interval
 /// and whether the input lies in the training envelope (with the reason when not).
 fn print_trust(est: &infer::Estimate, unit: &str, verdicts: infer::Verdicts) {
+    let unit = printable(unit);
     let (Some(lo), Some(hi)) = (est.lo, est.hi) else {
         return;
     };

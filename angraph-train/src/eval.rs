@@ -480,6 +480,7 @@ fn data_spec(s: &str) -> (PathBuf, String) {
 pub fn run(a: &EvalArgs) -> Result<()> {
     let device = crate::train::cli::parse_device(&a.device)?;
     let ck = Checkpoint::load(&a.model, device)?;
+    let model_unit = ck.meta.unit.clone();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut rows = Vec::new();
     let is_latency = matches!(ck.net, Net::Latency(_));
@@ -495,7 +496,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut units = Vec::new();
     let trust_bytes = trust_blob(a)?;
     let trust_model = match &trust_bytes {
-        Some(b) => Some(Model::from_bytes(b).map_err(|e| anyhow::anyhow!("trust blob: {e}"))?),
+        Some(b) => Some(Model::from_bytes(b).map_err(|e| {
+            let p = a
+                .blob
+                .clone()
+                .unwrap_or_else(|| a.model.with_extension("angq"));
+            anyhow::anyhow!("{}: trust blob: {e}", p.display())
+        })?),
         None => None,
     };
     let mut trust_md = String::from(TRUST_MD_HEAD);
@@ -504,8 +511,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         let (dir, split) = data_spec(spec);
         if let Some(m) = &lm {
             let set = crate::train::load::latency_set(&dir, a.split_seed)?;
+            crate::dataset::check_label_unit(&dir, &set.unit, &a.model, &model_unit)?;
             let idx = set.splits.named(&split, set.graphs.len())?;
-            let ev = latency_eval(m, &set, &idx)?;
+            let ev = latency_eval(m, &set, &idx).with_context(|| {
+                format!("{}: {} on split {split}", dir.display(), a.model.display())
+            })?;
             latency_plot(
                 &a.out.join(format!("{}_{split}.png", set.name)),
                 &set,
@@ -560,8 +570,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         } else if let Some(m) = &pm {
             let in_dim = m.net().config().in_dim as usize;
             let set = crate::train::load::power_set_for(&dir, a.split_seed, in_dim)?;
+            crate::dataset::check_label_unit(&dir, &set.unit, &a.model, &model_unit)?;
             let idx = set.splits.named(&split, set.len())?;
-            let pred = m.predict(&set, &idx)?;
+            let pred = m.predict(&set, &idx).with_context(|| {
+                format!("{}: {} on split {split}", dir.display(), a.model.display())
+            })?;
             let p = PowerMetrics::of(&pred, &set, &idx);
             power_plot(
                 &a.out.join(format!("{}_{split}.png", set.name)),
@@ -699,8 +712,11 @@ pub fn quantize_and_compare(
     let ck = Checkpoint::load(model_path, Device::Cpu)?;
     let mf = ck.to_model_f32()?;
     let scale = mf.label_scale;
-    let f32_blob = mf.to_blob().map_err(|e| anyhow::anyhow!("f32 blob: {e}"))?;
-    let f32_model = Model::from_bytes(&f32_blob).map_err(|e| anyhow::anyhow!("f32 blob: {e}"))?;
+    let f32_blob = mf
+        .to_blob()
+        .map_err(|e| anyhow::anyhow!("{}: f32 blob: {e}", model_path.display()))?;
+    let f32_model = Model::from_bytes(&f32_blob)
+        .map_err(|e| anyhow::anyhow!("{}: f32 blob: {e}", model_path.display()))?;
     let prec_name = format!("{precision:?}").to_lowercase();
     let names: Vec<String> = data
         .iter()
@@ -717,6 +733,7 @@ pub fn quantize_and_compare(
     let (blob, outputs, rel, name, n_cal) = match &ck.net {
         Net::Latency(_) => {
             let set = crate::train::load::latency_sets(data, split_seed)?;
+            crate::dataset::check_label_unit(&data[0], &set.unit, model_path, &ck.meta.unit)?;
             let cal: Vec<_> = spread(&set.splits.train, calib)
                 .into_iter()
                 .map(|i| set.graphs[i].clone())
@@ -730,12 +747,15 @@ pub fn quantize_and_compare(
             let qbytes = blob.clone();
             let q = Model::from_bytes(&qbytes).map_err(|e| anyhow::anyhow!("fixed blob: {e}"))?;
             let idx = set.splits.named(split, set.graphs.len())?;
+            let gname = set.name.clone();
             let (mut pf, mut px, mut truth, mut rel) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut ws = Vec::new();
             for &i in &idx {
                 let g = &set.graphs[i];
-                let v = g.view().map_err(|e| anyhow::anyhow!("graph {i}: {e}"))?;
+                let v = g
+                    .view()
+                    .map_err(|e| anyhow::anyhow!("{gname} graph {i}: {e}"))?;
                 ws.resize(
                     latency::required_workspace(&q, v.num_nodes(), v.num_edges()).max(
                         latency::required_workspace(&f32_model, v.num_nodes(), v.num_edges()),
@@ -743,15 +763,16 @@ pub fn quantize_and_compare(
                     0,
                 );
                 let a = latency::predict_f32(&f32_model, &v, &mut ws, None)
-                    .map_err(|e| anyhow::anyhow!("f32 path, graph {i}: {e}"))?
+                    .map_err(|e| anyhow::anyhow!("{gname} graph {i}: f32 path: {e}"))?
                     * scale;
                 let fx = g.to_fixed();
                 let b = latency::predict_fixed(
                     &q,
-                    &fx.view().map_err(|e| anyhow::anyhow!("graph {i}: {e}"))?,
+                    &fx.view()
+                        .map_err(|e| anyhow::anyhow!("{gname} graph {i}: {e}"))?,
                     &mut ws,
                 )
-                .map_err(|e| anyhow::anyhow!("fixed path, graph {i}: {e}"))?
+                .map_err(|e| anyhow::anyhow!("{gname} graph {i}: fixed path: {e}"))?
                 .to_f32()
                     * scale;
                 rel.push(((b - a) / a).abs() as f64 * 100.0);
@@ -776,6 +797,7 @@ pub fn quantize_and_compare(
         Net::Power(net) => {
             let set =
                 crate::train::load::power_sets_for(data, split_seed, net.config().in_dim as usize)?;
+            crate::dataset::check_label_unit(&data[0], &set.unit, model_path, &ck.meta.unit)?;
             let cal_idx: Vec<usize> = spread(&set.splits.train, calib);
             if cal_idx.is_empty() {
                 bail!("{}: no training rows to calibrate on", set.name);
@@ -801,7 +823,7 @@ pub fn quantize_and_compare(
                     total: 0.0,
                 }];
                 power::predict_f32(&f32_model, row, &mut of, &mut ws, None)
-                    .map_err(|e| anyhow::anyhow!("f32 path, row {i}: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("{} row {i}: f32 path: {e}", set.name))?;
                 let fixed_row = latency::features_to_fixed(row);
                 let zero = latency::Fixed {
                     raw: 0,
@@ -813,7 +835,7 @@ pub fn quantize_and_compare(
                     total: zero,
                 }];
                 power::predict_fixed(&q, &fixed_row, &mut ox, &mut ws)
-                    .map_err(|e| anyhow::anyhow!("fixed path, row {i}: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("{} row {i}: fixed path: {e}", set.name))?;
                 let a = [of[0].heads[0] * scale, of[0].heads[1] * scale];
                 let b = [
                     ox[0].heads[0].to_f32() * scale,

@@ -120,15 +120,21 @@ pub fn generated_rows(count: usize, in_dim: usize, seed: u64) -> Vec<f32> {
 // Readers of user inputs: OGB raw graph folders and `.npy` both go through the dataset module.
 // ---------------------------------------------------------------------------------------------
 
-/// Read an `.npy` array of shape `(N, ...)` (f32, or f64 converted; the dataset module's reader)
-/// as `N` rows of the product of the remaining dimensions: `(values, row width)` (the original
-/// power features `(N, 6, 6)` give rows of 36).
+/// Read an `.npy` activity file (f32, or f64 converted; the dataset module's reader) as `N`
+/// rows: `(values, row width)`. Only the documented shapes are read
+/// ([`crate::dataset::power::row_width`]: `(N, 6, 6)` / `(N, 36)` give rows of 36,
+/// `(N, 7, 6)` / `(N, 42)` rows of 42); any other is an error naming the file and the field.
 pub fn read_npy_rows(path: &Path) -> Result<(Vec<f32>, usize)> {
     let (shape, values) = crate::dataset::npy::read_f32(path)?;
-    if shape.is_empty() {
-        bail!("{}: a scalar is not a set of rows", path.display());
-    }
-    Ok((values, shape[1..].iter().product::<usize>().max(1)))
+    let Some(width) = crate::dataset::power::row_width(&shape) else {
+        bail!(
+            "{}: field \"shape\": {shape:?}: expected (N, 6, 6), (N, 36), (N, 7, 6) or (N, 42)",
+            path.display()
+        );
+    };
+    crate::dataset::power::check_rows(&values, width)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((values, width))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::trust::Envelope;
 use angraph_core::{latency, power, Config, Fixed, Model};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::dataset::graph::GraphRecord;
 use crate::stream::Stream;
@@ -126,7 +126,6 @@ pub struct Models<'a> {
 
 /// Bytes of `path`, checked to be a valid blob.
 pub fn load_blob(path: &Path) -> Result<Vec<u8>> {
-    use anyhow::Context;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(bytes)
@@ -256,7 +255,7 @@ pub fn predict_graph_assessed(
     let Config::Latency(lc) = lat.config() else {
         bail!("{}: not an ANGraph-L blob", lat_path.display());
     };
-    let fw = g.view()?.feature_width();
+    let fw = g.view().with_context(|| what.to_string())?.feature_width();
     if fw != lc.in_dim as u32 {
         bail!(
             "{what}: {fw} features per node, {} expects {}",
@@ -271,7 +270,8 @@ pub fn predict_graph_assessed(
             lat_path.display()
         );
     }
-    let (a, _) = latency_assessed(lat, g)?;
+    let (a, _) = latency_assessed(lat, g)
+        .with_context(|| format!("{what}: ANGraph-L {}", lat_path.display()))?;
     Ok((latency_estimate(lat, &a), a.envelope))
 }
 

@@ -9,6 +9,7 @@ pub mod nn;
 pub mod predict;
 pub mod sim;
 pub mod stream;
+pub mod text;
 pub mod train;
 pub mod transfer;
 pub mod trust;

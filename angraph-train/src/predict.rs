@@ -511,7 +511,7 @@ pub fn run(args: &PredictArgs) -> Result<bool> {
             eprintln!(
                 "warning: {} predicts in {:?}, not ns: latency_ns carries that unit",
                 args.latency_model.display(),
-                m.body().unit
+                crate::text::printable(m.body().unit)
             );
         }
         Some((m, args.latency_model.as_path()))
@@ -527,7 +527,7 @@ pub fn run(args: &PredictArgs) -> Result<bool> {
             eprintln!(
                 "warning: {} predicts in {:?}, not nJ: the energy columns carry that unit",
                 args.power_model.display(),
-                m.body().unit
+                crate::text::printable(m.body().unit)
             );
         }
         Some((m, args.power_model.as_path()))

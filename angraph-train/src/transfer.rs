@@ -201,6 +201,7 @@ fn run_latency(a: &TransferArgs, ck: Checkpoint, device: Device) -> Result<()> {
             a.model.display()
         )
     })?;
+    crate::dataset::check_label_unit(&a.data, &set.unit, &a.model, &ck.meta.unit)?;
     let n = set.graphs.len();
     set.splits = match a.shots {
         Some(k) => shot_splits(&set.name, n, k, a.seed)?,
@@ -398,6 +399,7 @@ impl std::str::FromStr for TimeFactor {
 fn run_power(a: &TransferArgs, ck: Checkpoint) -> Result<()> {
     let method = a.power_method.unwrap_or(PowerMethod::Scale);
     let time = a.time_factor.unwrap_or(TimeFactor::Fit);
+    let model_unit = ck.meta.unit.clone();
     let model = PowerModel::from_checkpoint(ck)?;
     let in_dim = model.net().config().in_dim as usize;
     if model.net().heads.len() != 2 {
@@ -413,6 +415,7 @@ fn run_power(a: &TransferArgs, ck: Checkpoint) -> Result<()> {
             a.model.display()
         )
     })?;
+    crate::dataset::check_label_unit(&a.data, &set.unit, &a.model, &model_unit)?;
     set.splits = match a.shots {
         Some(k) => shot_splits(&set.name, set.len(), k, a.seed)?,
         None => Split::fractions(set.len(), a.seed, a.train_frac, 0.0)?,

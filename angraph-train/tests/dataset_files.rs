@@ -242,7 +242,13 @@ fn power_loader_takes_both_matrix_shapes() {
     for (rows, width) in [(6usize, 36usize), (7, 42)] {
         let d = root.join(format!("m{rows}"));
         std::fs::create_dir_all(&d).unwrap();
-        let feat: Vec<f32> = (0..3 * width).map(|i| i as f32 * 0.25).collect();
+        let mut feat: Vec<f32> = (0..3 * width).map(|i| i as f32 * 0.25).collect();
+        // The operating-conditions row holds physical values (65 nm, 1.2 V, 40 degC, 16 tiles).
+        for r in feat.chunks_exact_mut(width) {
+            if width == 42 {
+                r[36..].copy_from_slice(&[0.65, 1.2, 0.4, 0.25, 0.0, 0.0]);
+            }
+        }
         std::fs::write(
             d.join("feature.npy"),
             npy::to_bytes(&[3, rows, 6], &feat).unwrap(),

@@ -135,7 +135,9 @@ pub struct Meta {
     pub parameters: serde_json::Value,
 }
 
-fn read_meta(dir: &Path) -> Result<Option<Meta>> {
+/// `dir/meta.json` when present, checked: format, version, `kind` (the reader's), then the
+/// kind's fields ([`Meta::check`]); errors name the file and the field.
+pub(crate) fn read_meta(dir: &Path, kind: Kind) -> Result<Option<Meta>> {
     let p = dir.join("meta.json");
     if !p.exists() {
         return Ok(None);
@@ -163,7 +165,138 @@ fn read_meta(dir: &Path) -> Result<Option<Meta>> {
             meta.version
         );
     }
+    if meta.kind != kind {
+        bail!(
+            "{}: field \"kind\": {:?}, this reader reads {:?} datasets",
+            p.display(),
+            meta.kind,
+            kind
+        );
+    }
+    meta.check(&p)?;
     Ok(Some(meta))
+}
+
+/// Label units a latency dataset may declare.
+pub const LATENCY_UNITS: [&str; 5] = ["ps", "ns", "us", "ms", "s"];
+/// The longest latency a dataset may hold, 1 s (as a stream's timestamps,
+/// [`crate::stream::MAX_TIME_PS`]), in `unit` (one of [`LATENCY_UNITS`]; ns otherwise).
+pub fn max_latency(unit: &str) -> f64 {
+    match unit {
+        "ps" => 1e12,
+        "us" => 1e6,
+        "ms" => 1e3,
+        "s" => 1.0,
+        _ => 1e9,
+    }
+}
+
+/// Label units a power dataset may declare.
+pub const ENERGY_UNITS: [&str; 5] = ["pJ", "nJ", "uJ", "mJ", "J"];
+
+impl Meta {
+    /// The fields every reader relies on, checked once (`path`: the `meta.json`, named in the
+    /// errors): the feature-set version (latency) or power input version (power) this build
+    /// computes, the label columns (one latency column; total, dynamic and static energies) in
+    /// a known unit, and the file of the estimate inside the dataset.
+    fn check(&self, path: &Path) -> Result<()> {
+        use angraph_core::features::FEATURE_SET_VERSION;
+        use angraph_core::power_input::POWER_INPUT_VERSION;
+        let file = path.display();
+        let unit_of = |i: usize, c: &Column, allowed: &[&str]| -> Result<()> {
+            if !allowed.contains(&c.unit.as_str()) {
+                bail!(
+                    "{file}: field \"labels\"[{i}].unit: {:?} is not one of {allowed:?}",
+                    crate::text::printable(&c.unit)
+                );
+            }
+            Ok(())
+        };
+        match self.kind {
+            Kind::Latency => {
+                if self.feature_set_version != Some(FEATURE_SET_VERSION) {
+                    bail!(
+                        "{file}: field \"feature_set_version\": {:?}, this build computes node \
+                         features of version {FEATURE_SET_VERSION} (the models read those)",
+                        self.feature_set_version
+                    );
+                }
+                if self.labels.len() != 1 {
+                    bail!(
+                        "{file}: field \"labels\": {} columns, a latency dataset has one",
+                        self.labels.len()
+                    );
+                }
+                unit_of(0, &self.labels[0], &LATENCY_UNITS)?;
+            }
+            Kind::Power => {
+                if let Some(v) = self.power_input_version {
+                    if v != POWER_INPUT_VERSION {
+                        bail!(
+                            "{file}: field \"power_input_version\": {v}, this build computes \
+                             version {POWER_INPUT_VERSION}"
+                        );
+                    }
+                }
+                let names: Vec<&str> = self.labels.iter().map(|c| c.name.as_str()).collect();
+                if names != ["total", "dynamic", "static"] {
+                    bail!(
+                        "{file}: field \"labels\": names {:?}, expected [\"total\", \"dynamic\", \
+                         \"static\"] (the order of label.npy's columns)",
+                        names
+                            .iter()
+                            .map(|n| crate::text::printable(n))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                for (i, c) in self.labels.iter().enumerate() {
+                    unit_of(i, c, &ENERGY_UNITS)?;
+                    if c.unit != self.labels[0].unit {
+                        bail!(
+                            "{file}: field \"labels\"[{i}].unit: {:?}, but labels[0] is in {:?}",
+                            c.unit,
+                            self.labels[0].unit
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(e) = &self.estimate_file {
+            let rel = Path::new(e);
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                bail!(
+                    "{file}: field \"estimate_file\": {:?} is not a path inside the dataset",
+                    crate::text::printable(e)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The label unit (first label column).
+    pub fn label_unit(&self) -> &str {
+        self.labels.first().map_or("", |c| c.unit.as_str())
+    }
+}
+
+/// The label unit of dataset `dir` (`unit`) checked against the unit a model predicts in
+/// (`model_unit`, of the checkpoint or blob at `model`): a model in ns never reports metrics
+/// of labels in us as if they were ns, nor the other way round.
+pub fn check_label_unit(dir: &Path, unit: &str, model: &Path, model_unit: &str) -> Result<()> {
+    if unit != model_unit {
+        bail!(
+            "{}: labels in {:?} (meta.json field \"labels\"[0].unit), but {} predicts in {:?}",
+            dir.display(),
+            crate::text::printable(unit),
+            model.display(),
+            crate::text::printable(model_unit)
+        );
+    }
+    Ok(())
 }
 
 /// A latency dataset in memory.
@@ -195,7 +328,7 @@ impl GraphDataset {
     /// `meta.json`, the system-level estimate and the split when present. Every count is
     /// cross-checked; errors name the file and line.
     pub fn load(dir: &Path) -> Result<GraphDataset> {
-        let meta = read_meta(dir)?;
+        let meta = read_meta(dir, Kind::Latency)?;
         let OgbGraphs {
             graphs,
             edge_attr,
@@ -212,9 +345,20 @@ impl GraphDataset {
         let estimates = match meta.as_ref().and_then(|m| m.estimate_file.clone()) {
             Some(file) => {
                 let p = dir.join(&file);
-                let (_, v) = csvgz::read_rows::<f32>(&p, Some(1))?;
+                let (_, v) = csvgz::read_rows::<f32>(&p, Some(1), Some(g))?;
                 if v.len() != g {
                     bail!("{}: {} values for {g} graphs", p.display(), v.len());
+                }
+                let unit = meta.as_ref().map_or("ns", |m| m.label_unit());
+                let max = max_latency(unit);
+                if let Some(k) = v.iter().position(|&y| y < 0.0 || y as f64 > max) {
+                    bail!(
+                        "{}: line {}, column 1: system-level estimate {} is not a latency in \
+                         0..={max} {unit} (1 s)",
+                        p.display(),
+                        k + 1,
+                        v[k]
+                    );
                 }
                 Some(v)
             }
@@ -260,29 +404,48 @@ pub struct PowerDataset {
 impl PowerDataset {
     /// Load `feature.npy`, `label.npy` (and `meta.json`, splits when present) from `dir`.
     pub fn load(dir: &Path) -> Result<PowerDataset> {
-        let meta = read_meta(dir)?;
-        let (fs, features) = npy::read_f32(&dir.join("feature.npy"))?;
-        let (ls, labels) = npy::read_f32(&dir.join("label.npy"))?;
-        if fs.len() < 2 {
+        let meta = read_meta(dir, Kind::Power)?;
+        let (fpath, lpath) = (dir.join("feature.npy"), dir.join("label.npy"));
+        let (fs, features) = npy::read_f32(&fpath)?;
+        let Some(width) = power::row_width(&fs) else {
             bail!(
-                "{}: shape {fs:?}: expected (N, a, b) or (N, k)",
-                dir.join("feature.npy").display()
+                "{}: field \"shape\": {fs:?}: expected (N, 6, 6), (N, 36), (N, 7, 6) or (N, 42)",
+                fpath.display()
             );
+        };
+        if let Some(m) = &meta {
+            // Power input version 2 stores the conditions row (42 values); files without the
+            // field are older ones, the activity matrix alone (36).
+            let want = match m.power_input_version {
+                Some(_) => power::DATASET_INPUTS,
+                None => angraph_core::power_input::ACTIVITY_INPUTS,
+            };
+            if width != want {
+                bail!(
+                    "{}: field \"shape\": {fs:?} gives rows of {width}, meta.json \
+                     (power_input_version {:?}) declares rows of {want}",
+                    fpath.display(),
+                    m.power_input_version
+                );
+            }
         }
+        power::check_rows(&features, width).map_err(|e| anyhow!("{}: {e}", fpath.display()))?;
+        let (ls, labels) = npy::read_f32(&lpath)?;
         if ls.len() != 2 || ls[1] != 3 || ls[0] != fs[0] {
             bail!(
-                "{}: shape {ls:?}: expected ({}, 3)",
-                dir.join("label.npy").display(),
+                "{}: field \"shape\": {ls:?}: expected ({}, 3)",
+                lpath.display(),
                 fs[0]
             );
+        }
+        for (i, r) in labels.chunks_exact(3).enumerate() {
+            power::check_energies(r[0], r[1], r[2])
+                .map_err(|e| anyhow!("{}: row {i}: {e}", lpath.display()))?;
         }
         let label_columns: Vec<String> = match &meta {
             Some(m) => m.labels.iter().map(|c| c.name.clone()).collect(),
             None => vec!["total".into(), "dynamic".into(), "static".into()],
         };
-        if label_columns.len() != 3 {
-            bail!("{}: meta.json must declare 3 label columns", dir.display());
-        }
         let split = if dir.join("split/random/train.csv.gz").exists() {
             Split::read(dir, fs[0])?
         } else {

@@ -1,7 +1,7 @@
 //! NumPy `.npy` (format 1.0) for `float32` arrays: writer, and a reader that also accepts
 //! `float64` (converted) as older NumPy tools write by default. C order only.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::Path;
 
 /// Serialise a C-order `float32` array of `shape`.
@@ -34,16 +34,185 @@ pub fn to_bytes(shape: &[usize], data: &[f32]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Read a float array: `(shape, values as f32)`. Errors name the file and the field.
+/// Read a float array: `(shape, values as f32)`. Errors name the file and the field, or the
+/// index of a refused value.
 pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     parse_f32(&bytes).with_context(|| format!("{}", path.display()))
 }
 
-/// Parse `.npy` bytes.
+/// Most dimensions a shape may have (NumPy's own limit is 64).
+pub const MAX_DIMS: usize = 32;
+
+/// The header dictionary of an `.npy` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Header {
+    /// Bytes per element (4: `<f4`, 8: `<f8`).
+    elem: usize,
+    shape: Vec<usize>,
+}
+
+/// A cursor over the header bytes (never slices a `str`, so no character boundary can panic).
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn word(&mut self, w: &[u8]) -> bool {
+        self.ws();
+        if self.b[self.i..].starts_with(w) {
+            self.i += w.len();
+            true
+        } else {
+            false
+        }
+    }
+    /// A quoted string (`'..'` or `".."`, ASCII without escapes).
+    fn string(&mut self) -> Option<String> {
+        self.ws();
+        let q = self.peek().filter(|&c| c == b'\'' || c == b'"')?;
+        let start = self.i + 1;
+        let len = self.b[start..].iter().position(|&c| c == q)?;
+        let body = &self.b[start..start + len];
+        if !body.iter().all(|c| c.is_ascii_graphic() || *c == b' ') || body.contains(&b'\\') {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(String::from_utf8_lossy(body).into_owned())
+    }
+    /// A tuple of non-negative integers: `()`, `(3,)`, `(2, 3)`, `(2, 3,)`.
+    fn shape(&mut self) -> Result<Vec<usize>> {
+        if !self.eat(b'(') {
+            bail!("field \"shape\": not a tuple (no opening parenthesis)");
+        }
+        let mut dims = Vec::new();
+        let mut trailing_comma = false;
+        loop {
+            if self.eat(b')') {
+                break;
+            }
+            self.ws();
+            let start = self.i;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+            }
+            if start == self.i {
+                match self.peek() {
+                    None => bail!("field \"shape\": no closing parenthesis"),
+                    Some(_) => bail!("field \"shape\": not a tuple of integers"),
+                }
+            }
+            let txt = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
+            let d = txt
+                .parse::<usize>()
+                .map_err(|_| anyhow!("field \"shape\": dimension {txt} is too large"))?;
+            dims.push(d);
+            if dims.len() > MAX_DIMS {
+                bail!("field \"shape\": more than {MAX_DIMS} dimensions");
+            }
+            trailing_comma = self.eat(b',');
+            if !trailing_comma {
+                if self.eat(b')') {
+                    break;
+                }
+                match self.peek() {
+                    None => bail!("field \"shape\": no closing parenthesis"),
+                    Some(_) => bail!("field \"shape\": not a tuple of integers"),
+                }
+            }
+        }
+        if dims.len() == 1 && !trailing_comma {
+            bail!("field \"shape\": (n) is not a tuple, a 1-d shape is written (n,)");
+        }
+        Ok(dims)
+    }
+}
+
+/// Parse the header dictionary: exactly the keys `descr` (`'<f4'` or `'<f8'`),
+/// `fortran_order` (`False`) and `shape` (a tuple of integers), each once, nothing after the
+/// closing brace but padding.
+fn parse_header(h: &[u8]) -> Result<Header> {
+    let mut c = Cursor { b: h, i: 0 };
+    if !c.eat(b'{') {
+        bail!("header is not a dictionary (no opening brace)");
+    }
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    loop {
+        if c.eat(b'}') {
+            break;
+        }
+        let key = c.string().context("header: expected a quoted field name")?;
+        if !c.eat(b':') {
+            bail!("field {key:?}: no ':' after the name");
+        }
+        match key.as_str() {
+            "descr" if descr.is_none() => {
+                let d = c.string().context("field \"descr\": not a quoted string")?;
+                descr = Some(match d.as_str() {
+                    "<f4" => 4,
+                    "<f8" => 8,
+                    _ => bail!("field \"descr\": '{d}' is not little-endian float32/float64"),
+                });
+            }
+            "fortran_order" if fortran.is_none() => {
+                fortran = Some(if c.word(b"False") {
+                    false
+                } else if c.word(b"True") {
+                    true
+                } else {
+                    bail!("field \"fortran_order\": not True or False");
+                });
+            }
+            "shape" if shape.is_none() => shape = Some(c.shape()?),
+            "descr" | "fortran_order" | "shape" => bail!("field {key:?}: appears twice"),
+            _ => bail!("header: unknown field {key:?}"),
+        }
+        if !c.eat(b',') {
+            if c.eat(b'}') {
+                break;
+            }
+            bail!("header: expected ',' or '}}' after field {key:?}");
+        }
+    }
+    c.ws();
+    if c.i != h.len() {
+        bail!("header: text after the closing brace");
+    }
+    let elem = descr.context("header has no field \"descr\"")?;
+    if fortran.context("header has no field \"fortran_order\"")? {
+        bail!("field \"fortran_order\": only C order is supported");
+    }
+    let shape = shape.context("header has no field \"shape\"")?;
+    Ok(Header { elem, shape })
+}
+
+/// Parse `.npy` bytes. The header is validated field by field and the data length checked
+/// against the shape before anything sized by the header is allocated; every value must be a
+/// finite f32 (an f64 beyond the f32 range is refused, not turned into infinity).
 pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         bail!("not an .npy file (bad magic)");
+    }
+    if bytes[7] != 0 {
+        bail!("unsupported .npy version {}.{}", bytes[6], bytes[7]);
     }
     let (hlen, start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -62,41 +231,7 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
         .context("truncated header")?;
-    let header = std::str::from_utf8(&bytes[start..end]).context("header is not text")?;
-    let field = |name: &str| -> Result<&str> {
-        let key = format!("'{name}':");
-        let i = header
-            .find(&key)
-            .with_context(|| format!("header has no field {name:?}"))?;
-        Ok(header[i + key.len()..].trim_start())
-    };
-    let descr = field("descr")?;
-    let elem = if descr.starts_with("'<f4'") {
-        4
-    } else if descr.starts_with("'<f8'") {
-        8
-    } else {
-        bail!(
-            "field \"descr\": {} is not little-endian float32/float64",
-            descr.split(',').next().unwrap_or("")
-        );
-    };
-    if !field("fortran_order")?.starts_with("False") {
-        bail!("field \"fortran_order\": only C order is supported");
-    }
-    let shape_txt = field("shape")?
-        .strip_prefix('(')
-        .context("field \"shape\": not a tuple (no opening parenthesis)")?;
-    let close = shape_txt
-        .find(')')
-        .context("field \"shape\": no closing parenthesis")?;
-    let shape: Vec<usize> = shape_txt[..close]
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>())
-        .collect::<Result<_, _>>()
-        .context("field \"shape\": not a tuple of integers")?;
+    let Header { elem, shape } = parse_header(&bytes[start..end])?;
     let n = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -109,7 +244,7 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
             n.saturating_mul(elem)
         );
     }
-    let data = if elem == 4 {
+    let data: Vec<f32> = if elem == 4 {
         body.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
@@ -118,7 +253,32 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
             .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)
             .collect()
     };
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        let raw = if elem == 4 {
+            format!("{}", data[i])
+        } else {
+            let c = &body[8 * i..8 * i + 8];
+            format!("{}", f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        };
+        bail!(
+            "value {i} (index {:?}) is {raw}: not a finite f32 (NaN, infinite, or beyond \
+             +-3.4e38)",
+            unravel(i, &shape)
+        );
+    }
     Ok((shape, data))
+}
+
+/// The multi-index of flat index `i` in a C-order array of `shape`.
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for (k, &d) in shape.iter().enumerate().rev() {
+        if d > 0 {
+            idx[k] = i % d;
+            i /= d;
+        }
+    }
+    idx
 }
 
 #[cfg(test)]
@@ -149,5 +309,24 @@ mod tests {
             assert!(format!("{e:#}").contains("shape"), "{bad}: {e:#}");
         }
         assert_eq!(with_shape("(0,)").unwrap().0, vec![0]);
+        assert_eq!(with_shape("(0, 7, 6)").unwrap().0, vec![0, 7, 6]);
+        // Header fields are validated: duplicates, unknown keys, other dtypes, trailing text.
+        for bad in [
+            "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (0,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), 'x': 1}",
+            "{'descr': '>f4', 'fortran_order': False, 'shape': (0,), }",
+            "{'descr': '<f4', 'fortran_order': 0, 'shape': (0,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), } junk",
+            "{'descr': '<f4', 'fortran_order': False}",
+        ] {
+            let mut b = b"\x93NUMPY\x01\x00".to_vec();
+            b.extend_from_slice(&(bad.len() as u16).to_le_bytes());
+            b.extend_from_slice(bad.as_bytes());
+            assert!(parse_f32(&b).is_err(), "{bad}");
+        }
+        // Non-finite values (and f64 beyond the f32 range) are refused with their index.
+        let b = to_bytes(&[2, 3], &[1.0, 2.0, 3.0, 4.0, f32::NAN, 6.0]).unwrap();
+        let e = format!("{:#}", parse_f32(&b).unwrap_err());
+        assert!(e.contains("value 4") && e.contains("[1, 1]"), "{e}");
     }
 }

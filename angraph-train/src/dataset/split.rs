@@ -88,7 +88,7 @@ impl Split {
     pub fn read(dir: &Path, n: usize) -> Result<Split> {
         let part = |name: &str| -> Result<Vec<usize>> {
             let p = dir.join("split/random").join(format!("{name}.csv.gz"));
-            let (_, v) = csvgz::read_rows::<usize>(&p, Some(1))?;
+            let (_, v) = csvgz::read_rows::<usize>(&p, Some(1), Some(n))?;
             if let Some(bad) = v.iter().position(|&i| i >= n) {
                 bail!(
                     "{}: line {}: index {} >= {n} graphs",

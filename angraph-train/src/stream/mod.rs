@@ -17,13 +17,24 @@
 //! ```
 //!
 //! `labels` is optional (a simulated stream carries its reference labels). Reading either form
-//! checks every component name, mesh bound and timestamp order and names the file, the event
-//! and the hop of the first problem. [`Stream::to_graph`] feeds the one transform of
-//! `angraph-core`.
+//! checks every component name, mesh bound and timestamp and names the file, the event key,
+//! the hop and the field of the first problem:
+//!
+//! - event keys: unique, 1 to 256 bytes, no control characters;
+//! - timestamps: `enter_ps <= leave_ps` within a hop, each hop entered no earlier than the
+//!   previous hop of its path was left, every timestamp at most [`MAX_TIME_PS`] (1 s = 1e12 ps;
+//!   so no span exceeds 1 s);
+//! - process header: `feature_nm` in 1..=1000 nm, `vdd_mv` in 100..=5000 mV, `temperature_c`
+//!   in -55..=175 degC, a printable ASCII `name` of at most 64 characters;
+//! - labels: finite, non-negative, the latency at most 1 s, and `total_nj == dynamic_nj +
+//!   static_nj` within a relative 1e-3.
+//!
+//! [`Stream::to_graph`] feeds the one transform of `angraph-core`.
 
 pub mod cli;
 
 use crate::dataset::graph::{GraphRecord, HostBuilder};
+use crate::text::printable;
 use angraph_core::component::{Component, ComponentKind, Mesh};
 use angraph_core::features::ProcessDescriptor;
 use anyhow::{anyhow, bail, Context, Result};
@@ -37,6 +48,19 @@ use std::path::Path;
 pub const TIMED_FORMAT: &str = "angraph-timed-stream";
 /// Version of the timed form.
 pub const TIMED_VERSION: u32 = 1;
+/// Latest timestamp a timed stream may carry (ps): 1 s after its origin. A stream of one
+/// inference on these meshes spans microseconds; 1 s bounds every span, dwell and latency the
+/// transform computes, far above anything physical and far below an overflow.
+pub const MAX_TIME_PS: u64 = 1_000_000_000_000;
+/// Longest event key (bytes).
+pub const MAX_KEY_BYTES: usize = 256;
+/// Feature sizes a process header may declare (nm).
+pub const FEATURE_NM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
+/// Supply voltages a process header may declare (mV).
+pub const VDD_MV_RANGE: std::ops::RangeInclusive<u16> = 100..=5000;
+/// Junction temperatures a process header may declare (degC; the extended industrial /
+/// automotive range).
+pub const TEMPERATURE_C_RANGE: std::ops::RangeInclusive<i16> = -55..=175;
 
 /// One hop: a component and when the event entered and left it (ps; 0 when untimed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +133,75 @@ pub struct TimedHeader {
     /// Reference labels, if known.
     #[serde(default)]
     pub labels: Option<StreamLabels>,
+}
+
+impl TimedHeader {
+    /// The physical ranges of the process header ([`FEATURE_NM_RANGE`], [`VDD_MV_RANGE`],
+    /// [`TEMPERATURE_C_RANGE`]) and the labels (finite, non-negative, latency at most
+    /// [`MAX_TIME_PS`], `total_nj == dynamic_nj + static_nj` within
+    /// [`crate::dataset::power::LABEL_SUM_TOLERANCE`]); errors name `file` and the field.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        let p = &self.process;
+        if p.name.is_empty()
+            || p.name.len() > 64
+            || !p.name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        {
+            bail!(
+                "{file}: field \"process.name\": {:?} is not a process name (1 to 64 printable \
+                 ASCII characters)",
+                printable(&p.name)
+            );
+        }
+        if !FEATURE_NM_RANGE.contains(&p.feature_nm) {
+            bail!(
+                "{file}: field \"process.feature_nm\": {} nm is outside {}..={} nm",
+                p.feature_nm,
+                FEATURE_NM_RANGE.start(),
+                FEATURE_NM_RANGE.end()
+            );
+        }
+        if !VDD_MV_RANGE.contains(&p.vdd_mv) {
+            bail!(
+                "{file}: field \"process.vdd_mv\": {} mV is outside {}..={} mV",
+                p.vdd_mv,
+                VDD_MV_RANGE.start(),
+                VDD_MV_RANGE.end()
+            );
+        }
+        if !TEMPERATURE_C_RANGE.contains(&p.temperature_c) {
+            bail!(
+                "{file}: field \"process.temperature_c\": {} degC is outside {}..={} degC",
+                p.temperature_c,
+                TEMPERATURE_C_RANGE.start(),
+                TEMPERATURE_C_RANGE.end()
+            );
+        }
+        if let Some(l) = &self.labels {
+            let max_ns = MAX_TIME_PS as f64 / 1000.0;
+            let lat = l.reference_latency_ns;
+            if !lat.is_finite() || !(0.0..=max_ns).contains(&lat) {
+                bail!(
+                    "{file}: field \"labels.reference_latency_ns\": {lat} is not a latency in \
+                     0..={max_ns} ns"
+                );
+            }
+            for (name, v) in [
+                ("dynamic_nj", l.dynamic_nj),
+                ("static_nj", l.static_nj),
+                ("total_nj", l.total_nj),
+            ] {
+                if !v.is_finite() {
+                    bail!(
+                        "{file}: field \"labels.{name}\": {v} is not a finite f32 (NaN, infinite, \
+                         or beyond +-3.4e38)"
+                    );
+                }
+            }
+            crate::dataset::power::check_energies(l.total_nj, l.dynamic_nj, l.static_nj)
+                .map_err(|e| anyhow!("{file}: field \"labels\": {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// An event stream in memory.
@@ -232,8 +325,13 @@ struct RawTimed {
 }
 
 fn parse_component(name: &str, file: &str, key: &str, i: usize) -> Result<Component> {
-    Component::parse(name)
-        .map_err(|_| anyhow!("{file}: event {key:?}, hop {i}: unknown component name {name:?}"))
+    Component::parse(name).map_err(|_| {
+        anyhow!(
+            "{file}: event {:?}, hop {i}: unknown component name {:?}",
+            printable(key),
+            printable(name)
+        )
+    })
 }
 
 impl Stream {
@@ -346,42 +444,62 @@ impl Stream {
         }
     }
 
-    /// Check mesh bounds and timestamp order; errors name `file`, event and hop.
+    /// Check the header (physical ranges of the process, labels), mesh bounds and timestamps
+    /// (see the module documentation); errors name `file`, the event key and hop index, and
+    /// the field.
     pub fn validate(&self, file: &str) -> Result<()> {
+        if let Some(h) = &self.header {
+            h.validate(file)?;
+        }
         let mesh = self.mesh().with_context(|| file.to_string())?;
         let mut keys = std::collections::HashSet::new();
         for ev in &self.events {
-            if !keys.insert(ev.key.as_str()) {
-                bail!("{file}: event {:?} appears twice", ev.key);
+            let key = printable(&ev.key);
+            if ev.key.is_empty()
+                || ev.key.len() > MAX_KEY_BYTES
+                || ev.key.chars().any(char::is_control)
+            {
+                bail!(
+                    "{file}: event {key:?}: a key is 1 to {MAX_KEY_BYTES} bytes without control \
+                     characters"
+                );
             }
-            let mut prev_enter = 0;
+            if !keys.insert(ev.key.as_str()) {
+                bail!("{file}: event {key:?} appears twice");
+            }
+            let mut prev_leave = 0;
             for (i, h) in ev.hops.iter().enumerate() {
                 mesh.id_of(h.component).map_err(|_| {
                     anyhow!(
-                        "{file}: event {:?}, hop {i}: {} is outside the {}x{} mesh",
-                        ev.key,
+                        "{file}: event {key:?}, hop {i}: {} is outside the {}x{} mesh",
                         h.component,
                         mesh.width,
                         mesh.height
                     )
                 })?;
+                if h.leave_ps > MAX_TIME_PS {
+                    bail!(
+                        "{file}: event {key:?}, hop {i}, field \"leave_ps\": {} is beyond the \
+                         latest timestamp a stream may carry ({MAX_TIME_PS} ps = 1 s)",
+                        h.leave_ps
+                    );
+                }
                 if h.leave_ps < h.enter_ps {
                     bail!(
-                        "{file}: event {:?}, hop {i}: leaves ({}) before it enters ({})",
-                        ev.key,
+                        "{file}: event {key:?}, hop {i}, field \"leave_ps\": leaves ({}) before it \
+                         enters ({})",
                         h.leave_ps,
                         h.enter_ps
                     );
                 }
-                if h.enter_ps < prev_enter {
+                if h.enter_ps < prev_leave {
                     bail!(
-                        "{file}: event {:?}, hop {i}: enters ({}) before the previous hop ({})",
-                        ev.key,
-                        h.enter_ps,
-                        prev_enter
+                        "{file}: event {key:?}, hop {i}, field \"enter_ps\": enters ({}) before the \
+                         previous hop left ({prev_leave})",
+                        h.enter_ps
                     );
                 }
-                prev_enter = h.enter_ps;
+                prev_leave = h.leave_ps;
             }
         }
         Ok(())
@@ -477,11 +595,15 @@ impl Stream {
         for ev in &self.events {
             b.begin_event()?;
             for (i, h) in ev.hops.iter().enumerate() {
-                let id = mesh
-                    .id_of(h.component)
-                    .map_err(|e| anyhow!("event {:?}, hop {i}: {}: {e}", ev.key, h.component))?;
+                let id = mesh.id_of(h.component).map_err(|e| {
+                    anyhow!(
+                        "event {:?}, hop {i}: {}: {e}",
+                        printable(&ev.key),
+                        h.component
+                    )
+                })?;
                 b.hop(id, h.enter_ps, h.leave_ps)
-                    .map_err(|e| anyhow!("event {:?}, hop {i}: {e}", ev.key))?;
+                    .map_err(|e| anyhow!("event {:?}, hop {i}: {e}", printable(&ev.key)))?;
             }
             b.end_event()?;
         }
