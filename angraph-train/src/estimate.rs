@@ -425,11 +425,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
             .with_context(ctx)?;
         let b = m.to_blob().with_context(ctx)?;
         let mf = Model::from_bytes(&b).with_context(ctx)?;
-        let mut o = [Energy {
-            heads: [0f32; power::MAX_OUTPUTS],
-            len: 0,
-            total: 0.0,
-        }];
+        let mut o = [Energy::<f32>::ZERO];
         let mut ws = vec![0u8; power::required_workspace(&mf)];
         power::predict_f32(&mf, row, &mut o, &mut ws, None).with_context(ctx)?;
         println!(

@@ -817,23 +817,11 @@ pub fn quantize_and_compare(
             let (mut pf, mut px, mut rel) = (Vec::new(), Vec::new(), Vec::new());
             for &i in &idx {
                 let row = set.row(i);
-                let mut of = [Energy {
-                    heads: [0f32; power::MAX_OUTPUTS],
-                    len: 0,
-                    total: 0.0,
-                }];
+                let mut of = [Energy::<f32>::ZERO];
                 power::predict_f32(&f32_model, row, &mut of, &mut ws, None)
                     .map_err(|e| anyhow::anyhow!("{} row {i}: f32 path: {e}", set.name))?;
                 let fixed_row = latency::features_to_fixed(row);
-                let zero = latency::Fixed {
-                    raw: 0,
-                    frac_bits: 0,
-                };
-                let mut ox = [Energy {
-                    heads: [zero; power::MAX_OUTPUTS],
-                    len: 0,
-                    total: zero,
-                }];
+                let mut ox = [Energy::<latency::Fixed>::ZERO];
                 power::predict_fixed(&q, &fixed_row, &mut ox, &mut ws)
                     .map_err(|e| anyhow::anyhow!("{} row {i}: fixed path: {e}", set.name))?;
                 let a = [of[0].heads[0] * scale, of[0].heads[1] * scale];

@@ -325,11 +325,7 @@ pub fn power_outputs(
     }
     let mf = Model::from_bytes(f32_blob)?;
     let mq = Model::from_bytes(fixed_blob)?;
-    let zero_f = Energy {
-        heads: [0f32; power::MAX_OUTPUTS],
-        len: 0,
-        total: 0.0,
-    };
+    let zero_f = Energy::<f32>::ZERO;
     let mut of = vec![zero_f; n];
     let mut ws = vec![0u8; power::required_workspace(&mf).max(power::required_workspace(&mq))];
     power::predict_f32(&mf, rows, &mut of, &mut ws, None)?;

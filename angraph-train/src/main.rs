@@ -19,7 +19,8 @@ enum Command {
     /// Print the libtorch version tch links (a smoke test of the installation).
     TorchInfo,
     /// The main job: predicted latency and energy of a graph and an activity row from model blobs
-    /// (defaults: the imported original models on the bundled synthetic example).
+    /// (defaults: the recommended models on a committed sample graph, power row and recorded
+    /// stream; the imported originals are one `--latency-model` / `--power-model` away).
     Estimate(angraph_train::estimate::EstimateArgs),
     /// The batch job: latency and energy of many streams, graph datasets or activity rows, one
     /// CSV row (or JSON line) each, in input order, on all cores (`--help` for columns, units

@@ -76,15 +76,7 @@ pub fn fit_power(q: &Model<'_>, set: &PowerSet, coverage: u8, envelope: u8) -> R
     let mut emb = vec![0i32; d];
     let mut run = |i: usize, emb: &mut [i32]| -> Result<(Vec<f64>, Vec<i32>)> {
         let row = features_to_fixed(set.row(i));
-        let zero = angraph_core::Fixed {
-            raw: 0,
-            frac_bits: 0,
-        };
-        let mut out = [power::Energy {
-            heads: [zero; power::MAX_OUTPUTS],
-            len: 0,
-            total: zero,
-        }];
+        let mut out = [power::Energy::<angraph_core::Fixed>::ZERO];
         power::predict_embedded(q, &row, &mut out, &mut ws, emb)
             .map_err(|e| anyhow!("{} row {i}: {e}", set.name))?;
         let e = out[0];

@@ -236,7 +236,7 @@ fn parse_aggr(s: &str) -> Result<Aggr> {
 }
 
 /// This project's best ANGraph-L configuration (chosen with `angraph train search`; see the
-/// README's training section for the measured search).
+/// `docs/results.md` for the measured search).
 pub fn best_config(in_dim: u16) -> LatencyConfig {
     let mut head = heapless::Vec::new();
     let _ = head.push(128);
