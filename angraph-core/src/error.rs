@@ -116,6 +116,9 @@ pub enum Error {
     OutOfMesh { id: u32, limit: u32 },
     /// An event stream is malformed (e.g. a hop leaves before it enters, a hop outside an event).
     Stream(&'static str),
+    /// An operating condition (the named field of a `ProcessDescriptor`) is outside its
+    /// physical range.
+    Process(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -206,6 +209,10 @@ impl fmt::Display for Error {
                 write!(f, "component or tile {id} outside the mesh (limit {limit})")
             }
             Error::Stream(what) => write!(f, "malformed event stream: {what}"),
+            Error::Process(field) => write!(
+                f,
+                "operating conditions: `{field}` outside its physical range (features::*_RANGE)"
+            ),
         }
     }
 }

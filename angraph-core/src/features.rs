@@ -44,6 +44,7 @@
 //! every other feature by how busy the component is.
 
 use crate::component::{ComponentKind, Mesh};
+use crate::error::{Error, Result};
 pub use crate::fixed::FEATURE_FRAC_BITS;
 
 /// Version of the feature table above; bump on any change of meaning, order or unit.
@@ -188,6 +189,39 @@ pub struct ProcessDescriptor {
     pub vdd_mv: u16,
     /// Junction temperature in degC.
     pub temperature_c: i16,
+}
+
+/// Latest timestamp (ps) a hop may carry: 1 s after the stream's origin. One inference on these
+/// meshes spans microseconds; the bound keeps every span, dwell and rate the transform computes
+/// physical and far from overflow. The host's stream readers apply the same bound.
+pub const MAX_TIME_PS: u64 = 1_000_000_000_000;
+/// Feature sizes a process may declare (nm); 0 means unknown.
+pub const FEATURE_NM_RANGE: core::ops::RangeInclusive<u16> = 1..=1000;
+/// Supply voltages a process may declare (mV); 0 means unknown.
+pub const VDD_MV_RANGE: core::ops::RangeInclusive<u16> = 100..=5000;
+/// Junction temperatures a process may declare (degC: the extended industrial / automotive
+/// range).
+pub const TEMPERATURE_C_RANGE: core::ops::RangeInclusive<i16> = -55..=175;
+
+impl ProcessDescriptor {
+    /// `Ok` when every field is physical ([`FEATURE_NM_RANGE`], [`VDD_MV_RANGE`],
+    /// [`TEMPERATURE_C_RANGE`]) or, for the feature size and the supply, 0 (unknown, as for a
+    /// DFG JSON stream); otherwise [`Error::Process`] naming the field.
+    pub const fn validate(&self) -> Result<()> {
+        let nm = self.feature_nm;
+        if nm != 0 && (nm < *FEATURE_NM_RANGE.start() || nm > *FEATURE_NM_RANGE.end()) {
+            return Err(Error::Process("feature_nm"));
+        }
+        let mv = self.vdd_mv;
+        if mv != 0 && (mv < *VDD_MV_RANGE.start() || mv > *VDD_MV_RANGE.end()) {
+            return Err(Error::Process("vdd_mv"));
+        }
+        let t = self.temperature_c;
+        if t < *TEMPERATURE_C_RANGE.start() || t > *TEMPERATURE_C_RANGE.end() {
+            return Err(Error::Process("temperature_c"));
+        }
+        Ok(())
+    }
 }
 
 /// What the transform accumulates per component (bounded, no stream kept).

@@ -39,7 +39,7 @@ use crate::component::{ComponentKind, Mesh};
 use crate::error::{Error, Resource, Result};
 use crate::features::{
     edge_features, node_features, ratio_q16, EdgeStats, NodeStats, ProcessDescriptor,
-    StreamSummary, EDGE_FEATURES, NODE_FEATURES,
+    StreamSummary, EDGE_FEATURES, MAX_TIME_PS, NODE_FEATURES,
 };
 use crate::graph::GraphView;
 use crate::power_input::{conditions_row, PowerInput, ACTIVITY_INPUTS};
@@ -116,7 +116,8 @@ pub struct BuiltGraph<'b> {
 }
 
 impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX_EDGES> {
-    /// An empty builder for `mesh`. Fails when the capacities cannot be indexed by `u32`.
+    /// An empty builder for `mesh`. Fails when the capacities cannot be indexed by `u32` or
+    /// `process` is not physical ([`ProcessDescriptor::validate`]).
     /// (A mesh larger than `MAX_NODES` components is accepted; it only fails if too many of
     /// its components actually appear.)
     pub const fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<Self> {
@@ -130,6 +131,9 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 },
                 limit: u32::MAX as usize,
             });
+        }
+        if let Err(e) = process.validate() {
+            return Err(e);
         }
         Ok(GraphBuilder {
             mesh,
@@ -171,6 +175,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 limit: u32::MAX as usize,
             });
         }
+        process.validate()?;
         let p = slot.as_mut_ptr();
         // SAFETY: `p` is valid for writes and aligned (it comes from a `&mut MaybeUninit<Self>`).
         // The arrays hold structs of plain integers, for which all-zero bytes are valid values
@@ -196,7 +201,9 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         Ok(b)
     }
 
-    /// Forget everything and start a new graph, possibly for another mesh or process.
+    /// Forget everything and start a new graph, possibly for another mesh or process. Unlike
+    /// [`GraphBuilder::new`] it does not check `process` (it cannot fail): callers that take
+    /// conditions from outside check them with [`ProcessDescriptor::validate`] first.
     pub fn reset(&mut self, mesh: Mesh, process: ProcessDescriptor) {
         self.mesh = mesh;
         self.process = process;
@@ -269,6 +276,11 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         }
         if leave < enter {
             return Err(Error::Stream("hop leaves before it enters"));
+        }
+        if leave > MAX_TIME_PS {
+            return Err(Error::Stream(
+                "timestamp beyond features::MAX_TIME_PS (1 s)",
+            ));
         }
         if let Some((_, prev_enter, _)) = self.prev {
             if enter < prev_enter {
@@ -638,6 +650,59 @@ mod tests {
     use super::*;
     use crate::features::NODE_FEATURE_NAMES;
 
+    /// Impossible operating conditions and timestamps beyond a second are refused where the
+    /// chip reads them (builder creation, each hop), naming the field; unknown (0) node and
+    /// supply, and the ranges' ends, are accepted.
+    #[test]
+    fn unphysical_process_and_timestamps_are_refused() {
+        let mesh = Mesh::new(2, 2).unwrap();
+        let p = |feature_nm, vdd_mv, temperature_c| ProcessDescriptor {
+            feature_nm,
+            vdd_mv,
+            temperature_c,
+        };
+        for (bad, field) in [
+            (p(2000, 1200, 40), "feature_nm"),
+            (p(65, 50, 40), "vdd_mv"),
+            (p(65, 9000, 40), "vdd_mv"),
+            (p(65, 1200, -300), "temperature_c"),
+            (p(0, 0, 200), "temperature_c"),
+        ] {
+            assert_eq!(
+                GraphBuilder::<70, 128>::new(mesh, bad).err(),
+                Some(Error::Process(field))
+            );
+            let mut slot = core::mem::MaybeUninit::<GraphBuilder<70, 128>>::uninit();
+            assert_eq!(
+                GraphBuilder::init_in(&mut slot, mesh, bad).err(),
+                Some(Error::Process(field))
+            );
+        }
+        for ok in [
+            p(0, 0, 0),
+            p(1, 100, -55),
+            p(1000, 5000, 175),
+            p(65, 1200, 40),
+        ] {
+            GraphBuilder::<70, 128>::new(mesh, ok).unwrap();
+        }
+        let mut b = GraphBuilder::<70, 128>::new(mesh, p(65, 1200, 40)).unwrap();
+        b.begin_event().unwrap();
+        b.hop(0, 0, MAX_TIME_PS).unwrap();
+        assert_eq!(
+            b.hop(1, MAX_TIME_PS, MAX_TIME_PS + 1),
+            Err(Error::Stream(
+                "timestamp beyond features::MAX_TIME_PS (1 s)"
+            ))
+        );
+        assert_eq!(
+            b.hop(1, 0, u64::MAX),
+            Err(Error::Stream(
+                "timestamp beyond features::MAX_TIME_PS (1 s)"
+            ))
+        );
+    }
+
     type Small = GraphBuilder<70, 128>;
 
     fn feed(b: &mut Small, mesh: Mesh, path: &[(&str, u64, u64)]) -> Result<()> {
@@ -781,18 +846,18 @@ mod tests {
 
     #[test]
     fn extreme_timestamps_saturate_instead_of_overflowing() {
-        // Found by angraph-embed's C ABI fuzz test: a hop entering near u64::MAX after one
+        // Found by angraph-embed's C ABI fuzz test: a hop entering near MAX_TIME_PS after one
         // that left at 0 overflowed the gap in debug builds.
         let mesh = Mesh::new(2, 1).unwrap();
         let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
         b.begin_event().unwrap();
         b.hop(0, 0, 0).unwrap();
-        b.hop(10, u64::MAX - 5, u64::MAX).unwrap();
-        b.hop(15, u64::MAX - 1, u64::MAX).unwrap();
+        b.hop(10, MAX_TIME_PS - 5, MAX_TIME_PS).unwrap();
+        b.hop(15, MAX_TIME_PS - 1, MAX_TIME_PS).unwrap();
         b.end_event().unwrap();
         b.begin_event().unwrap();
         b.hop(0, 0, 0).unwrap();
-        b.hop(10, u64::MAX - 5, u64::MAX).unwrap();
+        b.hop(10, MAX_TIME_PS - 5, MAX_TIME_PS).unwrap();
         b.end_event().unwrap();
         let (mut x, mut rp, mut src, mut w) = ([0; 3 * NODE_FEATURES], [0; 4], [0; 2], [0; 2]);
         let mut attr = [0; 2 * EDGE_FEATURES];

@@ -58,6 +58,7 @@ extern "C" {
 #define ANGRAPH_ERR_NO_POWER_MODEL (-18)     /* initialised without an ANGraph-P blob */
 #define ANGRAPH_ERR_INVALID_HANDLE (-19)     /* not an initialised handle */
 #define ANGRAPH_ERR_BUFFER_LENGTH (-20)      /* a buffer has the wrong length */
+#define ANGRAPH_ERR_INVALID_PROCESS (-21)    /* operating conditions outside physical ranges */
 
 /* Component ids: 16 per tile k = 16*k + slot, slot 0..4 IU-p, 5..9 OU-p, 10 SA,
  * 11 NI-k-toRouter, 12 NI-k-toPE, 13 LUT, 14 WeightSRAM, 15 AER; the Injector is 16*tiles. */

@@ -745,7 +745,8 @@ c_messages!(
     InvalidGraph,
     NoPowerModel,
     InvalidHandle,
-    BufferLength
+    BufferLength,
+    InvalidProcess
 );
 
 /// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h`: an upper bound of the arena for

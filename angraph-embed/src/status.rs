@@ -51,6 +51,8 @@ pub enum Status {
     InvalidHandle = -19,
     /// An output or input buffer has the wrong length.
     BufferLength = -20,
+    /// The operating conditions (process descriptor) are outside their physical ranges.
+    InvalidProcess = -21,
 }
 
 impl Status {
@@ -83,6 +85,7 @@ impl Status {
             Status::NoPowerModel => "no ANGraph-P model loaded",
             Status::InvalidHandle => "not an initialised estimator handle",
             Status::BufferLength => "buffer has the wrong length",
+            Status::InvalidProcess => "operating conditions outside their physical ranges",
         }
     }
 
@@ -110,6 +113,7 @@ impl Status {
             -18 => Status::NoPowerModel,
             -19 => Status::InvalidHandle,
             -20 => Status::BufferLength,
+            -21 => Status::InvalidProcess,
             _ => return None,
         })
     }
@@ -156,6 +160,7 @@ impl From<Error> for Status {
             },
             Error::ComponentName | Error::OutOfMesh { .. } => Status::OutOfMesh,
             Error::Stream(_) => Status::StreamOrder,
+            Error::Process(_) => Status::InvalidProcess,
             #[allow(unreachable_patterns)]
             _ => Status::InvalidModel,
         }
@@ -174,7 +179,7 @@ mod tests {
 
     #[test]
     fn codes_roundtrip_and_are_distinct() {
-        let mut seen = [false; 21];
+        let mut seen = [false; 22];
         for code in -30..10 {
             if let Some(s) = Status::from_code(code) {
                 assert_eq!(s.code(), code);
@@ -209,6 +214,10 @@ mod tests {
             Status::OutOfMesh
         );
         assert_eq!(Status::from(Error::Stream("x")), Status::StreamOrder);
+        assert_eq!(
+            Status::from(Error::Process("vdd_mv")),
+            Status::InvalidProcess
+        );
         assert_eq!(
             Status::from(cap(Resource::LinearLayers)),
             Status::InvalidModel

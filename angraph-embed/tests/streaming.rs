@@ -328,6 +328,25 @@ fn energy_with_conditions_reads_the_window_process() {
     let warm = est.predict_energy(&mut energy).unwrap();
     assert_eq!(warm, host(hot));
     assert_ne!(warm, cool);
+    // A die at -300 degC (or a 0.01 V supply) is refused, and the window stays usable.
+    for bad in [
+        angraph_core::features::ProcessDescriptor {
+            temperature_c: -300,
+            ..s.process
+        },
+        angraph_core::features::ProcessDescriptor {
+            vdd_mv: 10,
+            ..s.process
+        },
+    ] {
+        assert_eq!(
+            est.reset_to(s.mesh, bad).unwrap_err(),
+            Status::InvalidProcess
+        );
+    }
+    est.reset_to(s.mesh, hot).unwrap();
+    feed(&mut est, &s).unwrap();
+    assert_eq!(est.predict_energy(&mut energy).unwrap(), warm);
     // A model that reads neither 36 nor 42 values cannot be fed from a stream.
     let tiny = fixture("tiny_power.angq");
     let tiny = load(&tiny).unwrap();

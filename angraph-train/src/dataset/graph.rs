@@ -35,14 +35,24 @@ macro_rules! each {
     };
 }
 
+/// A builder built in place on the heap: a large one is megabytes, more than a worker thread's
+/// stack holds (`GraphBuilder::new` returns it by value).
+fn boxed<const N: usize, const E: usize>(
+    mesh: Mesh,
+    process: ProcessDescriptor,
+) -> angraph_core::Result<Box<GraphBuilder<N, E>>> {
+    let mut slot = Box::<GraphBuilder<N, E>>::new_uninit();
+    GraphBuilder::init_in(&mut slot, mesh, process)?;
+    // SAFETY: `init_in` returned Ok, so it initialised the builder in `slot`.
+    Ok(unsafe { slot.assume_init() })
+}
+
 impl HostBuilder {
     /// A builder able to hold every component of `mesh`.
     pub fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<HostBuilder> {
         let cap = |e| anyhow!("mesh {}x{}: {e}", mesh.width, mesh.height);
         if mesh.check_capacity(SMALL_NODES).is_ok() {
-            Ok(HostBuilder::Small(Box::new(
-                GraphBuilder::new(mesh, process).map_err(cap)?,
-            )))
+            Ok(HostBuilder::Small(boxed(mesh, process).map_err(cap)?))
         } else {
             mesh.check_capacity(LARGE_NODES).map_err(|e| {
                 anyhow!(
@@ -52,14 +62,16 @@ impl HostBuilder {
                     LARGE_NODES
                 )
             })?;
-            Ok(HostBuilder::Large(Box::new(
-                GraphBuilder::new(mesh, process).map_err(cap)?,
-            )))
+            Ok(HostBuilder::Large(boxed(mesh, process).map_err(cap)?))
         }
     }
 
-    /// Start over for `mesh` (reusing the allocation when it fits).
+    /// Start over for `mesh` (reusing the allocation when it fits); `process` is checked as
+    /// [`GraphBuilder::new`] checks it.
     pub fn reset(&mut self, mesh: Mesh, process: ProcessDescriptor) -> Result<()> {
+        process
+            .validate()
+            .map_err(|e| anyhow!("mesh {}x{}: {e}", mesh.width, mesh.height))?;
         let fits = match self {
             HostBuilder::Small(_) => mesh.check_capacity(SMALL_NODES).is_ok(),
             HostBuilder::Large(_) => mesh.check_capacity(LARGE_NODES).is_ok(),

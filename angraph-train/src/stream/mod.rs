@@ -48,19 +48,12 @@ use std::path::Path;
 pub const TIMED_FORMAT: &str = "angraph-timed-stream";
 /// Version of the timed form.
 pub const TIMED_VERSION: u32 = 1;
-/// Latest timestamp a timed stream may carry (ps): 1 s after its origin. A stream of one
-/// inference on these meshes spans microseconds; 1 s bounds every span, dwell and latency the
-/// transform computes, far above anything physical and far below an overflow.
-pub const MAX_TIME_PS: u64 = 1_000_000_000_000;
+/// Latest timestamp a stream may carry, and the physical ranges of a process header: one
+/// home in angraph-core (the chip applies the same bounds).
+pub use angraph_core::features::MAX_TIME_PS;
 /// Longest event key (bytes).
 pub const MAX_KEY_BYTES: usize = 256;
-/// Feature sizes a process header may declare (nm).
-pub const FEATURE_NM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
-/// Supply voltages a process header may declare (mV).
-pub const VDD_MV_RANGE: std::ops::RangeInclusive<u16> = 100..=5000;
-/// Junction temperatures a process header may declare (degC; the extended industrial /
-/// automotive range).
-pub const TEMPERATURE_C_RANGE: std::ops::RangeInclusive<i16> = -55..=175;
+pub use angraph_core::features::{FEATURE_NM_RANGE, TEMPERATURE_C_RANGE, VDD_MV_RANGE};
 
 /// One hop: a component and when the event entered and left it (ps; 0 when untimed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
