@@ -16,7 +16,15 @@
 //!   read by `PowerDataset::load`, and `data/examples/mesh4x4/power/feature.npy` read by the
 //!   activity-row reader of `angraph estimate` / `predict`;
 //! - `stream`: `data/streams/digits_2x2_sample0.{timed,dfg}.json`, read by `Stream::parse` and
-//!   then fed to the transform (`Stream::to_graph`).
+//!   then fed to the transform (`Stream::to_graph`);
+//! - `checkpoint`: `saved_model/angraph_l.safetensors` and `saved_model/angraph_p.safetensors`,
+//!   read by `Checkpoint::load` (tch) and converted to angraph-core's f32 model (the path of
+//!   eval, quantize, transfer and `train --resume`); `angraph_l`'s header is also mutated as
+//!   JSON with its length prefix kept consistent, so the metadata and tensor table checks see
+//!   the edits;
+//! - `blob`: `saved_model/angraph_l.angq` and `saved_model/angraph_p.angq`, loaded by
+//!   `Model::from_bytes` (checksum, structure, semantics, trust section) and, when they load,
+//!   run on a committed graph / activity row with the assessed fixed-point path the chip runs.
 //!
 //! Mutations: byte flips, inserted and deleted bytes (escape codes, NUL, non-UTF-8), truncation,
 //! number replacement (NaN, inf, 1e39, -1, 2^32, u64::MAX, ...), line deletion / duplication,
@@ -25,7 +33,9 @@
 //! changed): such inputs count as accepted.
 
 use angraph_core::quantize::SplitMix64;
+use angraph_core::{latency, power, Model};
 use angraph_train::dataset::{GraphDataset, OgbGraphs, PowerDataset};
+use angraph_train::nn::checkpoint::Checkpoint;
 use angraph_train::import::read_npy_rows;
 use angraph_train::stream::Stream;
 use std::io::{Read, Write};
@@ -553,6 +563,69 @@ impl Tally {
     }
 }
 
+/// A binary mutation: byte flips, random 8-byte words, truncation, inserted or appended
+/// garbage, a length-like field set to an extreme.
+fn mutate_binary(b: &mut Vec<u8>, rng: &mut Rng) -> String {
+    if b.is_empty() {
+        b.push(0);
+        return "empty -> one byte".into();
+    }
+    match rng.below(6) {
+        0 => {
+            let k = 1 + rng.below(4);
+            for _ in 0..k {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            format!("{k} bit flips")
+        }
+        1 => {
+            let i = rng.below(b.len().saturating_sub(8).max(1));
+            let r = rng.0.next_u64();
+            let v = *rng.pick(&[0u64, u64::MAX, 1 << 31, 1 << 32, 0x7fc0_0000, r]);
+            let end = (i + 8).min(b.len());
+            b[i..end].copy_from_slice(&v.to_le_bytes()[..end - i]);
+            format!("8 bytes at {i} = {v:#x}")
+        }
+        2 => {
+            let n = rng.below(b.len());
+            b.truncate(n);
+            format!("truncated to {n}")
+        }
+        3 => {
+            let i = rng.below(b.len());
+            let n = 1 + rng.below(64);
+            let junk: Vec<u8> = (0..n).map(|_| rng.0.next_u64() as u8).collect();
+            b.splice(i..i, junk);
+            format!("{n} bytes inserted at {i}")
+        }
+        4 => {
+            let n = 1 + rng.below(64);
+            b.extend((0..n).map(|_| rng.0.next_u64() as u8));
+            format!("{n} bytes appended")
+        }
+        _ => {
+            let i = rng.below(b.len());
+            let n = (1 + rng.below(32)).min(b.len() - i);
+            b.drain(i..i + n);
+            format!("{n} bytes deleted at {i}")
+        }
+    }
+}
+
+/// A safetensors mutation of the JSON header (text mutations), the 8-byte length prefix kept
+/// consistent with the new header.
+fn mutate_safetensors_header(b: &mut Vec<u8>, rng: &mut Rng) -> String {
+    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    let mut header = b[8..8 + n].to_vec();
+    let what = mutate_text(&mut header, rng);
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&b[8 + n..]);
+    *b = out;
+    format!("header: {what}")
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     match args.iter().position(|a| a == name) {
         Some(i) => args
@@ -570,7 +643,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: u64 = arg(&args, "--per-reader", 10_000);
     let seed: u64 = arg(&args, "--seed", 1);
-    let readers: String = arg(&args, "--readers", "ogb,npy,stream".to_string());
+    let readers: String = arg(
+        &args,
+        "--readers",
+        "ogb,npy,stream,checkpoint,blob".to_string(),
+    );
     let show: usize = arg(&args, "--show-accepted", 0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let work: PathBuf =
@@ -682,8 +759,85 @@ fn main() {
                     });
                 }
             }
+            "checkpoint" => {
+                let bases: Vec<(String, Vec<u8>)> = ["angraph_l", "angraph_p"]
+                    .iter()
+                    .map(|m| {
+                        let p = root.join(format!("saved_model/{m}.safetensors"));
+                        (m.to_string(), std::fs::read(&p).unwrap())
+                    })
+                    .collect();
+                let file = work.join("model.safetensors");
+                for (_, b) in &bases {
+                    std::fs::write(&file, b).unwrap();
+                    Checkpoint::load(&file, tch::Device::Cpu)
+                        .and_then(|c| c.to_model_f32())
+                        .expect("base checkpoint");
+                }
+                for i in 0..n {
+                    let (name, b) = &bases[(i % 2) as usize];
+                    let mut b = b.clone();
+                    let what = if i % 4 == 0 {
+                        mutate_safetensors_header(&mut b, &mut rng)
+                    } else {
+                        mutate_binary(&mut b, &mut rng)
+                    };
+                    let what = format!("checkpoint #{i} {name}: {what}");
+                    std::fs::write(&file, &b).unwrap();
+                    t.run(&what, || {
+                        Checkpoint::load(&file, tch::Device::Cpu)?.to_model_f32()?;
+                        Ok(())
+                    });
+                }
+            }
+            "blob" => {
+                let bases: Vec<(String, Vec<u8>)> = ["angraph_l", "angraph_p"]
+                    .iter()
+                    .map(|m| {
+                        let p = root.join(format!("saved_model/{m}.angq"));
+                        (m.to_string(), std::fs::read(&p).unwrap())
+                    })
+                    .collect();
+                let graph = GraphDataset::load(&root.join("data/samples/digits_4x4"))
+                    .expect("committed graphs")
+                    .graphs
+                    .swap_remove(0)
+                    .to_fixed();
+                let row: Vec<i32> = PowerDataset::load(&root.join("data/samples/power_digits_4x4"))
+                    .expect("committed rows")
+                    .features[..42]
+                    .iter()
+                    .map(|&v| angraph_core::fixed::feature_to_fixed(v))
+                    .collect();
+                let run = |bytes: &[u8]| -> anyhow::Result<()> {
+                    let m = Model::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if m.power_config().is_ok() {
+                        let mut ws = vec![0u8; power::required_workspace(&m)];
+                        power::predict_assessed(&m, &row, &mut ws)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    } else {
+                        let v = graph.view().map_err(|e| anyhow::anyhow!("{e}"))?;
+                        let mut ws = vec![
+                            0u8;
+                            latency::required_workspace(&m, v.num_nodes(), v.num_edges())
+                        ];
+                        latency::predict_assessed(&m, &v, &mut ws)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    }
+                    Ok(())
+                };
+                for (_, b) in &bases {
+                    run(b).expect("base blob");
+                }
+                for i in 0..n {
+                    let (name, b) = &bases[(i % 2) as usize];
+                    let mut b = b.clone();
+                    let what = format!("blob #{i} {name}: {}", mutate_binary(&mut b, &mut rng));
+                    t.run(&what, || run(&b));
+                }
+            }
             other => {
-                eprintln!("unknown reader {other:?} (ogb, npy, stream)");
+                eprintln!("unknown reader {other:?} (ogb, npy, stream, checkpoint, blob)");
                 std::process::exit(2);
             }
         }

@@ -63,6 +63,11 @@ impl CsvGzWriter {
     }
 }
 
+/// Longest line a table may have (bytes): a row of a few hundred numbers is a few KB; a longer
+/// line is refused before it is held in memory, so what a reader holds stays proportional to
+/// the rows the other files' counts allow.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// A number type of a table cell, with the rule a parsed value must also satisfy.
 pub trait CsvNumber: FromStr + Copy {
     /// Why a parsed value is refused (`None`: accepted).
@@ -103,13 +108,35 @@ pub fn parse_rows<T: CsvNumber>(
     width: Option<usize>,
     max_rows: Option<usize>,
 ) -> Result<(usize, Vec<T>)> {
-    let reader = BufReader::new(MultiGzDecoder::new(gz));
+    let mut reader = BufReader::new(MultiGzDecoder::new(gz));
     let mut out = Vec::new();
     let mut w = width;
     let mut rows = 0usize;
-    for (i, line) in reader.lines().enumerate() {
-        let line =
-            line.with_context(|| format!("{file}: line {}: cannot read (not gzip text?)", i + 1))?;
+    let mut buf = Vec::new();
+    for i in 0.. {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{file}: line {}: cannot read (not gzip text?)", i + 1))?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            bail!(
+                "{file}: line {}: longer than {MAX_LINE_BYTES} bytes (no table row is; a \
+                 decompression bomb or not a csv table)",
+                i + 1
+            );
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        let line = std::str::from_utf8(&buf)
+            .map_err(|_| anyhow!("{file}: line {}: cannot read (not gzip text?)", i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -152,4 +179,30 @@ pub fn parse_rows<T: CsvNumber>(
     }
     let w = w.unwrap_or(width.unwrap_or(0));
     Ok((w, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+
+    fn gz(text: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(text).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A line longer than MAX_LINE_BYTES (here 4 MiB of digits without a newline, 4 KB
+    /// compressed) is refused before it is held; CRLF and LF rows read alike.
+    #[test]
+    fn overlong_lines_are_refused_and_crlf_reads() {
+        let bomb = gz(&vec![b'1'; 4 << 20]);
+        assert!(bomb.len() < 64 << 10);
+        let e = parse_rows::<u32>(&bomb[..], "bomb.csv.gz", None, None).unwrap_err();
+        assert!(e.to_string().contains("bomb.csv.gz: line 1: longer than"), "{e}");
+        let (w, v) = parse_rows::<u32>(&gz(b"1,2\r\n3,4\n\n5,6")[..], "t", None, None).unwrap();
+        assert_eq!((w, v), (2, vec![1, 2, 3, 4, 5, 6]));
+        let e = parse_rows::<u32>(&gz(b"1,2\n\xff,3\n")[..], "t", None, None).unwrap_err();
+        assert!(e.to_string().contains("line 2: cannot read"), "{e}");
+    }
 }
