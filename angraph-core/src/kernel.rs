@@ -315,6 +315,17 @@ pub fn linear_fixed_with<A: Activation>(
         p
     };
     let (n, m) = (lin.in_dim, lin.out_dim);
+    if p == Path::Avx512Vnni && m >= 16 && x.len() >= n && out.len() >= m {
+        let (w, b, mult, shift) = lin.fixed_tensors();
+        if let (Some(x8), Some(o8)) = (as_i8(&x[..n]), as_i8_mut(&mut out[..m])) {
+            if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
+                // SAFETY: AVX-512 VNNI is supported (clamped to `best_path`); tensor lengths
+                // checked just above.
+                unsafe { avx512::linear_i8_vnni(w, b, mult, shift, x8, o8, relu) };
+                return;
+            }
+        }
+    }
     if p >= Path::Avx2 && m >= 4 && x.len() >= n && out.len() >= m {
         let (w, b, mult, shift) = lin.fixed_tensors();
         if let (Some(x16), Some(o16)) = (A::as_i16(&x[..n]), A::as_i16_mut(&mut out[..m])) {
@@ -340,6 +351,30 @@ pub fn linear_fixed_with<A: Activation>(
     match p {
         Path::Scalar => linear_rows(lin, x, out, relu, dot4_scalar, dot_i8_scalar),
         _ => linear_rows(lin, x, out, relu, dot4_i8_i16_sse2, dot_i8_sse2),
+    }
+}
+
+/// The slice as int8 activations, if that is the type.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn as_i8<A: Activation>(x: &[A]) -> Option<&[i8]> {
+    if core::any::TypeId::of::<A>() == core::any::TypeId::of::<i8>() {
+        // SAFETY: `A` is `i8`: same layout, same length.
+        Some(unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<i8>(), x.len()) })
+    } else {
+        None
+    }
+}
+
+/// The mutable slice as int8 activations, if that is the type.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn as_i8_mut<A: Activation>(x: &mut [A]) -> Option<&mut [i8]> {
+    if core::any::TypeId::of::<A>() == core::any::TypeId::of::<i8>() {
+        // SAFETY: `A` is `i8`: same layout, same length, the borrow is moved into the result.
+        Some(unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<i8>(), x.len()) })
+    } else {
+        None
     }
 }
 
@@ -657,8 +692,8 @@ pub fn accumulate<A: Activation>(lin: &Linear<'_>, x: &[A], o: usize) -> i64 {
         + lin.bias_i32(o) as i64
 }
 
-/// One dot product (any activation) on the selected path: the AVX-512 kernels for int16 on
-/// hosts that have them, [`Activation::dot_i8`] otherwise (all give the same value).
+/// One dot product (any activation) on the selected path: the AVX-512 kernels for int16 (and
+/// the VNNI one for int8) on hosts that have them, [`Activation::dot_i8`] otherwise (all give the same value).
 #[inline]
 fn dot_i8_with<A: Activation>(
     #[cfg(all(target_arch = "x86_64", feature = "std"))] p: Path,
@@ -680,6 +715,10 @@ fn dot_i8_with<A: Activation>(
                 Path::Scalar => return dot_i8_i16_scalar(row, x16),
                 _ => {}
             }
+        }
+        if let (Path::Avx512Vnni, Some(x8)) = (p, as_i8(x)) {
+            // SAFETY: AVX-512 VNNI is supported (clamped to `best_path`).
+            return unsafe { avx512::dot_i8_i8_vnni(row, x8) };
         }
     }
     A::dot_i8(row, x)
@@ -897,7 +936,7 @@ mod tests {
             .collect()
     }
 
-    /// Every path's single-row dot product (the ANGraph-P residual layers and heads) against
+    /// Every path's single-row dot product, int16 and int8 (the ANGraph-P residual layers and heads), against
     /// the plain loop, at every length up to 300 and at the extremes.
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     #[test]
@@ -924,7 +963,14 @@ mod tests {
                     })
                     .collect();
                 let want = dot_i8_i16_scalar(&row, &x);
+                let x8: std::vec::Vec<i8> = x.iter().map(|&v| (v >> 8) as i8).collect();
+                let want8 = dot_i8_i8(&row, &x8);
                 for &p in &paths {
+                    assert_eq!(dot_i8_with(p, &row, &x8), want8, "int8 n={n} {p:?}");
+                    if n > 1 {
+                        let short = dot_i8_i8(&row[..n - 1], &x8);
+                        assert_eq!(dot_i8_with(p, &row[..n - 1], &x8), short, "int8 {p:?}");
+                    }
                     assert_eq!(dot_i8_with(p, &row, &x), want, "n={n} {p:?}");
                     if n > 1 {
                         // Unequal lengths use the shorter one.
@@ -965,7 +1011,7 @@ mod tests {
         for _ in 0..400 {
             shapes.push((1 + next() as usize % 300, 1 + next() as usize % 70));
         }
-        let mut checked = 0usize;
+        let (mut checked, mut checked8) = (0usize, 0usize);
         for (si, &(n, m)) in shapes.iter().enumerate() {
             for trial in 0..3 {
                 let w: std::vec::Vec<u8> = (0..n * m)
@@ -1018,10 +1064,31 @@ mod tests {
                         }
                         checked += m;
                     }
+                    // Int8 activations (the VNNI `vpdpbusd` kernel on 16-row passes).
+                    let x8: std::vec::Vec<i8> = x.iter().map(|&v| (v >> 8) as i8).collect();
+                    let mut want8 = std::vec![0i8; m];
+                    for (o, y) in want8.iter_mut().enumerate() {
+                        let dot = dot_i8_i8(lin.row_bytes(o), &x8);
+                        let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
+                        let v = lin.requant(o).apply32(acc);
+                        *y = i8::sat(if relu { v.max(0) } else { v });
+                    }
+                    for &p in &paths {
+                        let mut got = std::vec![0i8; m];
+                        linear_fixed_with(p, &lin, &x8, &mut got, relu);
+                        assert_eq!(got, want8, "int8 n={n} m={m} trial={trial} {p:?}");
+                        for o in [0, m / 2, m - 1] {
+                            let want =
+                                dot_i8_i8(lin.row_bytes(o), &x8) as i64 + lin.bias_i32(o) as i64;
+                            assert_eq!(accumulate_with(p, &lin, &x8, o), want, "int8 {p:?}");
+                        }
+                        checked8 += m;
+                    }
                 }
             }
         }
         assert!(checked > 100_000, "{checked}");
+        assert!(checked8 > 50_000, "{checked8}");
     }
 
     /// A fixed-capacity buffer for the tests (the crate is no_std).

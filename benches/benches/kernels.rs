@@ -2,7 +2,9 @@
 //! Cortex-M loops, `sse2`, `avx2`, `avx512bw`, `avx512vnni`), the layer kernel alone (the
 //! ANGraph-L SAGE layer 200 -> 100 and the ANGraph-P residual layer 128 -> 128, one input
 //! vector) and ANGraph-L 4x4 / 8x8 and ANGraph-P batch 1 / 256 end to end against tch f32 (one
-//! thread), plus the issue rate of `vpdpwssd` measured on independent accumulators.
+//! thread), plus the issue rate of `vpdpwssd` measured on independent accumulators. Int8
+//! activations (`int8_*`: the checkpoints quantized to int8 here, calibrated on generated
+//! inputs) on the plain loops and on the VNNI `vpdpbusd` kernel.
 //!
 //! `cargo bench -p angraph-benches --bench kernels`; at the end it prints a markdown table of
 //! the criterion medians (ratios, MACs per cycle at the `cpu MHz` of /proc/cpuinfo). The path is
@@ -13,7 +15,8 @@ use std::time::{Duration, Instant};
 use angraph_benches::{mesh_graph, Contenders, LATENCY_STEM, POWER_STEM};
 use angraph_core::kernel::{self, Path};
 use angraph_core::power::Energy;
-use angraph_core::{latency, power, Fixed, Model};
+use angraph_core::quantize::Calibration;
+use angraph_core::{latency, power, Fixed, Model, Precision};
 use angraph_train::import::generated_rows;
 use angraph_train::nn::{GraphBatch, Net};
 use criterion::{black_box, Criterion};
@@ -31,6 +34,14 @@ fn paths() -> Vec<Path> {
     Path::ALL
         .iter()
         .copied()
+        .filter(|p| p.supported())
+        .collect()
+}
+
+/// The int8-activation paths: plain loops (every path below VNNI) and AVX-512 VNNI.
+fn int8_paths() -> Vec<Path> {
+    [Path::Scalar, Path::Avx512Vnni]
+        .into_iter()
         .filter(|p| p.supported())
         .collect()
 }
@@ -108,6 +119,14 @@ fn kernel_alone(c: &mut Criterion, rows: &mut Vec<Row>) {
                 b.iter(|| kernel::linear_fixed_with(p, lin, black_box(&x), &mut out, true))
             });
         }
+        // Int8 activations (same weights): the plain loops and the VNNI `vpdpbusd` kernel.
+        let x8: Vec<i8> = x.iter().map(|&v| (v >> 8) as i8).collect();
+        let mut out8 = vec![0i8; lin.out_dim];
+        for p in int8_paths() {
+            g.bench_function(format!("int8_{}", p.name()), |b| {
+                b.iter(|| kernel::linear_fixed_with(p, lin, black_box(&x8), &mut out8, true))
+            });
+        }
         g.finish();
         rows.push(Row {
             group: name.into(),
@@ -123,6 +142,14 @@ fn latency_e2e(c: &mut Criterion, rows: &mut Vec<Row>) {
         panic!("not ANGraph-L")
     };
     let mq = Model::from_bytes(&k.fixed_blob).unwrap();
+    let calib = angraph_train::import::generated_graphs(24, 100, 5).unwrap();
+    let q8 = k
+        .checkpoint
+        .to_model_f32()
+        .unwrap()
+        .quantize(&Calibration::Latency(&calib), Precision::Int8, "bench int8")
+        .unwrap();
+    let m8 = Model::from_bytes(&q8).unwrap();
     let cfg = mq.latency_config().unwrap();
     let lins = mq.linears();
     let node_linears = cfg.computed_layers() as usize + usize::from(cfg.input_proj);
@@ -149,6 +176,13 @@ fn latency_e2e(c: &mut Criterion, rows: &mut Vec<Row>) {
                 b.iter(|| latency::predict_fixed(&mq, black_box(&fview), &mut ws).unwrap())
             });
         }
+        let mut ws8 = vec![0u8; latency::required_workspace(&m8, n, fview.num_edges())];
+        for p in int8_paths() {
+            kernel::set_path(p);
+            grp.bench_function(format!("int8_{}", p.name()), |b| {
+                b.iter(|| latency::predict_fixed(&m8, black_box(&fview), &mut ws8).unwrap())
+            });
+        }
         kernel::set_path(kernel::best_path());
         grp.bench_function("tch_f32", |b| {
             b.iter(|| tch::no_grad(|| net.forward_t(black_box(&batch), false).unwrap()))
@@ -168,6 +202,14 @@ fn power_e2e(c: &mut Criterion, rows: &mut Vec<Row>) {
         panic!("not ANGraph-P")
     };
     let mq = Model::from_bytes(&k.fixed_blob).unwrap();
+    let calib = generated_rows(512, 36, 5);
+    let q8 = k
+        .checkpoint
+        .to_model_f32()
+        .unwrap()
+        .quantize(&Calibration::Power(&calib), Precision::Int8, "bench int8")
+        .unwrap();
+    let m8 = Model::from_bytes(&q8).unwrap();
     let per_sample: usize = mq.linears().iter().map(|l| l.in_dim * l.out_dim).sum();
     let d = net.config().in_dim as usize;
     for batch in [1usize, 256] {
@@ -197,6 +239,14 @@ fn power_e2e(c: &mut Criterion, rows: &mut Vec<Row>) {
             grp.bench_function(p.name(), |b| {
                 b.iter(|| {
                     power::predict_fixed(&mq, black_box(&fixed_rows), &mut out, &mut ws).unwrap()
+                })
+            });
+        }
+        for p in int8_paths() {
+            kernel::set_path(p);
+            grp.bench_function(format!("int8_{}", p.name()), |b| {
+                b.iter(|| {
+                    power::predict_fixed(&m8, black_box(&fixed_rows), &mut out, &mut ws).unwrap()
                 })
             });
         }
@@ -253,7 +303,7 @@ fn table(rows: &[Row], issue_per_ns: Option<f64>) {
     let peak_per_ns = issue_per_ns.map(|r| 32.0 * r);
     let paths = paths();
     println!(
-        "\n| benchmark | MACs | path | median | vs scalar | vs avx2 | vs tch | MACs/cycle @ {mhz:.0} MHz | \
+        "\n| benchmark | MACs | path | median | vs scalar (same precision) | vs avx2 | vs tch | MACs/cycle @ {mhz:.0} MHz | \
          of measured peak |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -265,16 +315,23 @@ fn table(rows: &[Row], issue_per_ns: Option<f64>) {
         } else {
             None
         };
-        let mut names: Vec<&str> = paths.iter().map(|p| p.name()).collect();
+        let mut names: Vec<String> = paths.iter().map(|p| p.name().to_string()).collect();
+        names.extend(int8_paths().iter().map(|p| format!("int8_{}", p.name())));
         if r.tch {
-            names.push("tch_f32");
+            names.push("tch_f32".into());
         }
         for name in names {
+            let name = name.as_str();
             let Some(t) = median_ns(&r.group, name) else {
                 continue;
             };
             let ratio = |b: Option<f64>| b.map_or("-".into(), |b| format!("{:.2}", b / t));
             let fixed = name != "tch_f32";
+            let scalar = if name.starts_with("int8_") {
+                median_ns(&r.group, "int8_scalar")
+            } else {
+                scalar
+            };
             let mpc = r.macs / (t * ghz);
             println!(
                 "| {} | {:.2} M | {name} | {} | {} | {} | {} | {} | {} |",

@@ -92,25 +92,24 @@ fn hsum16(acc: &[__m512i; 16]) -> __m512i {
 }
 
 /// [`finish_avx2`] on sixteen lanes with AVX-512F (variable arithmetic 64-bit shifts, 64-bit
-/// min / max, mask blends): bias (saturating), requantization, ReLU, int16 saturation of
-/// outputs `o..o + 16` from the dot products in `dots`.
+/// min / max, mask blends): bias (saturating), requantization, ReLU and saturation to
+/// `lo..=hi` of outputs `o..o + 16` from the dot products in `dots`, as sixteen `i32` lanes.
 ///
 /// # Safety
-/// `o + 16 <= out.len()`, `bias.len() >= 4 * (o + 16)`, `mult.len() >= 4 * (o + 16)`,
-/// `shift.len() >= o + 16`.
+/// `bias.len() >= 4 * (o + 16)`, `mult.len() >= 4 * (o + 16)`, `shift.len() >= o + 16`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 #[inline]
-unsafe fn finish16(
+unsafe fn requant16(
     dots: __m512i,
     bias: &[u8],
     mult: &[u8],
     shift: &[u8],
     o: usize,
-    relu: bool,
-    out: &mut [i16],
-) {
-    // SAFETY: loads of 64 bytes at `4o` of `bias` and `mult`, 16 bytes at `o` of `shift`, a
-    // store of 32 bytes at `2o` of `out`: all in bounds by the caller's guarantee.
+    lo: i64,
+    hi: i64,
+) -> __m512i {
+    // SAFETY: loads of 64 bytes at `4o` of `bias` and `mult`, 16 bytes at `o` of `shift`: in
+    // bounds by the caller's guarantee.
     unsafe {
         let b = _mm512_loadu_si512(bias.as_ptr().add(4 * o).cast());
         let mv = _mm512_loadu_si512(mult.as_ptr().add(4 * o).cast());
@@ -123,9 +122,8 @@ unsafe fn finish16(
         let sat = _mm512_xor_si512(_mm512_srai_epi32::<31>(b), _mm512_set1_epi32(i32::MAX));
         let acc = _mm512_mask_blend_epi32(ovf, s, sat);
         let one = _mm512_set1_epi64(1);
-        let hi = _mm512_set1_epi64(i16::MAX as i64);
-        let lo = _mm512_set1_epi64(if relu { 0 } else { i16::MIN as i64 });
-        // Requant::apply32 on four i64 lanes: (a * m + 2^(s-1)) >> s, then the clamp.
+        let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+        // Requant::apply32 on eight i64 lanes: (a * m + 2^(s-1)) >> s, then the clamp.
         let apply = |a: __m512i, m: __m512i, s: __m512i| -> __m512i {
             let p = _mm512_add_epi64(
                 _mm512_mul_epi32(a, m),
@@ -140,9 +138,174 @@ unsafe fn finish16(
             _mm512_srli_epi64::<32>(mv),
             _mm512_srli_epi64::<32>(sh),
         );
-        let r = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd));
-        // In range already: the truncating narrowing is exact.
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+    }
+}
+
+/// [`requant16`] to int16, stored at `out[o..o + 16]`.
+///
+/// # Safety
+/// As [`requant16`], and `o + 16 <= out.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn finish16(
+    dots: __m512i,
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    o: usize,
+    relu: bool,
+    out: &mut [i16],
+) {
+    let lo = if relu { 0 } else { i16::MIN as i64 };
+    // SAFETY: the caller's guarantees; the store covers `out[o..o + 16]`. The values are in
+    // range already: the truncating narrowing is exact.
+    unsafe {
+        let r = requant16(dots, bias, mult, shift, o, lo, i16::MAX as i64);
         _mm256_storeu_si256(out.as_mut_ptr().add(o).cast(), _mm512_cvtepi32_epi16(r));
+    }
+}
+
+/// [`requant16`] to int8, stored at `out[o..o + 16]`.
+///
+/// # Safety
+/// As [`requant16`], and `o + 16 <= out.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn finish16_i8(
+    dots: __m512i,
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    o: usize,
+    relu: bool,
+    out: &mut [i8],
+) {
+    let lo = if relu { 0 } else { i8::MIN as i64 };
+    // SAFETY: as in `finish16`.
+    unsafe {
+        let r = requant16(dots, bias, mult, shift, o, lo, i8::MAX as i64);
+        _mm_storeu_si128(out.as_mut_ptr().add(o).cast(), _mm512_cvtepi32_epi8(r));
+    }
+}
+
+/// `acc + sum of 4 products (a as u8) * (b as i8)` per lane (`vpdpbusd`, wrapping), inline
+/// assembly for the reason given at [`mac_vnni`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+fn mac_u8i8(mut acc: __m512i, a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: `vpdpbusd` on registers only: no memory, stack or flags are touched.
+    unsafe {
+        core::arch::asm!(
+            "vpdpbusd {acc}, {a}, {b}",
+            acc = inout(zmm_reg) acc,
+            a = in(zmm_reg) a,
+            b = in(zmm_reg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    acc
+}
+
+/// The dot products of rows `o..o + 16` (row length `x.len()`) with int8 activations, as
+/// sixteen lanes: `vpdpbusd` of the weights offset to unsigned (`w ^ 0x80 = w + 128`) against
+/// the signed activations, 64 terms per instruction, minus `128 * sum_k x[k]` (wrapping `i32`
+/// throughout, so equal to the plain sum).
+///
+/// # Safety
+/// `w.len() >= (o + 16) * x.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn dot16_i8(w: &[u8], x: &[i8], o: usize, x_sum: i32) -> __m512i {
+    let n = x.len();
+    let chunks = n / 64;
+    let rem = n - 64 * chunks;
+    let flip = _mm512_set1_epi8(-128);
+    // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by the
+    // caller's guarantee; 64-byte loads at `64c` need `64c + 64 <= n` (`c < chunks`); the tail
+    // loads are masked to the `rem` bytes that exist. Masked-off activations load as 0, so the
+    // masked-off weights (0 ^ 0x80 = 128) add nothing.
+    unsafe {
+        let wp = w.as_ptr().add(o * n);
+        let xp = x.as_ptr();
+        let mut acc = [_mm512_setzero_si512(); 16];
+        for c in 0..chunks {
+            let xv = _mm512_loadu_si512(xp.add(64 * c).cast());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = _mm512_loadu_si512(wp.add(r * n + 64 * c).cast());
+                *a = mac_u8i8(*a, _mm512_xor_si512(b, flip), xv);
+            }
+        }
+        if rem > 0 {
+            let k: __mmask64 = (1u64 << rem) - 1;
+            let xv = _mm512_maskz_loadu_epi8(k, xp.add(64 * chunks));
+            for (r, a) in acc.iter_mut().enumerate() {
+                let b = _mm512_maskz_loadu_epi8(k, wp.add(r * n + 64 * chunks).cast());
+                *a = mac_u8i8(*a, _mm512_xor_si512(b, flip), xv);
+            }
+        }
+        _mm512_sub_epi32(hsum16(&acc), _mm512_set1_epi32(x_sum.wrapping_mul(128)))
+    }
+}
+
+/// A whole int8-activation linear layer with AVX-512 VNNI: passes of 16 rows, the last one
+/// over the last sixteen rows (the overlap is recomputed to the same values).
+///
+/// # Safety
+/// AVX-512F/BW/VL/VNNI; `out.len() >= 16`, `w.len() >= out.len() * x.len()`,
+/// `bias.len() >= 4 * out.len()`, `mult.len() >= 4 * out.len()`, `shift.len() >= out.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+pub(super) unsafe fn linear_i8_vnni(
+    w: &[u8],
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    x: &[i8],
+    out: &mut [i8],
+    relu: bool,
+) {
+    let m = out.len();
+    let x_sum = x.iter().fold(0i32, |s, &v| s.wrapping_add(v as i32));
+    let mut o = 0;
+    // SAFETY (every pass): rows `o..o + 16` with `o + 16 <= m`: in bounds by the caller's
+    // guarantees.
+    while o + 16 <= m {
+        unsafe { finish16_i8(dot16_i8(w, x, o, x_sum), bias, mult, shift, o, relu, out) };
+        o += 16;
+    }
+    if o < m {
+        let o = m - 16;
+        unsafe { finish16_i8(dot16_i8(w, x, o, x_sum), bias, mult, shift, o, relu, out) };
+    }
+}
+
+/// `sum_k (row[k] as i8) * x[k]` for int8 activations over `min(row.len(), x.len())` terms.
+///
+/// # Safety
+/// AVX-512F/BW/VNNI.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+pub(super) unsafe fn dot_i8_i8_vnni(row: &[u8], x: &[i8]) -> i32 {
+    let n = row.len().min(x.len());
+    let chunks = n / 64;
+    let rem = n - 64 * chunks;
+    let flip = _mm512_set1_epi8(-128);
+    let x_sum = x[..n].iter().fold(0i32, |s, &v| s.wrapping_add(v as i32));
+    // SAFETY: 64-byte loads at `64c` with `64c + 64 <= n`; masked tail loads (see dot16_i8).
+    unsafe {
+        let (wp, xp) = (row.as_ptr(), x.as_ptr());
+        let mut acc = _mm512_setzero_si512();
+        for c in 0..chunks {
+            let xv = _mm512_loadu_si512(xp.add(64 * c).cast());
+            let b = _mm512_loadu_si512(wp.add(64 * c).cast());
+            acc = mac_u8i8(acc, _mm512_xor_si512(b, flip), xv);
+        }
+        if rem > 0 {
+            let k: __mmask64 = (1u64 << rem) - 1;
+            let xv = _mm512_maskz_loadu_epi8(k, xp.add(64 * chunks));
+            let b = _mm512_maskz_loadu_epi8(k, wp.add(64 * chunks).cast());
+            acc = mac_u8i8(acc, _mm512_xor_si512(b, flip), xv);
+        }
+        _mm512_reduce_add_epi32(acc).wrapping_sub(x_sum.wrapping_mul(128))
     }
 }
 
