@@ -4,7 +4,10 @@
 //!
 //! On x86_64 the int16 product uses SSE2 (part of the x86_64 baseline, so no runtime detection
 //! and no `std` needed): sign-extend 16 weights to int16, then `pmaddwd`. Elsewhere (Cortex-M)
-//! a plain loop. Both give identical results (wrapping `i32` addition is associative).
+//! a plain loop. On x86_64 hosts (feature `std`) whole layers run in the kernel of [`path`],
+//! detected at run time: AVX2, AVX-512BW or AVX-512 VNNI (`kernel/avx512.rs`, also int8
+//! activations with `vpdpbusd`); see `docs/kernels.md`. All give identical results (wrapping
+//! `i32` addition is associative).
 
 use crate::fixed::{sat_i32, Activation};
 use crate::model::Linear;
