@@ -4,10 +4,112 @@
 //!
 //! On x86_64 the int16 product uses SSE2 (part of the x86_64 baseline, so no runtime detection
 //! and no `std` needed): sign-extend 16 weights to int16, then `pmaddwd`. Elsewhere (Cortex-M)
-//! a plain loop. Both give identical results (wrapping `i32` addition is associative).
+//! a plain loop. On x86_64 hosts (feature `std`) whole layers run in the kernel of [`path`],
+//! detected at run time: AVX2, AVX-512BW or AVX-512 VNNI (`kernel/avx512.rs`, also int8
+//! activations with `vpdpbusd`); see `docs/kernels.md`. All give identical results (wrapping
+//! `i32` addition is associative).
 
 use crate::fixed::{sat_i32, Activation};
 use crate::model::Linear;
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+mod avx512;
+
+/// The kernel family of the int16-activation layers on an x86_64 host (feature `std`): every
+/// path gives bit-identical results. [`linear_fixed`] uses [`path`]: the best one the CPU has,
+/// unless [`set_path`] chose another (benchmarks and tests compare them that way).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Path {
+    /// Plain loops, as on Cortex-M ([`dot_i8_i16_scalar`] row by row).
+    Scalar = 1,
+    /// SSE2 (the x86_64 baseline): four rows per pass, `pmaddwd`.
+    Sse2 = 2,
+    /// AVX2: eight rows per pass, `vpmaddwd`, vector requantization.
+    Avx2 = 3,
+    /// AVX-512BW: sixteen rows per pass, `vpmaddwd` on 32 lanes, masked row tails.
+    Avx512Bw = 4,
+    /// AVX-512 VNNI: as [`Path::Avx512Bw`] with `vpdpwssd` (multiply-add in one instruction).
+    Avx512Vnni = 5,
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+impl Path {
+    /// Every path, slowest first.
+    pub const ALL: [Path; 5] = [
+        Path::Scalar,
+        Path::Sse2,
+        Path::Avx2,
+        Path::Avx512Bw,
+        Path::Avx512Vnni,
+    ];
+
+    /// A short name (`scalar`, `sse2`, `avx2`, `avx512bw`, `avx512vnni`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Scalar => "scalar",
+            Path::Sse2 => "sse2",
+            Path::Avx2 => "avx2",
+            Path::Avx512Bw => "avx512bw",
+            Path::Avx512Vnni => "avx512vnni",
+        }
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn supported(self) -> bool {
+        self <= best_path()
+    }
+
+    fn from_u8(v: u8) -> Option<Path> {
+        Path::ALL.iter().copied().find(|&p| p as u8 == v)
+    }
+}
+
+/// The fastest path this CPU supports (run-time detection).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+pub fn best_path() -> Path {
+    use std::arch::is_x86_feature_detected as has;
+    if has!("avx512f") && has!("avx512bw") && has!("avx512vl") {
+        if has!("avx512vnni") {
+            Path::Avx512Vnni
+        } else {
+            Path::Avx512Bw
+        }
+    } else if has!("avx2") {
+        Path::Avx2
+    } else {
+        Path::Sse2
+    }
+}
+
+/// The selected path (0: not chosen yet, then [`best_path`]).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+static SELECTED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// The path [`linear_fixed`] (and so every fixed-point prediction) uses: [`best_path`] unless
+/// [`set_path`] chose another. One relaxed atomic load per call.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+pub fn path() -> Path {
+    use core::sync::atomic::Ordering::Relaxed;
+    match Path::from_u8(SELECTED.load(Relaxed)) {
+        Some(p) => p,
+        None => {
+            let p = best_path();
+            SELECTED.store(p as u8, Relaxed);
+            p
+        }
+    }
+}
+
+/// Select the path of every later fixed-point layer in this process (clamped to what the CPU
+/// supports); returns the path now in force. Results do not depend on it.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+pub fn set_path(p: Path) -> Path {
+    let p = p.min(best_path());
+    SELECTED.store(p as u8, core::sync::atomic::Ordering::Relaxed);
+    p
+}
 
 /// `sum_k (row[k] as i8) * x[k]` over `min(row.len(), x.len())` terms.
 #[inline]
@@ -183,26 +285,157 @@ fn dot4_i8_i16_sse2(w: &[u8], x: &[i16]) -> [i32; 4] {
 /// One fixed-point linear layer: `out[o] = sat(act(requant_o(sum_k w[o,k] x[k] + bias[o])))`.
 /// The accumulator is saturated to `i32` before requantization (a valid blob never reaches it).
 ///
-/// With int16 activations on an x86_64 host with AVX2 (feature `std`) and at least four outputs
-/// the whole layer runs in [`linear_i16_avx2`] (eight rows per pass, vector requantization); otherwise in
-/// [`linear_fixed_portable`]. Both give identical results.
+/// On an x86_64 host (feature `std`) with int16 activations and at least four outputs the
+/// whole layer runs in the kernel of [`path`] (AVX-512 VNNI, AVX-512BW or AVX2: 16 or 8 rows
+/// per pass, vector requantization); otherwise in [`linear_fixed_portable`]. All give
+/// identical results.
 #[inline]
 pub fn linear_fixed<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut [A], relu: bool) {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     {
-        let (n, m) = (lin.in_dim, lin.out_dim);
-        if m >= 4 && x.len() >= n && out.len() >= m && std::arch::is_x86_feature_detected!("avx2") {
-            let (w, b, mult, shift) = lin.fixed_tensors();
-            if let (Some(x16), Some(o16)) = (A::as_i16(&x[..n]), A::as_i16_mut(&mut out[..m])) {
-                if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
-                    // SAFETY: AVX2 detected; tensor lengths checked just above.
-                    unsafe { linear_i16_avx2(w, b, mult, shift, x16, o16, relu) };
-                    return;
-                }
+        linear_fixed_with(path(), lin, x, out, relu)
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+    {
+        linear_fixed_portable(lin, x, out, relu)
+    }
+}
+
+/// [`linear_fixed`] on a given path (clamped to what the CPU supports): what the benchmarks
+/// and the tests use to compare the kernels.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+pub fn linear_fixed_with<A: Activation>(
+    p: Path,
+    lin: &Linear<'_>,
+    x: &[A],
+    out: &mut [A],
+    relu: bool,
+) {
+    let p = if p > Path::Avx2 {
+        p.min(best_path())
+    } else {
+        p
+    };
+    let (n, m) = (lin.in_dim, lin.out_dim);
+    if p == Path::Avx512Vnni && m >= 16 && x.len() >= n && out.len() >= m {
+        let (w, b, mult, shift) = lin.fixed_tensors();
+        if let (Some(x8), Some(o8)) = (as_i8(&x[..n]), as_i8_mut(&mut out[..m])) {
+            if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
+                // SAFETY: AVX-512 VNNI is supported (clamped to `best_path`); tensor lengths
+                // checked just above.
+                unsafe { avx512::linear_i8_vnni(w, b, mult, shift, x8, o8, relu) };
+                return;
             }
         }
     }
-    linear_fixed_portable(lin, x, out, relu)
+    if p >= Path::Avx2 && m >= 4 && x.len() >= n && out.len() >= m {
+        let (w, b, mult, shift) = lin.fixed_tensors();
+        if let (Some(x16), Some(o16)) = (A::as_i16(&x[..n]), A::as_i16_mut(&mut out[..m])) {
+            if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
+                // SAFETY: the path is supported (clamped to `best_path` above; AVX2 is checked
+                // below); tensor lengths checked just above.
+                match p {
+                    Path::Avx512Vnni => unsafe {
+                        avx512::linear_i16_vnni(w, b, mult, shift, x16, o16, relu)
+                    },
+                    Path::Avx512Bw => unsafe {
+                        avx512::linear_i16_bw(w, b, mult, shift, x16, o16, relu)
+                    },
+                    _ if std::arch::is_x86_feature_detected!("avx2") => unsafe {
+                        linear_i16_avx2(w, b, mult, shift, x16, o16, relu)
+                    },
+                    _ => return linear_rows(lin, x, out, relu, dot4_i8_i16_sse2, dot_i8_sse2),
+                }
+                return;
+            }
+        }
+    }
+    match p {
+        Path::Scalar => linear_rows(lin, x, out, relu, dot4_scalar, dot_i8_scalar),
+        _ => linear_rows(lin, x, out, relu, dot4_i8_i16_sse2, dot_i8_sse2),
+    }
+}
+
+/// The slice as int8 activations, if that is the type.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn as_i8<A: Activation>(x: &[A]) -> Option<&[i8]> {
+    if core::any::TypeId::of::<A>() == core::any::TypeId::of::<i8>() {
+        // SAFETY: `A` is `i8`: same layout, same length.
+        Some(unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<i8>(), x.len()) })
+    } else {
+        None
+    }
+}
+
+/// The mutable slice as int8 activations, if that is the type.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn as_i8_mut<A: Activation>(x: &mut [A]) -> Option<&mut [i8]> {
+    if core::any::TypeId::of::<A>() == core::any::TypeId::of::<i8>() {
+        // SAFETY: `A` is `i8`: same layout, same length, the borrow is moved into the result.
+        Some(unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<i8>(), x.len()) })
+    } else {
+        None
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn dot4_scalar(w: &[u8], x: &[i16]) -> [i32; 4] {
+    let n = x.len();
+    core::array::from_fn(|r| dot_i8_i16_scalar(&w[r * n..(r + 1) * n], x))
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn dot_i8_sse2<A: Activation>(row: &[u8], x: &[A]) -> i32 {
+    A::dot_i8(row, x)
+}
+
+/// One dot product with plain loops (int8 activations have only the loop).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn dot_i8_scalar<A: Activation>(row: &[u8], x: &[A]) -> i32 {
+    match A::as_i16(x) {
+        Some(x16) => dot_i8_i16_scalar(row, x16),
+        None => A::dot_i8(row, x),
+    }
+}
+
+/// The layer with given 4-row and 1-row int16 dot products (the SSE2 and scalar paths).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn linear_rows<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[A],
+    out: &mut [A],
+    relu: bool,
+    dot4: fn(&[u8], &[i16]) -> [i32; 4],
+    dot1: fn(&[u8], &[A]) -> i32,
+) {
+    let x = &x[..lin.in_dim];
+    let finish = |o: usize, dot: i32| -> A {
+        let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
+        let v = lin.requant(o).apply32(acc);
+        A::sat(if relu { v.max(0) } else { v })
+    };
+    let out = &mut out[..lin.out_dim];
+    let mut o = 0;
+    if let Some(x16) = A::as_i16(x) {
+        while o + 4 <= out.len() {
+            if lin.rows_bytes(o, 4).len() < 4 * x16.len() {
+                break;
+            }
+            let d = dot4(lin.rows_bytes(o, 4), x16);
+            for (r, &dv) in d.iter().enumerate() {
+                out[o + r] = finish(o + r, dv);
+            }
+            o += 4;
+        }
+    }
+    while o < out.len() {
+        out[o] = finish(o, dot1(lin.row_bytes(o), x));
+        o += 1;
+    }
 }
 
 /// [`linear_fixed`] without the AVX2 layer kernel (4-row SSE2 dot products on x86_64, plain
@@ -452,7 +685,52 @@ unsafe fn finish_avx2<const R: usize>(
 /// The accumulator of output `o` (dot product plus bias) as `i64`.
 #[inline]
 pub fn accumulate<A: Activation>(lin: &Linear<'_>, x: &[A], o: usize) -> i64 {
-    A::dot_i8(lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64
+    let (row, x) = (lin.row_bytes(o), &x[..lin.in_dim]);
+    dot_i8_with(
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        path(),
+        row,
+        x,
+    ) as i64
+        + lin.bias_i32(o) as i64
+}
+
+/// One dot product (any activation) on the selected path: the AVX-512 kernels for int16 (and
+/// the VNNI one for int8) on hosts that have them, [`Activation::dot_i8`] otherwise (all give the same value).
+#[inline]
+fn dot_i8_with<A: Activation>(
+    #[cfg(all(target_arch = "x86_64", feature = "std"))] p: Path,
+    row: &[u8],
+    x: &[A],
+) -> i32 {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        let p = if p > Path::Avx2 {
+            p.min(best_path())
+        } else {
+            p
+        };
+        if let Some(x16) = A::as_i16(x) {
+            // SAFETY: the path is supported (clamped to `best_path`).
+            match p {
+                Path::Avx512Vnni => return unsafe { avx512::dot_i8_i16_vnni(row, x16) },
+                Path::Avx512Bw => return unsafe { avx512::dot_i8_i16_bw(row, x16) },
+                Path::Scalar => return dot_i8_i16_scalar(row, x16),
+                _ => {}
+            }
+        }
+        if let (Path::Avx512Vnni, Some(x8)) = (p, as_i8(x)) {
+            // SAFETY: AVX-512 VNNI is supported (clamped to `best_path`).
+            return unsafe { avx512::dot_i8_i8_vnni(row, x8) };
+        }
+    }
+    A::dot_i8(row, x)
+}
+
+/// [`accumulate`] on a given path (tests and benchmarks).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+pub fn accumulate_with<A: Activation>(p: Path, lin: &Linear<'_>, x: &[A], o: usize) -> i64 {
+    dot_i8_with(p, lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -640,6 +918,180 @@ mod tests {
             saturated > checked / 10 && saturated < checked * 9 / 10,
             "{saturated}/{checked}"
         );
+    }
+
+    /// The paths this CPU can run, with a note for each one it cannot (tests skip those).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    fn runnable_paths() -> std::vec::Vec<Path> {
+        Path::ALL
+            .iter()
+            .copied()
+            .filter(|p| {
+                let ok = p.supported();
+                if !ok {
+                    std::println!(
+                        "note: this CPU lacks {}: its kernel is not tested",
+                        p.name()
+                    );
+                }
+                ok
+            })
+            .collect()
+    }
+
+    /// Every path's single-row dot product, int16 and int8 (the ANGraph-P residual layers and heads), against
+    /// the plain loop, at every length up to 300 and at the extremes.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn every_path_dot_equals_scalar() {
+        let mut rng = crate::test_rng::Lcg::new(0xd07_d07);
+        let mut next = || rng.next_u32();
+        let paths = runnable_paths();
+        for n in 0..300usize {
+            for trial in 0..8 {
+                let row: std::vec::Vec<u8> = (0..n)
+                    .map(|_| match trial {
+                        0 => 0x80,
+                        1 => 0x7f,
+                        2 => [0x80, 0x7f][next() as usize % 2],
+                        _ => next() as u8,
+                    })
+                    .collect();
+                let x: std::vec::Vec<i16> = (0..n)
+                    .map(|_| match trial {
+                        0 => i16::MIN,
+                        1 => i16::MAX,
+                        2 => [i16::MIN, i16::MAX][next() as usize % 2],
+                        _ => next() as i16,
+                    })
+                    .collect();
+                let want = dot_i8_i16_scalar(&row, &x);
+                let x8: std::vec::Vec<i8> = x.iter().map(|&v| (v >> 8) as i8).collect();
+                let want8 = dot_i8_i8(&row, &x8);
+                for &p in &paths {
+                    assert_eq!(dot_i8_with(p, &row, &x8), want8, "int8 n={n} {p:?}");
+                    if n > 1 {
+                        let short = dot_i8_i8(&row[..n - 1], &x8);
+                        assert_eq!(dot_i8_with(p, &row[..n - 1], &x8), short, "int8 {p:?}");
+                    }
+                    assert_eq!(dot_i8_with(p, &row, &x), want, "n={n} {p:?}");
+                    if n > 1 {
+                        // Unequal lengths use the shorter one.
+                        let short = dot_i8_i16_scalar(&row, &x[..n - 1]);
+                        assert_eq!(dot_i8_with(p, &row, &x[..n - 1]), short, "n={n} {p:?}");
+                        let short = dot_i8_i16_scalar(&row[..n - 1], &x);
+                        assert_eq!(dot_i8_with(p, &row[..n - 1], &x), short, "n={n} {p:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every path's whole layer (16/8/4-row passes, masked tails) against the reference on
+    /// random shapes up to 300 inputs and 70 outputs (the models' 36..200 x 16..200 included)
+    /// with extreme weights, activations, biases, multipliers and shifts.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn every_path_layer_equals_the_reference_on_random_shapes() {
+        let mut rng = crate::test_rng::Lcg::new(0x512_512);
+        let mut next = || rng.next_u32();
+        let paths = runnable_paths();
+        let mut shapes: std::vec::Vec<(usize, usize)> = std::vec![
+            (100, 100),
+            (200, 100),
+            (100, 200),
+            (36, 128),
+            (128, 128),
+            (128, 64),
+            (64, 64),
+            (64, 16),
+            (16, 1),
+            (31, 17),
+            (33, 15),
+            (1, 4),
+            (32, 3),
+        ];
+        for _ in 0..400 {
+            shapes.push((1 + next() as usize % 300, 1 + next() as usize % 70));
+        }
+        let (mut checked, mut checked8) = (0usize, 0usize);
+        for (si, &(n, m)) in shapes.iter().enumerate() {
+            for trial in 0..3 {
+                let w: std::vec::Vec<u8> = (0..n * m)
+                    .map(|_| match trial {
+                        0 => [0x80, 0x7f][next() as usize % 2],
+                        _ => next() as u8,
+                    })
+                    .collect();
+                let (mut b, mut mult, mut shift) = (
+                    std::vec![0u8; 4 * m],
+                    std::vec![0u8; 4 * m],
+                    std::vec![0u8; m],
+                );
+                for o in 0..m {
+                    let bias: i32 = match (trial + o) % 5 {
+                        0 => i32::MAX - (next() % 1000) as i32,
+                        1 => i32::MIN + (next() % 1000) as i32,
+                        2 => next() as i32,
+                        _ => (next() as i32) >> 12,
+                    };
+                    let mu: i32 = match o % 4 {
+                        0 => 0,
+                        1 => i32::MAX,
+                        _ => (1 << 30) + (next() >> 2) as i32,
+                    };
+                    b[4 * o..4 * o + 4].copy_from_slice(&bias.to_le_bytes());
+                    mult[4 * o..4 * o + 4].copy_from_slice(&mu.to_le_bytes());
+                    shift[o] = 1 + (next() % 62) as u8;
+                }
+                let x: std::vec::Vec<i16> = (0..n)
+                    .map(|_| match trial {
+                        0 | 1 => [i16::MIN, i16::MAX][next() as usize % 2],
+                        _ => next() as i16,
+                    })
+                    .collect();
+                let lin = Linear::from_raw(n, m, &w, &b, &mult, &shift);
+                for relu in [false, true] {
+                    let mut want = std::vec![0i16; m];
+                    linear_reference(&lin, &x, &mut want, relu);
+                    for &p in &paths {
+                        let mut got = std::vec![0i16; m];
+                        linear_fixed_with(p, &lin, &x, &mut got, relu);
+                        assert_eq!(got, want, "shape {si}: n={n} m={m} trial={trial} {p:?}");
+                        for o in [0, m / 2, m - 1] {
+                            assert_eq!(
+                                accumulate_with(p, &lin, &x, o),
+                                accumulate_with(Path::Scalar, &lin, &x, o),
+                                "n={n} m={m} o={o} {p:?}"
+                            );
+                        }
+                        checked += m;
+                    }
+                    // Int8 activations (the VNNI `vpdpbusd` kernel on 16-row passes).
+                    let x8: std::vec::Vec<i8> = x.iter().map(|&v| (v >> 8) as i8).collect();
+                    let mut want8 = std::vec![0i8; m];
+                    for (o, y) in want8.iter_mut().enumerate() {
+                        let dot = dot_i8_i8(lin.row_bytes(o), &x8);
+                        let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
+                        let v = lin.requant(o).apply32(acc);
+                        *y = i8::sat(if relu { v.max(0) } else { v });
+                    }
+                    for &p in &paths {
+                        let mut got = std::vec![0i8; m];
+                        linear_fixed_with(p, &lin, &x8, &mut got, relu);
+                        assert_eq!(got, want8, "int8 n={n} m={m} trial={trial} {p:?}");
+                        for o in [0, m / 2, m - 1] {
+                            let want =
+                                dot_i8_i8(lin.row_bytes(o), &x8) as i64 + lin.bias_i32(o) as i64;
+                            assert_eq!(accumulate_with(p, &lin, &x8, o), want, "int8 {p:?}");
+                        }
+                        checked8 += m;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+        assert!(checked8 > 50_000, "{checked8}");
     }
 
     /// A fixed-capacity buffer for the tests (the crate is no_std).
