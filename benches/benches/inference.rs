@@ -73,24 +73,9 @@ fn power_benches(c: &mut Criterion) {
             .map(|&v| angraph_core::fixed::feature_to_fixed(v))
             .collect();
         let x = Tensor::from_slice(&rows).view([batch as i64, d as i64]);
-        let zf = Energy {
-            heads: [0f32; power::MAX_OUTPUTS],
-            len: 0,
-            total: 0.0,
-        };
-        let zq = Fixed {
-            raw: 0,
-            frac_bits: 0,
-        };
+        let zf = Energy::<f32>::ZERO;
         let mut out_f = vec![zf; batch];
-        let mut out_q = vec![
-            Energy {
-                heads: [zq; power::MAX_OUTPUTS],
-                len: 0,
-                total: zq
-            };
-            batch
-        ];
+        let mut out_q = vec![Energy::<Fixed>::ZERO; batch];
         let mut ws = vec![0u8; power::required_workspace(&mf).max(power::required_workspace(&mq))];
         let mut group = c.benchmark_group(format!("angraph_p_batch{batch}"));
         group.throughput(Throughput::Elements(batch as u64));

@@ -219,18 +219,7 @@ fn power_e2e(c: &mut Criterion, rows: &mut Vec<Row>) {
             .map(|&v| angraph_core::fixed::feature_to_fixed(v))
             .collect();
         let x = Tensor::from_slice(&rows_f).view([batch as i64, d as i64]);
-        let zq = Fixed {
-            raw: 0,
-            frac_bits: 0,
-        };
-        let mut out = vec![
-            Energy {
-                heads: [zq; power::MAX_OUTPUTS],
-                len: 0,
-                total: zq
-            };
-            batch
-        ];
+        let mut out = vec![Energy::<Fixed>::ZERO; batch];
         let mut ws = vec![0u8; power::required_workspace(&mq)];
         let name = format!("e2e_p_batch{batch}");
         let mut grp = c.benchmark_group(&name);
