@@ -35,8 +35,8 @@
 use angraph_core::quantize::SplitMix64;
 use angraph_core::{latency, power, Model};
 use angraph_train::dataset::{GraphDataset, OgbGraphs, PowerDataset};
-use angraph_train::nn::checkpoint::Checkpoint;
 use angraph_train::import::read_npy_rows;
+use angraph_train::nn::checkpoint::Checkpoint;
 use angraph_train::stream::Stream;
 use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -817,10 +817,11 @@ fn main() {
                             .map_err(|e| anyhow::anyhow!("{e}"))?;
                     } else {
                         let v = graph.view().map_err(|e| anyhow::anyhow!("{e}"))?;
-                        let mut ws = vec![
-                            0u8;
-                            latency::required_workspace(&m, v.num_nodes(), v.num_edges())
-                        ];
+                        let mut ws =
+                            vec![
+                                0u8;
+                                latency::required_workspace(&m, v.num_nodes(), v.num_edges())
+                            ];
                         latency::predict_assessed(&m, &v, &mut ws)
                             .map_err(|e| anyhow::anyhow!("{e}"))?;
                     }

@@ -199,7 +199,10 @@ mod tests {
         let bomb = gz(&vec![b'1'; 4 << 20]);
         assert!(bomb.len() < 64 << 10);
         let e = parse_rows::<u32>(&bomb[..], "bomb.csv.gz", None, None).unwrap_err();
-        assert!(e.to_string().contains("bomb.csv.gz: line 1: longer than"), "{e}");
+        assert!(
+            e.to_string().contains("bomb.csv.gz: line 1: longer than"),
+            "{e}"
+        );
         let (w, v) = parse_rows::<u32>(&gz(b"1,2\r\n3,4\n\n5,6")[..], "t", None, None).unwrap();
         assert_eq!((w, v), (2, vec![1, 2, 3, 4, 5, 6]));
         let e = parse_rows::<u32>(&gz(b"1,2\n\xff,3\n")[..], "t", None, None).unwrap_err();
