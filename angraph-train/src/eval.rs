@@ -14,10 +14,10 @@ use serde::Serialize;
 use tch::Device;
 
 use crate::fsio::write_atomic;
+use crate::metrics::{Metrics, Versus};
 use crate::nn::{Checkpoint, Net};
 use crate::train::data::{LatencySet, PowerSet};
 use crate::train::latency::LatencyModel;
-use crate::train::metrics::{Metrics, Versus};
 use crate::train::plot;
 use crate::train::power::{PowerMetrics, PowerModel};
 use crate::trust::TrustMetrics;
@@ -478,7 +478,7 @@ fn data_spec(s: &str) -> (PathBuf, String) {
 
 /// Run `angraph eval`.
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let device = crate::train::cli::parse_device(&a.device)?;
+    let device = crate::nn::parse_device(&a.device)?;
     let ck = Checkpoint::load(&a.model, device)?;
     let model_unit = ck.meta.unit.clone();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -881,7 +881,7 @@ pub fn quantize_and_compare(
 mod tests {
     use super::*;
     use crate::dataset::Split;
-    use crate::train::metrics::Metrics;
+    use crate::metrics::Metrics;
 
     fn set(estimate: Option<Vec<f32>>) -> LatencySet {
         LatencySet {

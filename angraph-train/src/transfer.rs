@@ -50,11 +50,12 @@ use crate::eval::{latency_eval, latency_plot, power_plot, LatencyEval};
 use crate::fsio::write_atomic;
 use crate::nn::checkpoint::{load_checked, read_state_dict};
 use crate::nn::{Checkpoint, Net};
+use crate::progress::progress_bar;
 use crate::train::adam::Adam;
 use crate::train::data::{epoch_batches, PowerSet};
+use crate::train::epoch_seed;
 use crate::train::latency::LatencyModel;
 use crate::train::power::{PowerMetrics, PowerModel};
-use crate::train::{epoch_seed, progress_bar};
 
 /// How `angraph transfer` refits ANGraph-P's output heads (each head separately, by least
 /// squares of the relative error `(prediction - label) / label` over the adaptation samples).
@@ -177,7 +178,7 @@ pub fn run(a: &TransferArgs) -> Result<()> {
     if a.threads > 0 {
         tch::set_num_threads(a.threads);
     }
-    let device = crate::train::cli::parse_device(&a.device)?;
+    let device = crate::nn::parse_device(&a.device)?;
     tch::manual_seed(a.seed as i64);
     let ck = Checkpoint::load(&a.model, device)?;
     match ck.net {
@@ -243,7 +244,7 @@ fn run_latency(a: &TransferArgs, ck: Checkpoint, device: Device) -> Result<()> {
     let truth = |idx: &[usize]| -> Vec<f32> { idx.iter().map(|&i| set.labels[i]).collect() };
     let vt = truth(&set.splits.valid);
     let mut best = if select {
-        crate::train::metrics::Metrics::of(&model.predict(&set, &set.splits.valid, 64)?, &vt).rmse
+        crate::metrics::Metrics::of(&model.predict(&set, &set.splits.valid, 64)?, &vt).rmse
     } else {
         f64::MAX
     };
@@ -262,10 +263,7 @@ fn run_latency(a: &TransferArgs, ck: Checkpoint, device: Device) -> Result<()> {
             adam.backward_step(&pred.huber_loss(&y, Reduction::Mean, a.huber_delta));
         }
         if select {
-            let v = crate::train::metrics::Metrics::of(
-                &model.predict(&set, &set.splits.valid, 64)?,
-                &vt,
-            );
+            let v = crate::metrics::Metrics::of(&model.predict(&set, &set.splits.valid, 64)?, &vt);
             if v.rmse < best {
                 best = v.rmse;
                 best_epoch = epoch + 1;

@@ -20,9 +20,9 @@
 
 use super::manifest::Manifest;
 use super::{Split, SPLIT_SEED};
+use crate::metrics::Metrics;
 use crate::sim::params::EFFECTS;
 use crate::sim::Generator;
-use crate::train::metrics::Metrics;
 use anyhow::{bail, Result};
 use clap::Args;
 use rayon::prelude::*;
@@ -141,7 +141,7 @@ pub fn power_bound(
         bail!("{name}: at least 10 samples are needed for a split");
     }
     let gen = Generator::new(e.config.clone())?;
-    let bar = crate::train::progress_bar(progress, samples as u64, name);
+    let bar = crate::progress::progress_bar(progress, samples as u64, name);
     let rows: Vec<Row> = (0..samples as u64)
         .into_par_iter()
         .map(|i| {

@@ -27,7 +27,7 @@ pub use checkpoint::{load_checked, save_checkpoint, Checkpoint, CheckpointMeta, 
 pub use latency::{LatencyNet, SageConv};
 pub use power::{PowerNet, ResidualBlock};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use tch::{Device, Kind, Tensor};
 
 /// BatchNorm epsilon of the original (PyTorch default).
@@ -84,4 +84,19 @@ pub fn linear_f32(l: &tch::nn::Linear) -> Result<angraph_core::quantize::LinearF
     };
     angraph_core::quantize::LinearF32::new(in_dim, out_dim, w, b)
         .map_err(|e| anyhow::anyhow!("linear layer: {e}"))
+}
+
+/// The `--device` option: `auto` (CUDA when tch sees a device, else CPU), `cpu`, `cuda`.
+pub fn parse_device(s: &str) -> Result<Device> {
+    Ok(match s {
+        "auto" => Device::cuda_if_available(),
+        "cpu" => Device::Cpu,
+        "cuda" => {
+            if !tch::Cuda::is_available() {
+                bail!("--device cuda: tch sees no CUDA device");
+            }
+            Device::Cuda(0)
+        }
+        o => bail!("--device must be auto, cpu or cuda, not {o:?}"),
+    })
 }

@@ -60,23 +60,8 @@ impl RunArgs {
         if self.threads > 0 {
             tch::set_num_threads(self.threads);
         }
-        parse_device(&self.device)
+        crate::nn::parse_device(&self.device)
     }
-}
-
-/// `auto`, `cpu`, `cuda`.
-pub fn parse_device(s: &str) -> Result<Device> {
-    Ok(match s {
-        "auto" => Device::cuda_if_available(),
-        "cpu" => Device::Cpu,
-        "cuda" => {
-            if !tch::Cuda::is_available() {
-                bail!("--device cuda: tch sees no CUDA device");
-            }
-            Device::Cuda(0)
-        }
-        o => bail!("--device must be auto, cpu or cuda, not {o:?}"),
-    })
 }
 
 /// Which model to train.
@@ -394,7 +379,7 @@ struct LatencyTrainReport<'a> {
     recipe: &'a LatencyRecipe,
     sizes: [usize; 3],
     outcome: &'a latency::LatencyOutcome,
-    test_vs_system_estimate: Option<super::metrics::Versus>,
+    test_vs_system_estimate: Option<crate::metrics::Versus>,
     command: String,
 }
 

@@ -12,11 +12,12 @@ use tch::{Device, Kind, Reduction, Tensor};
 use super::adam::Adam;
 use super::data::{epoch_batches, FeatureNorm, LatencySet};
 use super::log::{EpochRecord, TrainLog};
-use super::metrics::Metrics;
 use super::run_dir::{RunDir, Staged};
-use super::{epoch_seed, progress_bar, RunState};
+use super::{epoch_seed, RunState};
+use crate::metrics::Metrics;
 use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, GraphBatch, Net};
+use crate::progress::progress_bar;
 
 /// Everything a latency training run depends on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

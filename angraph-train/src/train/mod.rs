@@ -15,7 +15,6 @@ pub mod data;
 pub mod latency;
 pub mod load;
 pub mod log;
-pub mod metrics;
 pub mod plot;
 pub mod power;
 pub mod run_dir;
@@ -24,7 +23,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 pub use cli::{run_quantize, run_train, QuantizeArgs, TrainArgs};
@@ -33,23 +31,6 @@ pub use cli::{run_quantize, run_train, QuantizeArgs, TrainArgs};
 pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     let mut r = angraph_core::quantize::SplitMix64(seed ^ ((epoch as u64 + 1) << 32));
     r.next_u64() >> 1
-}
-
-/// A progress bar (hidden when `show` is false).
-pub fn progress_bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} batches {elapsed} eta {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(prefix.to_string());
-    bar
 }
 
 /// Where a run stands (`state.json`): what a resume needs besides the weights, and the size

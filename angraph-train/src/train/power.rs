@@ -19,11 +19,12 @@ use super::adam::Adam;
 use super::data::{epoch_batches, FeatureNorm, PowerSet};
 use super::latency::{fold_linear, unfold_output};
 use super::log::{EpochRecord, TrainLog};
-use super::metrics::Metrics;
 use super::run_dir::{RunDir, Staged};
-use super::{epoch_seed, progress_bar, RunState};
+use super::{epoch_seed, RunState};
+use crate::metrics::Metrics;
 use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, Net, PowerNet};
+use crate::progress::progress_bar;
 
 /// How the two heads are trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
