@@ -3,11 +3,11 @@
 
 use angraph_core::quantize::{OwnedGraph, SplitMix64};
 use angraph_train::dataset::Split;
+use angraph_train::metrics::Metrics;
 use angraph_train::nn::Checkpoint;
 use angraph_train::train::cli::best_config;
 use angraph_train::train::data::LatencySet;
 use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
-use angraph_train::train::metrics::Metrics;
 use tch::Device;
 
 /// Graphs whose label is a smooth function of their features and activities.
