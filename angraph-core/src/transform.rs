@@ -116,11 +116,9 @@ pub struct BuiltGraph<'b> {
 }
 
 impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX_EDGES> {
-    /// An empty builder for `mesh`. Fails when the capacities cannot be indexed by `u32` or
-    /// `process` is not physical ([`ProcessDescriptor::validate`]).
-    /// (A mesh larger than `MAX_NODES` components is accepted; it only fails if too many of
-    /// its components actually appear.)
-    pub const fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<Self> {
+    /// What [`GraphBuilder::new`] and [`GraphBuilder::init_in`] check: capacities that `u32`
+    /// indices address, and a physical `process`.
+    const fn check(process: &ProcessDescriptor) -> Result<()> {
         if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
             return Err(Error::Capacity {
                 what: Resource::Indices,
@@ -132,7 +130,15 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 limit: u32::MAX as usize,
             });
         }
-        if let Err(e) = process.validate() {
+        process.validate()
+    }
+
+    /// An empty builder for `mesh`. Fails when the capacities cannot be indexed by `u32` or
+    /// `process` is not physical ([`ProcessDescriptor::validate`]).
+    /// (A mesh larger than `MAX_NODES` components is accepted; it only fails if too many of
+    /// its components actually appear.)
+    pub const fn new(mesh: Mesh, process: ProcessDescriptor) -> Result<Self> {
+        if let Err(e) = Self::check(&process) {
             return Err(e);
         }
         Ok(GraphBuilder {
@@ -164,18 +170,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         mesh: Mesh,
         process: ProcessDescriptor,
     ) -> Result<&mut Self> {
-        if MAX_NODES == 0 || MAX_NODES > u32::MAX as usize || MAX_EDGES > u32::MAX as usize {
-            return Err(Error::Capacity {
-                what: Resource::Indices,
-                needed: if MAX_NODES > MAX_EDGES {
-                    MAX_NODES
-                } else {
-                    MAX_EDGES
-                },
-                limit: u32::MAX as usize,
-            });
-        }
-        process.validate()?;
+        Self::check(&process)?;
         let p = slot.as_mut_ptr();
         // SAFETY: `p` is valid for writes and aligned (it comes from a `&mut MaybeUninit<Self>`).
         // The arrays hold structs of plain integers, for which all-zero bytes are valid values
