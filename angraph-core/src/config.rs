@@ -195,9 +195,10 @@ impl LatencyConfig {
         }
         if self.preprocess == Preprocess::Untimed
             && self.in_dim as usize != crate::features::NODE_FEATURES
+            && self.in_dim as usize != crate::features::V1_NODE_FEATURES
         {
             return Err(Error::Config(
-                "latency.preprocess (Untimed reads the 35 node features of this project)",
+                "latency.preprocess (Untimed reads the 35 or 37 node features of this project)",
             ));
         }
         if self.max_nodes == 0 {

@@ -28,6 +28,8 @@
 //! | 32 `node_nm` | process node feature size | 100 nm |
 //! | 33 `vdd_v` | supply voltage | V |
 //! | 34 `temperature` | junction temperature | 100 degC |
+//! | 35 `words_per_visit` | synaptic words a `WeightSRAM` or `LUT` handles per hop (the fan-out row on that tile; 0 on other kinds) | words |
+//! | 36 `fires_per_visit` | neurons of that row that fire, per hop through a `WeightSRAM` or `LUT` | neurons |
 //!
 //! | edge feature | meaning | unit |
 //! |---|---|---|
@@ -38,8 +40,17 @@
 //! | 5 `rate_per_us` | `activities / (last - first)` (0 when the span is 0) | 1/us |
 //! | 6 `gap_mean_ns` | mean of `enter(target) - leave(source)` (wire and handshake time) | ns |
 //!
-//! Timing features ([`TIMING_FEATURES`]) and the process features ([`PROCESS_FEATURES`]) are 0
-//! for untimed streams (TrueAsync DFG JSON): [`DFG_ABSENT_FEATURES`]. Node feature 0 is the
+//! Feature set 2 appends the load features 35 and 36 ([`LOAD_FEATURES`]) to the 35 features of
+//! set 1, whose columns keep their meaning: a model trained on set 1 reads the first
+//! [`V1_NODE_FEATURES`] columns of a set-2 graph and gives the same result as before. The load
+//! comes from the stream's per-event `words` / `fires` ([`EventLoad`]): the length of the
+//! fan-out row the destination's WeightSRAM reads and how many of its neurons fire. The mapping
+//! (compiler output) fixes the row, and a system-level simulator that delivers spikes to
+//! neurons knows both; the system level's own timing assumes a nominal row for every read,
+//! so without them a model cannot tell a 12-word row (4 tiles) from a 3-word row (16 tiles).
+//!
+//! Timing features ([`TIMING_FEATURES`]), the process features ([`PROCESS_FEATURES`]) and the
+//! load features are 0 for untimed streams (TrueAsync DFG JSON): [`DFG_ABSENT_FEATURES`]. Node feature 0 is the
 //! activity on a log scale, so the original preprocessing `x[:, 1:] *= 2 * x[:, 0:1]` weights
 //! every other feature by how busy the component is.
 
@@ -48,9 +59,11 @@ use crate::error::{Error, Result};
 pub use crate::fixed::FEATURE_FRAC_BITS;
 
 /// Version of the feature table above; bump on any change of meaning, order or unit.
-pub const FEATURE_SET_VERSION: u32 = 1;
+pub const FEATURE_SET_VERSION: u32 = 2;
 /// Node features per node.
-pub const NODE_FEATURES: usize = 35;
+pub const NODE_FEATURES: usize = 37;
+/// Node features of feature set 1 (0..=34): the prefix a set-1 model reads.
+pub const V1_NODE_FEATURES: usize = 35;
 /// Edge features per edge.
 pub const EDGE_FEATURES: usize = 7;
 /// Index of node feature `graph_span_us`: the stream's span, i.e. the system-level latency
@@ -64,11 +77,14 @@ pub const TIMING_FEATURES: [usize; 8] = [20, 21, 22, 23, 24, 25, 26, SPAN_FEATUR
 /// Node features of the process node (32 `node_nm`, 33 `vdd_v`, 34 `temperature`): a DFG JSON
 /// stream has no header, so its transform gives 0 for them too.
 pub const PROCESS_FEATURES: [usize; 3] = [32, 33, 34];
-/// Every node feature a DFG JSON stream cannot give: [`TIMING_FEATURES`] and
-/// [`PROCESS_FEATURES`], ascending. The transform of a stream's DFG form equals the transform
-/// of its timed form with exactly these columns set to 0 (tested on the streams of
-/// `data/streams`). `Preprocess::Untimed` models zero them before everything else.
-pub const DFG_ABSENT_FEATURES: [usize; 11] = [20, 21, 22, 23, 24, 25, 26, 30, 32, 33, 34];
+/// Node features of the event load (35 `words_per_visit`, 36 `fires_per_visit`): a DFG JSON
+/// stream carries no load, so its transform gives 0 for them.
+pub const LOAD_FEATURES: [usize; 2] = [35, 36];
+/// Every node feature a DFG JSON stream cannot give: [`TIMING_FEATURES`],
+/// [`PROCESS_FEATURES`] and [`LOAD_FEATURES`], ascending. The transform of a stream's DFG form
+/// equals the transform of its timed form with exactly these columns set to 0 (tested on the
+/// streams of `data/streams`). `Preprocess::Untimed` models zero them before everything else.
+pub const DFG_ABSENT_FEATURES: [usize; 13] = [20, 21, 22, 23, 24, 25, 26, 30, 32, 33, 34, 35, 36];
 
 /// Is node feature `k` one of [`DFG_ABSENT_FEATURES`]?
 pub const fn dfg_absent(k: usize) -> bool {
@@ -119,6 +135,8 @@ pub const NODE_FEATURE_NAMES: [&str; NODE_FEATURES] = [
     "node_nm",
     "vdd_v",
     "temperature",
+    "words_per_visit",
+    "fires_per_visit",
 ];
 
 /// Units of the node features, aligned with [`NODE_FEATURE_NAMES`].
@@ -158,6 +176,8 @@ pub const NODE_FEATURE_UNITS: [&str; NODE_FEATURES] = [
     "100 nm",
     "V",
     "100 degC",
+    "words",
+    "neurons",
 ];
 
 /// Names of the edge features, in order.
@@ -224,6 +244,17 @@ impl ProcessDescriptor {
     }
 }
 
+/// The load one event puts on its destination's `WeightSRAM` and `LUT` (from the timed stream's
+/// per-event `words` and `fires`; both 0 when the stream does not carry them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventLoad {
+    /// Synaptic words the WeightSRAM reads: the fan-out row of the spiking neuron on the
+    /// destination tile (the neurons the LUT then updates).
+    pub words: u16,
+    /// Neurons of that row that fire at this step (the LUT's reset path).
+    pub fires: u16,
+}
+
 /// What the transform accumulates per component (bounded, no stream kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeStats {
@@ -243,6 +274,10 @@ pub struct NodeStats {
     pub in_degree: u32,
     /// Distinct successors.
     pub out_degree: u32,
+    /// Sum of [`EventLoad::words`] over the hops (WeightSRAM and LUT only; saturating).
+    pub words: u32,
+    /// Sum of [`EventLoad::fires`] over the hops (WeightSRAM and LUT only; saturating).
+    pub fires: u32,
 }
 
 impl NodeStats {
@@ -257,6 +292,8 @@ impl NodeStats {
             last_leave: 0,
             in_degree: 0,
             out_degree: 0,
+            words: 0,
+            fires: 0,
         }
     }
 }
@@ -306,6 +343,10 @@ pub struct StreamSummary {
     pub start: u64,
     /// Latest leave over all hops (ps).
     pub end: u64,
+    /// Sum of [`EventLoad::words`] over the events.
+    pub words: u64,
+    /// Sum of [`EventLoad::fires`] over the events.
+    pub fires: u64,
 }
 
 impl StreamSummary {
@@ -400,6 +441,10 @@ pub fn node_features(
     out[32] = ratio_q16(process.feature_nm as u64, 100);
     out[33] = ratio_q16(process.vdd_mv as u64, 1000);
     out[34] = ratio_q16_signed(process.temperature_c as i64, 100);
+    if s.visits > 0 {
+        out[35] = ratio_q16(s.words as u64, s.visits as u64);
+        out[36] = ratio_q16(s.fires as u64, s.visits as u64);
+    }
 }
 
 /// The edge features of one edge, written to `out[..EDGE_FEATURES]`. `link` is true for a
@@ -429,9 +474,10 @@ mod tests {
 
     #[test]
     fn dfg_absent_features_are_timing_and_process_ones() {
-        let mut union = [0usize; 11];
+        let mut union = [0usize; 13];
         union[..8].copy_from_slice(&TIMING_FEATURES);
-        union[8..].copy_from_slice(&PROCESS_FEATURES);
+        union[8..11].copy_from_slice(&PROCESS_FEATURES);
+        union[11..].copy_from_slice(&LOAD_FEATURES);
         union.sort_unstable();
         assert_eq!(union, DFG_ABSENT_FEATURES);
         for k in 0..NODE_FEATURES + 3 {

@@ -94,8 +94,10 @@ pub const fn fixed_workspace_bound(
     bytes + 8 * 7 + 2 * crate::workspace::ALIGN_SLACK
 }
 
+/// A graph of at least `in_dim` features per node: the model reads the first `in_dim` (a
+/// feature-set-1 model of 35 reads the set-1 prefix of a set-2 graph, [`crate::features`]).
 fn check_graph<T: crate::graph::Scalar>(c: &LatencyConfig, g: &GraphView<'_, T>) -> Result<()> {
-    if g.feature_width() != c.in_dim as u32 {
+    if g.feature_width() < c.in_dim as u32 {
         return Err(Error::FeatureWidth {
             expected: c.in_dim as u32,
             found: g.feature_width(),
@@ -269,7 +271,7 @@ pub fn predict_f32_observed<O: Observer>(
 
     // h_0
     for v in 0..n {
-        preprocess_f32(c, graph.node_features(v), xrow);
+        preprocess_f32(c, &graph.node_features(v)[..c.in_dim as usize], xrow);
         obs.activation(sites.x, xrow);
         let out = &mut h[v * w..(v + 1) * w];
         if c.input_proj {
@@ -468,7 +470,7 @@ fn fill<'m, 'a, 'w>(
     let (ws_input, ws_layers) = workspace.split_at_mut(a);
     let mut stage = FixedInput::new(model, n, ws_input)?;
     for v in 0..n as usize {
-        stage.push_node(graph.node_features(v))?;
+        stage.push_node(&graph.node_features(v)[..c.in_dim as usize])?;
     }
     Ok((stage, ws_layers))
 }

@@ -35,14 +35,16 @@
 //! assert_eq!((built.graph.num_nodes(), built.graph.num_edges()), (n as u32, e as u32));
 //! ```
 
-use crate::component::{ComponentKind, Mesh};
+use crate::component::{ComponentKind, Mesh, COMPONENTS_PER_TILE};
 use crate::error::{Error, Resource, Result};
 use crate::features::{
-    edge_features, node_features, ratio_q16, EdgeStats, NodeStats, ProcessDescriptor,
+    edge_features, node_features, ratio_q16, EdgeStats, EventLoad, NodeStats, ProcessDescriptor,
     StreamSummary, EDGE_FEATURES, MAX_TIME_PS, NODE_FEATURES,
 };
 use crate::graph::GraphView;
-use crate::power_input::{conditions_row, PowerInput, ACTIVITY_INPUTS};
+use crate::power_input::{
+    conditions_row, load_row, LoadTotals, PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS,
+};
 
 /// Streaming, capacity-bounded builder of one graph. Reuse it with [`GraphBuilder::reset`].
 #[derive(Debug, Clone)]
@@ -60,6 +62,8 @@ pub struct GraphBuilder<const MAX_NODES: usize, const MAX_EDGES: usize> {
     /// Scratch for `finish`: output position of each node slot.
     rank: [u32; MAX_NODES],
     in_event: bool,
+    /// Load of the open event (added to its WeightSRAM and LUT hops).
+    load: EventLoad,
     /// Previous hop of the open event: (node slot, enter, leave).
     prev: Option<(u32, u64, u64)>,
     summary: StreamSummary,
@@ -115,6 +119,12 @@ pub struct BuiltGraph<'b> {
     pub summary: StreamSummary,
 }
 
+/// Does the slot of a tile component take the event's load (WeightSRAM, LUT)?
+#[inline(always)]
+const fn loaded_slot(slot: u32) -> bool {
+    slot == ComponentKind::WeightSram.slot() || slot == ComponentKind::Lut.slot()
+}
+
 impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX_EDGES> {
     /// What [`GraphBuilder::new`] and [`GraphBuilder::init_in`] check: capacities that `u32`
     /// indices address, and a physical `process`.
@@ -152,12 +162,15 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             n_edges: 0,
             rank: [0; MAX_NODES],
             in_event: false,
+            load: EventLoad { words: 0, fires: 0 },
             prev: None,
             summary: StreamSummary {
                 events: 0,
                 hops: 0,
                 start: u64::MAX,
                 end: 0,
+                words: 0,
+                fires: 0,
             },
         })
     }
@@ -187,6 +200,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             core::ptr::addr_of_mut!((*p).n_nodes).write(0);
             core::ptr::addr_of_mut!((*p).n_edges).write(0);
             core::ptr::addr_of_mut!((*p).in_event).write(false);
+            core::ptr::addr_of_mut!((*p).load).write(EventLoad::default());
             core::ptr::addr_of_mut!((*p).prev).write(None);
             core::ptr::addr_of_mut!((*p).summary).write(StreamSummary::default());
         }
@@ -205,12 +219,15 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         self.n_nodes = 0;
         self.n_edges = 0;
         self.in_event = false;
+        self.load = EventLoad::default();
         self.prev = None;
         self.summary = StreamSummary {
             events: 0,
             hops: 0,
             start: u64::MAX,
             end: 0,
+            words: 0,
+            fires: 0,
         };
     }
 
@@ -235,13 +252,29 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         s
     }
 
-    /// Open an event (one spike's path). Fails if one is already open.
+    /// Open an event (one spike's path) that carries no load (a DFG JSON stream, or a timed
+    /// stream without `words`). Fails if one is already open.
     pub fn begin_event(&mut self) -> Result<()> {
+        self.begin_event_with(EventLoad::default())
+    }
+
+    /// Open an event whose destination reads `load.words` synaptic words and fires
+    /// `load.fires` neurons (node features 35 and 36 of its WeightSRAM and LUT hops). Fails if
+    /// an event is already open or `fires > words`.
+    pub fn begin_event_with(&mut self, load: EventLoad) -> Result<()> {
         if self.in_event {
             return Err(Error::Stream("event begins before the previous one ended"));
         }
+        if load.fires > load.words {
+            return Err(Error::Stream(
+                "event fires more neurons than its row has words",
+            ));
+        }
         self.in_event = true;
+        self.load = load;
         self.prev = None;
+        self.summary.words = self.summary.words.saturating_add(load.words as u64);
+        self.summary.fires = self.summary.fires.saturating_add(load.fires as u64);
         Ok(())
     }
 
@@ -320,6 +353,13 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
         n.dwell_max = n.dwell_max.max(dwell);
         n.first_enter = n.first_enter.min(enter);
         n.last_leave = n.last_leave.max(leave);
+        if self.load.words != 0
+            && id < self.mesh.injector_id()
+            && loaded_slot(id % COMPONENTS_PER_TILE)
+        {
+            n.words = n.words.saturating_add(self.load.words as u32);
+            n.fires = n.fires.saturating_add(self.load.fires as u32);
+        }
         if let Some((p, key, pos)) = edge_pos {
             let prev_leave = self.prev.map(|v| v.2).unwrap_or(0);
             let eslot = match pos {
@@ -539,9 +579,9 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
     }
 
     /// ANGraph-P's input for a model of input width `in_dim` ([`crate::power_input`]): the
-    /// activity matrix (36 values), followed for `in_dim` 42 by the operating-conditions row of
-    /// the builder's mesh and process descriptor. Written to `out[..in_dim]`. Errors: another
-    /// `in_dim`, `out` too short.
+    /// activity matrix (36 values), followed for `in_dim` 42 and 48 by the operating-conditions
+    /// row of the builder's mesh and process descriptor, and for `in_dim` 48 by the load row
+    /// of its events. Written to `out[..in_dim]`. Errors: another `in_dim`, `out` too short.
     pub fn power_input(&self, in_dim: usize, out: &mut [i32]) -> Result<()> {
         let layout = PowerInput::from_in_dim(in_dim)?;
         if out.len() < layout.inputs() {
@@ -551,10 +591,31 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             });
         }
         self.activity_matrix(&mut out[..ACTIVITY_INPUTS])?;
-        if layout == PowerInput::WithConditions {
+        if layout.has_conditions() {
             conditions_row(self.mesh, &self.process, &mut out[ACTIVITY_INPUTS..])?;
         }
+        if layout == PowerInput::WithLoad {
+            load_row(&self.load_totals(), &mut out[CONDITIONS_INPUTS..])?;
+        }
         Ok(())
+    }
+
+    /// The stream's load so far: words and fired neurons of all events, hops through
+    /// WeightSRAMs and LUTs (the load row of [`crate::power_input`]).
+    pub fn load_totals(&self) -> LoadTotals {
+        let mut t = LoadTotals {
+            words: self.summary.words,
+            fires: self.summary.fires,
+            ..LoadTotals::default()
+        };
+        for s in &self.nodes[..self.n_nodes] {
+            match self.mesh.component(s.id).map(|c| c.kind) {
+                Ok(ComponentKind::WeightSram) => t.sram_reads += s.visits as u64,
+                Ok(ComponentKind::Lut) => t.lut_updates += s.visits as u64,
+                _ => {}
+            }
+        }
+        t
     }
 
     /// The [`NODE_FEATURES`] Q16.16 features of the node at position `pos` of the finished graph
@@ -747,6 +808,56 @@ mod tests {
         assert_eq!(inj[20], 1 << 16);
         assert_eq!(inj[10], 1 << 16);
         assert_eq!(NODE_FEATURE_NAMES[10], "kind_injector");
+    }
+
+    #[test]
+    fn event_load_lands_on_weight_sram_and_lut_only() {
+        let mesh = Mesh::new(2, 1).unwrap();
+        let mut b = Small::new(mesh, ProcessDescriptor::default()).unwrap();
+        let path = [
+            "Injector",
+            "NI-0-toRouter",
+            "IU-0 of Router-0",
+            "SA of Router-0",
+            "OU-0 of Router-0",
+            "NI-0-toPE",
+            "AER of PE-0",
+            "WeightSRAM of PE-0",
+            "LUT of PE-0",
+        ];
+        // Two events: rows of 12 and 3 words, 2 and 0 neurons firing; one without load.
+        for load in [(12, 2), (3, 0), (0, 0)] {
+            let (words, fires) = load;
+            b.begin_event_with(EventLoad { words, fires }).unwrap();
+            for (t, name) in path.iter().enumerate() {
+                let t = t as u64 * 1000;
+                b.hop(mesh.parse_id(name).unwrap(), t, t + 1000).unwrap();
+            }
+            b.end_event().unwrap();
+        }
+        assert!(b
+            .begin_event_with(EventLoad { words: 1, fires: 2 })
+            .is_err());
+        let t = b.load_totals();
+        assert_eq!(
+            (t.words, t.fires, t.sram_reads, t.lut_updates),
+            (15, 2, 3, 3)
+        );
+        let n = b.num_nodes();
+        let mut x = [0; 9 * NODE_FEATURES];
+        let (mut rp, mut src, mut w, mut ids) = ([0; 10], [0; 8], [0; 8], [0u32; 9]);
+        let mut bufs = GraphBuffers::new(&mut x, &mut rp, &mut src, &mut w);
+        bufs.components = &mut ids;
+        let g = b.finish(bufs).unwrap();
+        for v in 0..n {
+            let f = g.graph.node_features(v);
+            let kind = mesh.component(g.components[v]).unwrap().kind;
+            let loaded = matches!(kind, ComponentKind::WeightSram | ComponentKind::Lut);
+            // 15 words over 3 visits = 5.0; 2 fires over 3 visits = 0.6667 (rounded).
+            let want = if loaded { [5 << 16, 43691] } else { [0, 0] };
+            assert_eq!([f[35], f[36]], want, "{kind:?}");
+        }
+        assert_eq!(NODE_FEATURE_NAMES[35], "words_per_visit");
     }
 
     #[test]

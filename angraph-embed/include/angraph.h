@@ -63,8 +63,9 @@ extern "C" {
 /* Component ids: 16 per tile k = 16*k + slot, slot 0..4 IU-p, 5..9 OU-p, 10 SA,
  * 11 NI-k-toRouter, 12 NI-k-toPE, 13 LUT, 14 WeightSRAM, 15 AER; the Injector is 16*tiles. */
 #define ANGRAPH_COMPONENTS_PER_TILE 16
-/* Node features per component (feature set 1 of angraph_core::features). */
-#define ANGRAPH_NODE_FEATURES 35
+/* Node features per component (feature set 2 of angraph_core::features: set 1's 35, then the
+ * event load, words and fires per visit). A model of 35 (set 1) reads the first 35. */
+#define ANGRAPH_NODE_FEATURES 37
 
 /* Opaque estimator (lives at the start of the arena). */
 typedef struct angraph_handle angraph_handle;
@@ -78,9 +79,9 @@ typedef struct angraph_dims {
     uint32_t power_in;    /* ANGraph-P input width (original: 36); 0: none */
 } angraph_dims;
 
-/* The original ANGraph-L (5 layers, width 100, head 200/100) on the 35 stream features,
+/* The original ANGraph-L (5 layers, width 100, head 200/100) on the 37 stream features,
  * without ANGraph-P. */
-#define ANGRAPH_DIMS_ORIGINAL {100u, 35u, 200u, 0u, 0u}
+#define ANGRAPH_DIMS_ORIGINAL {100u, 37u, 200u, 0u, 0u}
 
 /* An upper bound of angraph_arena_bytes(&ANGRAPH_DIMS_ORIGINAL) for the default capacities
  * (a 4x4 mesh: 257 components, 512 pairs): 117.25 KiB on 32-bit targets (a Cortex-M), 130 KiB on
@@ -152,6 +153,9 @@ int32_t angraph_init(void *arena, size_t arena_len, const angraph_dims *dims,
 int32_t angraph_reset(angraph_handle *h);
 /* Open an event (one spike's path). */
 int32_t angraph_begin_event(angraph_handle *h);
+/* Open an event that reads `words` synaptic words at its destination (the fan-out row) and
+ * fires `fires` of those neurons (fires <= words): node features 35 and 36. */
+int32_t angraph_begin_event_load(angraph_handle *h, uint16_t words, uint16_t fires);
 /* One hop of the open event: component id, enter and leave time (ps; 0 if untimed). A failed
  * hop changes nothing. */
 int32_t angraph_hop(angraph_handle *h, uint32_t component, uint64_t enter_ps,

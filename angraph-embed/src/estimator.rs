@@ -16,7 +16,9 @@
 use crate::arena::{layout, Dims, Layout, Region};
 use crate::status::{Result, Status};
 use angraph_core::component::Mesh;
-use angraph_core::features::{ProcessDescriptor, StreamSummary, NODE_FEATURES};
+use angraph_core::features::{
+    EventLoad, ProcessDescriptor, StreamSummary, NODE_FEATURES, V1_NODE_FEATURES,
+};
 use angraph_core::graph::{csr_from_coo, GraphView};
 use angraph_core::latency::{self, FixedInput};
 use angraph_core::power::{self, Energy};
@@ -272,6 +274,18 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         Ok(self.streaming()?.begin_event()?)
     }
 
+    /// Open an event that reads `load.words` synaptic words at its destination and fires
+    /// `load.fires` neurons there (`angraph_core::features::EventLoad`; node features 35 and
+    /// 36, the power input's load row).
+    pub fn begin_event_with(&mut self, load: EventLoad) -> Result<()> {
+        let r = self.begin_event_with_inner(load);
+        settle(&mut self.last_error, r)
+    }
+
+    fn begin_event_with_inner(&mut self, load: EventLoad) -> Inner<()> {
+        Ok(self.streaming()?.begin_event_with(load)?)
+    }
+
     /// One hop of the open event: dense component id (`angraph_core::component`: `16 * tile +
     /// slot`, the injector `16 * tiles`), entered at `enter_ps` and left at `leave_ps`
     /// (picoseconds; 0 for untimed streams). A failed hop changes nothing.
@@ -373,7 +387,8 @@ impl<'a, const NODES: usize, const EDGES: usize> Estimator<'a, NODES, EDGES> {
         let topo = b.finish_topology(self.row_ptr, self.src, self.weight)?;
         let n = topo.num_nodes();
         let in_dim = self.latency.latency_config()?.in_dim as usize;
-        if in_dim != NODE_FEATURES {
+        // Feature set 2 (37) or a set-1 model (35), which reads the set-1 prefix of each row.
+        if in_dim != NODE_FEATURES && in_dim != V1_NODE_FEATURES {
             return Err(Status::ModelTooLarge.into());
         }
         let mut stage = FixedInput::new(self.latency, n, self.input)?;

@@ -450,6 +450,21 @@ pub unsafe extern "C" fn angraph_begin_event(h: *mut Handle) -> i32 {
     code(unsafe { handle(h) }.and_then(|e| e.begin_event()))
 }
 
+/// Open an event whose destination reads `words` synaptic words (its fan-out row) and fires
+/// `fires` of those neurons (`fires <= words`, else the stream-order error): the event load of
+/// feature set 2.
+///
+/// # Safety
+/// `h` must be null or a live handle from `angraph_init`.
+#[no_mangle]
+pub unsafe extern "C" fn angraph_begin_event_load(h: *mut Handle, words: u16, fires: u16) -> i32 {
+    // SAFETY: forwarded caller contract.
+    code(
+        unsafe { handle(h) }
+            .and_then(|e| e.begin_event_with(angraph_core::features::EventLoad { words, fires })),
+    )
+}
+
 /// One hop of the open event: dense component id, enter and leave time (ps).
 ///
 /// # Safety

@@ -231,7 +231,7 @@ fn random_graphs_never_panic() {
         let width = if i % 10 == 0 {
             (rng.next_u64() % 40) as u32
         } else {
-            35
+            angraph_core::features::NODE_FEATURES as u32
         };
         let x: Vec<i32> = (0..n as usize * width as usize)
             .map(|_| rng.next_u64() as i32 >> (rng.next_u64() % 31))
@@ -249,7 +249,11 @@ fn random_graphs_never_panic() {
         let mut y = AngraphFixed::default();
         let big_graph = n > 64;
         // Large valid graphs take the full model's time: only some of them.
-        if big_graph && i % 25 != 0 && bound == n.max(1) && width == 35 {
+        if big_graph
+            && i % 25 != 0
+            && bound == n.max(1)
+            && width == angraph_core::features::NODE_FEATURES as u32
+        {
             continue;
         }
         // SAFETY: arrays valid for the lengths given.

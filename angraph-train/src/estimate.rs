@@ -219,6 +219,7 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
         let what = match layout {
             PowerInput::Activity => "6x6 activity matrix",
             PowerInput::WithConditions => "activity matrix + operating conditions (header)",
+            PowerInput::WithLoad => "activity matrix + operating conditions + load",
         };
         println!(
             "  ANGraph-P (fixed point) on the stream's {what}: heads (dynamic, static) = ({}), total {:.4} [{unit}]",
@@ -236,7 +237,8 @@ fn stream_section(path: &Path, lat: &Model<'_>, pw: &Model<'_>) -> Result<()> {
     } else {
         println!(
             "  ANGraph-P: the power model takes {in_dim} inputs; a stream gives 36 (activity \
-             matrix) or 42 (with the operating conditions): no energy from this stream"
+             matrix), 42 (with the operating conditions) or 48 (and the load): no energy from \
+             this stream"
         );
     }
     Ok(())
@@ -273,7 +275,7 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
     })?;
     let where_g = || format!("{}: graph {}", args.graph.display(), args.graph_index);
     let view = g.view().with_context(where_g)?;
-    if view.feature_width() != lc.in_dim as u32 {
+    if view.feature_width() < lc.in_dim as u32 {
         bail!(
             "{}: {} features per node, {} expects {}",
             args.graph.display(),
@@ -392,10 +394,12 @@ pub fn run(args: &EstimateArgs) -> Result<()> {
         args.activity.display(),
         args.activity_index,
         width,
-        if used < width {
-            ", the model reads the first 36: the activity matrix"
-        } else {
-            ""
+        match used {
+            _ if used == width => String::new(),
+            36 => ", the model reads the first 36: the activity matrix".to_string(),
+            42 => ", the model reads the first 42: activity matrix and operating conditions"
+                .to_string(),
+            _ => format!(", the model reads the first {used}"),
         }
     );
     let names = ["dynamic", "static"];

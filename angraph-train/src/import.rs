@@ -123,12 +123,14 @@ pub fn generated_rows(count: usize, in_dim: usize, seed: u64) -> Vec<f32> {
 /// Read an `.npy` activity file (f32, or f64 converted; the dataset module's reader) as `N`
 /// rows: `(values, row width)`. Only the documented shapes are read
 /// ([`crate::dataset::power::row_width`]: `(N, 6, 6)` / `(N, 36)` give rows of 36,
-/// `(N, 7, 6)` / `(N, 42)` rows of 42); any other is an error naming the file and the field.
+/// `(N, 7, 6)` / `(N, 42)` rows of 42, `(N, 8, 6)` / `(N, 48)` rows of 48); any other is an
+/// error naming the file and the field.
 pub fn read_npy_rows(path: &Path) -> Result<(Vec<f32>, usize)> {
     let (shape, values) = crate::dataset::npy::read_f32(path)?;
     let Some(width) = crate::dataset::power::row_width(&shape) else {
         bail!(
-            "{}: field \"shape\": {shape:?}: expected (N, 6, 6), (N, 36), (N, 7, 6) or (N, 42)",
+            "{}: field \"shape\": {shape:?}: expected (N, 6, 6), (N, 36), (N, 7, 6), (N, 42), \
+             (N, 8, 6) or (N, 48)",
             path.display()
         );
     };

@@ -5,9 +5,11 @@
 use std::path::Path;
 
 use angraph_core::config::Preprocess;
-use angraph_core::features::{to_f32, NODE_FEATURES, NODE_FEATURE_NAMES};
+use angraph_core::features::{
+    to_f32, LOAD_FEATURES, NODE_FEATURES, NODE_FEATURE_NAMES, V1_NODE_FEATURES,
+};
 use angraph_core::power::Energy;
-use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS};
+use angraph_core::power_input::{PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS, LOAD_INPUTS};
 use angraph_core::quantize::OwnedGraph;
 use angraph_core::trust::Envelope;
 use angraph_core::{latency, power, Config, Fixed, Model};
@@ -214,27 +216,21 @@ pub fn stream_owned_graph(graph: &GraphRecord) -> Result<OwnedGraph> {
     )?)
 }
 
-/// How many values of an `.npy` row of `width` a power model of `in_dim` reads: a 36-input
-/// model (the original layout) reads the activity-matrix prefix of a 42-value row (this
-/// project's power datasets append the operating conditions). `None` when they do not fit.
+/// How many values of an `.npy` row of `width` a power model of `in_dim` reads (the prefix
+/// rule of [`crate::dataset::power::model_row_width`]).
 pub fn npy_row_width(width: usize, in_dim: usize) -> Option<usize> {
-    let used = if width == CONDITIONS_INPUTS && in_dim == ACTIVITY_INPUTS {
-        ACTIVITY_INPUTS
-    } else {
-        width
-    };
-    (used == in_dim).then_some(used)
+    crate::dataset::power::model_row_width(width, in_dim)
 }
 
 /// A graph's feature row says the latency model cannot run on it: this project's features
-/// (35 per node) with a zero system-level span come from an untimed stream.
+/// (35 or 37 per node) with a zero system-level span come from an untimed stream.
 pub fn graph_lacks_timing(lat: &Model<'_>, g: &OwnedGraph) -> Result<bool> {
     let Config::Latency(lc) = lat.config() else {
         bail!("not an ANGraph-L blob");
     };
     let v = g.view()?;
     Ok(angraph_core::preprocess::needs_timing(lc.preprocess)
-        && v.feature_width() as usize == NODE_FEATURES
+        && v.feature_width() as usize >= V1_NODE_FEATURES
         && v.num_nodes() > 0
         && angraph_core::preprocess::anchor_ns_f32(v.node_features(0)) <= 0.0)
 }
@@ -256,7 +252,7 @@ pub fn predict_graph_assessed(
         bail!("{}: not an ANGraph-L blob", lat_path.display());
     };
     let fw = g.view().with_context(|| what.to_string())?.feature_width();
-    if fw != lc.in_dim as u32 {
+    if fw < lc.in_dim as u32 {
         bail!(
             "{what}: {fw} features per node, {} expects {}",
             lat_path.display(),
@@ -331,11 +327,22 @@ pub fn predict_stream(
         let Config::Latency(lc) = lat.config() else {
             bail!("{}: not an ANGraph-L blob", lp.display());
         };
-        if lc.in_dim as usize != NODE_FEATURES {
+        let d = lc.in_dim as usize;
+        if d != NODE_FEATURES && d != V1_NODE_FEATURES {
             problems.push(format!(
-                "{} takes {} features per node, the transform gives {NODE_FEATURES}",
+                "{} takes {d} features per node, the transform gives {NODE_FEATURES} (feature \
+                 set 2; {V1_NODE_FEATURES} of set 1)",
                 lp.display(),
-                lc.in_dim
+            ));
+        }
+        if d > V1_NODE_FEATURES
+            && !angraph_core::preprocess::zeroes_feature(lc.preprocess, LOAD_FEATURES[0])
+            && stream.events.iter().all(|e| e.load.words == 0)
+        {
+            problems.push(format!(
+                "{} reads the event load (node features 35, 36); this stream has none (no \
+                 event carries \"words\": a version-1 timed stream or a DFG JSON one)",
+                lp.display()
             ));
         }
         if angraph_core::preprocess::needs_timing(lc.preprocess) && stream.header.is_none() {
@@ -361,13 +368,22 @@ pub fn predict_stream(
         match PowerInput::from_in_dim(n) {
             Ok(_) => power_in = Some(n),
             Err(_) => problems.push(format!(
-                "{} takes {n} inputs; a stream gives {ACTIVITY_INPUTS} (activity matrix) or \
-                 {CONDITIONS_INPUTS} (with the operating conditions)",
+                "{} takes {n} inputs; a stream gives {ACTIVITY_INPUTS} (activity matrix), \
+                 {CONDITIONS_INPUTS} (with the operating conditions) or {LOAD_INPUTS} (and \
+                 the load)",
                 pp.display()
             )),
         }
+        if n == LOAD_INPUTS && stream.events.iter().all(|e| e.load.words == 0) {
+            problems.push(format!(
+                "{} reads the event load (the load row); this stream has none (no event \
+                 carries \"words\")",
+                pp.display()
+            ));
+        }
     }
-    let reads_conditions = lat_in == Some(NODE_FEATURES) || power_in == Some(CONDITIONS_INPUTS);
+    let reads_conditions = lat_in.is_some_and(|d| d >= V1_NODE_FEATURES)
+        || power_in.is_some_and(|n| n >= CONDITIONS_INPUTS);
     if reads_conditions && stream.header.is_none() {
         problems.push(
             "missing field \"process\" (operating conditions: feature_nm, vdd_mv, \

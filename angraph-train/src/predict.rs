@@ -21,7 +21,7 @@ use crate::infer::{self, load_blob, Estimate, Models, Prediction, StreamTimes};
 const AFTER_HELP: &str = "\
 Inputs (in the order given, then the lines of --inputs-from):
   FILE.json        an event stream: TrueAsync DFG JSON (*.dfg.json) or timed JSON (*.timed.json)
-  FILE.npy         ANGraph-P activity rows, shape (N, 6, 6) / (N, 36) / (N, 7, 6) / (N, 42): one row each
+  FILE.npy         ANGraph-P activity rows, shape (N, 6, 6) / (N, 36) / (N, 7, 6) / (N, 42) / (N, 8, 6) / (N, 48): one row each
   DIR with raw/    an OGB raw graph dataset (raw/num-node-list.csv.gz, ...): one row per graph
   DIR              every *.json stream below it, recursively, sorted by path
   GLOB             `*`, `?`, `[..]` and `**` are expanded (sorted); quote it to keep the shell off it

@@ -76,7 +76,7 @@ fn the_original_weights_say_what_their_numbers_are() {
         fixed.is_finite() && (fixed - f32_ref).abs() <= 0.01 * f32_ref.abs(),
         "{fixed} vs {f32_ref}"
     );
-    assert!(out.contains("transform gives 35"), "{out}");
+    assert!(out.contains("transform gives 37"), "{out}");
     assert!(out.contains("not a hardware estimate"), "{out}");
 }
 

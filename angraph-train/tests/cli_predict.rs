@@ -178,7 +178,7 @@ fn an_npy_gives_one_row_per_activity_row_equal_to_estimate() {
     assert_eq!(code, 0, "{err}");
     let r = records(&out);
     let (_, width) = angraph_train::import::read_npy_rows(&root().join(f)).unwrap();
-    assert_eq!(width, 42);
+    assert_eq!(width, 48);
     assert!(r.len() > 1);
     assert_eq!(r[1]["input"], format!("{f}#1"));
     assert_eq!(r[1]["latency_ns"], "");

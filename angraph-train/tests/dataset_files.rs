@@ -125,14 +125,19 @@ fn power_dataset_labels_add_up_and_columns_are_declared() {
     let out = root.join("p");
     generate("p", Kind::Power, &cfg(3), 10, &out, false).unwrap();
     let p = PowerDataset::load(&out).unwrap();
-    assert_eq!(p.feature_shape, vec![10, 7, 6]);
+    assert_eq!(p.feature_shape, vec![10, 8, 6]);
     assert_eq!(p.label_columns, vec!["total", "dynamic", "static"]);
     // Rows 0..=5: the activity matrix; row 6: the sample's operating conditions (tsmc65,
     // 1.2 V, its junction temperature, 4 tiles of 64), exactly the core's Q16.16 / 65536.
     let meta = p.meta.as_ref().unwrap();
-    assert_eq!(meta.power_input_version, Some(2));
-    assert_eq!(meta.node_features.len(), 7);
+    assert_eq!(meta.power_input_version, Some(3));
+    assert_eq!(meta.node_features.len(), 8);
     assert_eq!(meta.node_features[6].name, "operating_conditions");
+    assert_eq!(meta.node_features[7].name, "event_load");
+    assert_eq!(
+        meta.load_columns.as_ref().unwrap()[2].name,
+        "words_per_read"
+    );
     let cond = meta.conditions_columns.as_ref().unwrap();
     assert_eq!(
         cond.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -162,12 +167,39 @@ fn power_dataset_labels_add_up_and_columns_are_declared() {
         let t = s.process.temperature_c as f32;
         assert!((25.0..=85.0).contains(&t));
         assert_eq!(
-            &row[36..],
+            &row[36..42],
             &[
                 to_f32(42598),
                 to_f32(78643),
                 to_f32((t as i64 * 65536 + 50) as i32 / 100),
                 0.0625,
+                0.0,
+                0.0
+            ],
+            "sample {i}"
+        );
+        // Row 7: the load, from the plan's fan-out rows (words read, neurons fired).
+        let (mut words, mut fires, mut reads, mut updates) = (0u64, 0u64, 0u64, 0u64);
+        for e in 0..s.plan.num_events() {
+            let l = s.plan.load(e);
+            words += l.words as u64;
+            fires += l.fires as u64;
+            let path = &s.plan.path[s.plan.path_off[e] as usize..s.plan.path_off[e + 1] as usize];
+            for &id in path.iter().filter(|&&id| id < s.plan.mesh.injector_id()) {
+                reads += (id % 16 == 14) as u64; // WeightSRAM slot
+                updates += (id % 16 == 13) as u64; // LUT slot
+            }
+        }
+        assert!(words > 0 && reads > 0 && updates > 0, "sample {i}");
+        // Q16.16 of n / d, rounded half up (features::ratio_q16).
+        let ratio = |n: u64, d: u64| to_f32((((n << 16) + d / 2) / d) as i32);
+        assert_eq!(
+            &row[42..],
+            &[
+                ratio(words, 1000),
+                ratio(fires, 1000),
+                ratio(words, reads),
+                ratio(fires, updates),
                 0.0,
                 0.0
             ],

@@ -198,8 +198,8 @@ fn meta_json_kind_version_and_unit_are_checked() {
     let cases: [(&str, &str, &[&str]); 4] = [
         ("\"kind\": \"latency\"", "\"kind\": \"power\"", &["kind"]),
         (
-            "\"feature_set_version\": 1",
             "\"feature_set_version\": 2",
+            "\"feature_set_version\": 3",
             &["feature_set_version"],
         ),
         (
@@ -248,8 +248,8 @@ fn meta_json_kind_version_and_unit_are_checked() {
     let p = copy_dataset("power_digits_2x2", &root);
     edit_meta(
         &p,
-        "\"power_input_version\": 2",
         "\"power_input_version\": 3",
+        "\"power_input_version\": 4",
     );
     let e = format!("{:#}", PowerDataset::load(&p).unwrap_err());
     assert!(
@@ -562,9 +562,24 @@ fn streams_bound_timestamps_process_and_labels() {
             &["\"DFS\\u{0}\"", "control characters"],
         ),
         (
-            "{\"key\": \"DFS0\", \"hops\": [[\"Injector\"",
+            "{\"key\": \"DFS0\", \"words\": 6, \"fires\": 0, \"hops\": [[\"Injector\"",
             "{\"key\": \"\\u001b[31mDFS0\", \"hops\": [[\"Inj\\u001bector\"".into(),
             &["\\u{1b}[31mDFS0", "hop 0", "unknown component"],
+        ),
+        (
+            "\"words\": 6, \"fires\": 0",
+            "\"words\": 6, \"fires\": 7".into(),
+            &["DFS0", "fires", "7 neurons fire but the row has 6 words"],
+        ),
+        (
+            "\"words\": 6, \"fires\": 0",
+            "\"words\": 65536, \"fires\": 0".into(),
+            &["line 8"],
+        ),
+        (
+            "\"version\": 2",
+            "\"version\": 1".into(),
+            &["\"words\" / \"fires\" need version 2"],
         ),
     ];
     for (k, (from, to, want)) in cases.iter().enumerate() {

@@ -109,6 +109,15 @@ fn both_forms_round_trip_exactly() {
     st.write_timed(&timed).unwrap();
     let back = Stream::read(&timed).unwrap();
     assert_eq!(back, st);
+    // Every event carries its destination's load (the plan's fan-out row), kept on disk.
+    for (e, ev) in back.events.iter().enumerate() {
+        assert_eq!(ev.load, s.plan.load(e));
+        assert!(ev.load.words >= ev.load.fires);
+    }
+    assert!(back
+        .events
+        .iter()
+        .any(|e| e.load.words > 1 && e.load.fires > 0));
     // Writing what was read gives the same bytes.
     let again = dir.join("again.timed.json");
     back.write_timed(&again).unwrap();
@@ -122,6 +131,7 @@ fn both_forms_round_trip_exactly() {
     let d = Stream::read(&dfg).unwrap();
     assert!(d.header.is_none());
     assert_eq!(d.events.len(), st.events.len());
+    assert!(d.events.iter().all(|e| e.load == Default::default()));
     for (a, b) in d.events.iter().zip(&st.events) {
         assert_eq!(a.key, b.key);
         let na: Vec<_> = a.hops.iter().map(|h| h.component).collect();

@@ -163,16 +163,18 @@ impl<'m, 'a, 'w> FixedInput<'m, 'a, 'w> {
         self.filled as u32
     }
 
-    /// The Q16.16 feature row of the next node (node order = the topology's node order).
-    /// Errors: a row of the wrong width, more rows than nodes.
+    /// The Q16.16 feature row of the next node (node order = the topology's node order); the
+    /// model reads its first `in_dim` values (a feature-set-1 model takes the set-1 prefix of
+    /// a set-2 row). Errors: a row shorter than `in_dim`, more rows than nodes.
     pub fn push_node(&mut self, features: &[i32]) -> Result<()> {
         let c = self.config;
-        if features.len() != c.in_dim as usize {
+        if features.len() < c.in_dim as usize {
             return Err(Error::FeatureWidth {
                 expected: c.in_dim as u32,
                 found: features.len().min(u32::MAX as usize) as u32,
             });
         }
+        let features = &features[..c.in_dim as usize];
         if self.filled >= self.num_nodes {
             return Err(Error::GraphLength {
                 field: "node rows",

@@ -15,7 +15,7 @@ use angraph_core::features::{
     NODE_FEATURE_UNITS,
 };
 use angraph_core::power_input::{
-    CONDITIONS_NAMES, CONDITIONS_UNITS, MATRIX_COLS, POWER_INPUT_VERSION,
+    CONDITIONS_NAMES, CONDITIONS_UNITS, LOAD_NAMES, LOAD_UNITS, MATRIX_COLS, POWER_INPUT_VERSION,
 };
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,7 +47,7 @@ pub struct Speed {
 pub fn feed_sample(b: &mut HostBuilder, s: &Sample) -> Result<()> {
     b.reset(s.plan.mesh, s.process)?;
     for e in 0..s.plan.num_events() {
-        b.begin_event()?;
+        b.begin_event_with(s.plan.load(e))?;
         for h in s.plan.path_off[e] as usize..s.plan.path_off[e + 1] as usize {
             b.hop(s.plan.path[h], s.timing.enter[h], s.timing.leave[h])
                 .map_err(|err| anyhow::anyhow!("sample {}: event {e}: {err}", s.index))?;
@@ -247,6 +247,7 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
                 node_features: cols(&NODE_FEATURE_NAMES, &NODE_FEATURE_UNITS),
                 edge_features: edge,
                 conditions_columns: None,
+                load_columns: None,
                 activities_column: Some(0),
                 labels: vec![Column {
                     name: "reference_latency".into(),
@@ -267,7 +268,7 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
             generator,
             feature_set_version: None,
             power_input_version: Some(POWER_INPUT_VERSION),
-            node_features: cols(&power::MATRIX_ROWS, &[""; 7]),
+            node_features: cols(&power::MATRIX_ROWS, &[""; 8]),
             edge_features: power::MATRIX_COLS
                 .iter()
                 .map(|(n, u)| Column {
@@ -276,6 +277,7 @@ pub fn meta_for(name: &str, kind: Kind, config: &SimConfig, samples: usize) -> M
                 })
                 .collect(),
             conditions_columns: Some(cols(&CONDITIONS_NAMES, &CONDITIONS_UNITS)),
+            load_columns: Some(cols(&LOAD_NAMES, &LOAD_UNITS)),
             activities_column: None,
             labels: cols(&["total", "dynamic", "static"], &["nJ", "nJ", "nJ"]),
             estimate_file: None,

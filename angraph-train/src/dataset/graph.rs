@@ -3,7 +3,7 @@
 
 use angraph_core::component::Mesh;
 use angraph_core::features::{
-    to_f32, ProcessDescriptor, StreamSummary, EDGE_FEATURES, NODE_FEATURES,
+    to_f32, EventLoad, ProcessDescriptor, StreamSummary, EDGE_FEATURES, NODE_FEATURES,
 };
 use angraph_core::transform::{GraphBuffers, GraphBuilder};
 use anyhow::{anyhow, Result};
@@ -88,6 +88,10 @@ impl HostBuilder {
     pub fn begin_event(&mut self) -> angraph_core::Result<()> {
         each!(self, b => b.begin_event())
     }
+    /// See [`GraphBuilder::begin_event_with`].
+    pub fn begin_event_with(&mut self, load: EventLoad) -> angraph_core::Result<()> {
+        each!(self, b => b.begin_event_with(load))
+    }
     /// See [`GraphBuilder::end_event`].
     pub fn end_event(&mut self) -> angraph_core::Result<()> {
         each!(self, b => b.end_event())
@@ -98,7 +102,8 @@ impl HostBuilder {
     }
 
     /// ANGraph-P's input of the stream so far for a model of input width `in_dim` (36: the
-    /// 6 x 6 activity matrix; 42: followed by the operating-conditions row), as Q16.16
+    /// 6 x 6 activity matrix; 42: followed by the operating-conditions row; 48: then the load
+    /// row), as Q16.16
     /// (`angraph_core::power_input`, the chip's computation).
     pub fn power_input_fixed(&self, in_dim: usize) -> Result<Vec<i32>> {
         let mut q = vec![0i32; in_dim];

@@ -120,9 +120,12 @@ pub struct Meta {
     pub node_features: Vec<Column>,
     /// Edge-feature columns (latency) or matrix columns (power, activity rows).
     pub edge_features: Vec<Column>,
-    /// Columns of the power matrix's operating-conditions row (its last row), when it has one.
+    /// Columns of the power matrix's operating-conditions row (row 6), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions_columns: Option<Vec<Column>>,
+    /// Columns of the power matrix's load row (row 7, power input version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_columns: Option<Vec<Column>>,
     /// Column of `edge-feat.csv.gz` holding the activities (latency).
     pub activities_column: Option<usize>,
     /// Label columns, in file order.
@@ -214,10 +217,27 @@ impl Meta {
         };
         match self.kind {
             Kind::Latency => {
-                if self.feature_set_version != Some(FEATURE_SET_VERSION) {
+                // Set 2 appends two columns to set 1, whose meaning is unchanged: both load
+                // (a set-1 model reads either, a set-2 model needs set 2).
+                if !matches!(
+                    self.feature_set_version,
+                    Some(1) | Some(FEATURE_SET_VERSION)
+                ) {
                     bail!(
-                        "{file}: field \"feature_set_version\": {:?}, this build computes node \
-                         features of version {FEATURE_SET_VERSION} (the models read those)",
+                        "{file}: field \"feature_set_version\": {:?}, this build reads node \
+                         features of versions 1 and {FEATURE_SET_VERSION}",
+                        self.feature_set_version
+                    );
+                }
+                let want = if self.feature_set_version == Some(1) {
+                    angraph_core::features::V1_NODE_FEATURES
+                } else {
+                    angraph_core::features::NODE_FEATURES
+                };
+                if !self.node_features.is_empty() && self.node_features.len() != want {
+                    bail!(
+                        "{file}: field \"node_features\": {} columns, feature set {:?} has {want}",
+                        self.node_features.len(),
                         self.feature_set_version
                     );
                 }
@@ -230,13 +250,12 @@ impl Meta {
                 unit_of(0, &self.labels[0], &LATENCY_UNITS)?;
             }
             Kind::Power => {
-                if let Some(v) = self.power_input_version {
-                    if v != POWER_INPUT_VERSION {
-                        bail!(
-                            "{file}: field \"power_input_version\": {v}, this build computes \
-                             version {POWER_INPUT_VERSION}"
-                        );
-                    }
+                if power::inputs_of_version(self.power_input_version).is_none() {
+                    bail!(
+                        "{file}: field \"power_input_version\": {:?}, this build reads versions \
+                         1 to {POWER_INPUT_VERSION}",
+                        self.power_input_version
+                    );
                 }
                 let names: Vec<&str> = self.labels.iter().map(|c| c.name.as_str()).collect();
                 if names != ["total", "dynamic", "static"] {
@@ -409,17 +428,16 @@ impl PowerDataset {
         let (fs, features) = npy::read_f32(&fpath)?;
         let Some(width) = power::row_width(&fs) else {
             bail!(
-                "{}: field \"shape\": {fs:?}: expected (N, 6, 6), (N, 36), (N, 7, 6) or (N, 42)",
+                "{}: field \"shape\": {fs:?}: expected (N, 6, 6), (N, 36), (N, 7, 6), (N, 42), \
+                 (N, 8, 6) or (N, 48)",
                 fpath.display()
             );
         };
         if let Some(m) = &meta {
-            // Power input version 2 stores the conditions row (42 values); files without the
-            // field are older ones, the activity matrix alone (36).
-            let want = match m.power_input_version {
-                Some(_) => power::DATASET_INPUTS,
-                None => angraph_core::power_input::ACTIVITY_INPUTS,
-            };
+            // Version 3 stores the conditions and load rows (48 values), version 2 the
+            // conditions row (42); files without the field are older ones, the activity
+            // matrix alone (36). `Meta::check` refused any other version.
+            let want = power::inputs_of_version(m.power_input_version).unwrap_or(0);
             if width != want {
                 bail!(
                     "{}: field \"shape\": {fs:?} gives rows of {width}, meta.json \

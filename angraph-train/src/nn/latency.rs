@@ -109,13 +109,20 @@ impl LatencyNet {
     /// (and updates the running ones) and enables dropout.
     pub fn forward_t(&self, batch: &GraphBatch, train: bool) -> Result<Tensor> {
         let c = &self.config;
-        if batch.feature_width() != c.in_dim as i64 {
+        if batch.feature_width() < c.in_dim as i64 {
             bail!(
-                "graph feature width {} does not match the model's in_dim {}",
+                "graph feature width {} is below the model's in_dim {}",
                 batch.feature_width(),
                 c.in_dim
             );
         }
+        // A feature-set-1 model (35) reads the set-1 prefix of a set-2 graph (37), as the
+        // fixed-point path does (angraph_core::features).
+        let bx = if batch.feature_width() > c.in_dim as i64 {
+            batch.x.narrow(1, 0, c.in_dim as i64)
+        } else {
+            batch.x.shallow_clone()
+        };
         let coef = match c.aggr {
             Aggr::Mean => &batch.mean_coef,
             Aggr::ActivityMean => batch
@@ -124,10 +131,10 @@ impl LatencyNet {
                 .context("activity-weighted aggregation needs edge weights (activities)")?,
         };
         let x = match c.preprocess {
-            Preprocess::None => batch.x.shallow_clone(),
+            Preprocess::None => bx,
             Preprocess::ScaleByFirst => {
-                let first = batch.x.narrow(1, 0, 1);
-                let rest = batch.x.narrow(1, 1, c.in_dim as i64 - 1) * (&first * 2.0);
+                let first = bx.narrow(1, 0, 1);
+                let rest = bx.narrow(1, 1, c.in_dim as i64 - 1) * (&first * 2.0);
                 Tensor::cat(&[first, rest], 1)
             }
             Preprocess::Log2
@@ -136,8 +143,8 @@ impl LatencyNet {
             | Preprocess::Untimed => {
                 // Untimed: the features a DFG stream cannot give are 0 first (log2(1 + 0) = 0).
                 let x = match zero_mask(c.preprocess, c.in_dim as usize) {
-                    Some(m) => &batch.x * m.to_device(batch.x.device()),
-                    None => batch.x.shallow_clone(),
+                    Some(m) => &bx * m.to_device(bx.device()),
+                    None => bx,
                 };
                 // angraph_core::preprocess: e + (y / 2^e - 1) with y = 1 + |x|, e = floor(log2 y);
                 // continuous at the powers of two, so rounding of `e` there does not matter.

@@ -102,13 +102,17 @@ impl PowerNet {
     /// width of the last stage]` (each head is `Linear(width, 1)` of these).
     pub fn trunk(&self, x: &Tensor) -> Result<Tensor> {
         let size = x.size();
-        if size.len() != 2 || size[1] != self.config.in_dim as i64 {
-            bail!(
-                "power input has shape {size:?}, expected [batch, {}]",
-                self.config.in_dim
-            );
+        let d = self.config.in_dim as i64;
+        if size.len() != 2 || size[1] < d {
+            bail!("power input has shape {size:?}, expected [batch, {d}]");
         }
-        let mut h = x.shallow_clone();
+        // Each power input layout extends the one before (36, 42, 48 values): a model reads the
+        // prefix of a wider row.
+        let mut h = if size[1] > d {
+            x.narrow(1, 0, d)
+        } else {
+            x.shallow_clone()
+        };
         for (entry, blocks) in self.entries.iter().zip(&self.blocks) {
             h = h.apply(entry).relu();
             for b in blocks {

@@ -134,6 +134,17 @@ impl Plan {
         plan
     }
 
+    /// What event `e` carries in the stream besides its path: the fan-out row its
+    /// destination reads and how many of those neurons fire (the mapping and the functional
+    /// simulation fix both; the system level's timing uses the nominal row instead).
+    pub fn load(&self, e: usize) -> angraph_core::features::EventLoad {
+        let i = self.info[e];
+        angraph_core::features::EventLoad {
+            words: i.row,
+            fires: i.fires,
+        }
+    }
+
     /// Number of events.
     pub fn num_events(&self) -> usize {
         self.info.len()

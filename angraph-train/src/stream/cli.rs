@@ -198,6 +198,7 @@ fn write_dataset(
                 .collect(),
             edge_features: edge_cols,
             conditions_columns: None,
+            load_columns: None,
             activities_column: Some(0),
             labels: vec![col("reference_latency", "ns")],
             estimate_file: Some("raw/system-estimate.csv.gz".into()),

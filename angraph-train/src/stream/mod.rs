@@ -5,22 +5,29 @@
 //! `{"DFS0": ["Injector", "NI-0-toRouter", "IU-0 of Router-0", ...], "DFS1": [...]}`.
 //!
 //! **Timed form** (`angraph-timed-stream`, a superset): a header naming the hardware and, per
-//! event, each hop as `[name, enter_ps, leave_ps]` (integer picoseconds):
+//! event, each hop as `[name, enter_ps, leave_ps]` (integer picoseconds) and, from version 2,
+//! optionally the event's load: `words`, the synaptic words the destination's WeightSRAM reads
+//! (the spiking neuron's fan-out row on that tile), and `fires`, how many of those neurons fire
+//! (`angraph_core::features::EventLoad`; both 0 when absent):
 //!
 //! ```json
-//! {"format": "angraph-timed-stream", "version": 1,
+//! {"format": "angraph-timed-stream", "version": 2,
 //!  "mesh": {"width": 4, "height": 4},
 //!  "process": {"name": "tsmc65", "feature_nm": 65, "vdd_mv": 1200, "temperature_c": 40},
 //!  "time_unit": "ps", "description": "...",
 //!  "labels": {"reference_latency_ns": 812.5, "dynamic_nj": 9.1, "static_nj": 0.4, "total_nj": 9.5},
-//!  "events": [{"key": "DFS0", "hops": [["Injector", 0, 1500], ["NI-0-toRouter", 1500, 1950]]}]}
+//!  "events": [{"key": "DFS0", "words": 3, "fires": 1,
+//!              "hops": [["Injector", 0, 1500], ["NI-0-toRouter", 1500, 1950]]}]}
 //! ```
+//!
+//! Version 1 files (no load) are read as well.
 //!
 //! `labels` is optional (a simulated stream carries its reference labels). Reading either form
 //! checks every component name, mesh bound and timestamp and names the file, the event key,
 //! the hop and the field of the first problem:
 //!
 //! - event keys: unique, 1 to 256 bytes, no control characters;
+//! - load: `fires <= words <= 65535`;
 //! - timestamps: `enter_ps <= leave_ps` within a hop, each hop entered no earlier than the
 //!   previous hop of its path was left, every timestamp at most [`MAX_TIME_PS`] (1 s = 1e12 ps;
 //!   so no span exceeds 1 s);
@@ -36,7 +43,7 @@ pub mod cli;
 use crate::dataset::graph::{GraphRecord, HostBuilder};
 use crate::text::printable;
 use angraph_core::component::{Component, ComponentKind, Mesh};
-use angraph_core::features::ProcessDescriptor;
+use angraph_core::features::{EventLoad, ProcessDescriptor};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -46,8 +53,8 @@ use std::path::Path;
 
 /// Format name of the timed form.
 pub const TIMED_FORMAT: &str = "angraph-timed-stream";
-/// Version of the timed form.
-pub const TIMED_VERSION: u32 = 1;
+/// Version of the timed form this build writes (2: optional per-event load); it reads 1 and 2.
+pub const TIMED_VERSION: u32 = 2;
 /// Latest timestamp a stream may carry, and the physical ranges of a process header: one
 /// home in angraph-core (the chip applies the same bounds).
 pub use angraph_core::features::MAX_TIME_PS;
@@ -66,11 +73,13 @@ pub struct Hop {
     pub leave_ps: u64,
 }
 
-/// One event: its key (`DFS<n>`) and its path.
+/// One event: its key (`DFS<n>`), its load and its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Key in the file.
     pub key: String,
+    /// Words read and neurons fired at the destination (0 when the stream does not say).
+    pub load: EventLoad,
     /// Hops in path order.
     pub hops: Vec<Hop>,
 }
@@ -299,6 +308,10 @@ impl<'de> Deserialize<'de> for RawHop {
 #[serde(deny_unknown_fields)]
 struct RawEvent {
     key: String,
+    #[serde(default)]
+    words: u16,
+    #[serde(default)]
+    fires: u16,
     hops: Vec<RawHop>,
 }
 
@@ -348,8 +361,8 @@ impl Stream {
                     raw.format
                 );
             }
-            if raw.version != TIMED_VERSION {
-                bail!("{file}: field \"version\": version {} is not supported (expected {TIMED_VERSION})", raw.version);
+            if raw.version != 1 && raw.version != TIMED_VERSION {
+                bail!("{file}: field \"version\": version {} is not supported (expected 1 or {TIMED_VERSION})", raw.version);
             }
             if raw.time_unit != "ps" {
                 bail!(
@@ -359,6 +372,12 @@ impl Stream {
             }
             let mut events = Vec::with_capacity(raw.events.len());
             for ev in raw.events {
+                if raw.version < 2 && (ev.words, ev.fires) != (0, 0) {
+                    bail!(
+                        "{file}: event {:?}: fields \"words\" / \"fires\" need version 2",
+                        printable(&ev.key)
+                    );
+                }
                 let mut hops = Vec::with_capacity(ev.hops.len());
                 for (i, RawHop(name, a, b)) in ev.hops.into_iter().enumerate() {
                     let component = parse_component(&name, file, &ev.key, i)?;
@@ -368,7 +387,14 @@ impl Stream {
                         leave_ps: b,
                     });
                 }
-                events.push(Event { key: ev.key, hops });
+                events.push(Event {
+                    key: ev.key,
+                    load: EventLoad {
+                        words: ev.words,
+                        fires: ev.fires,
+                    },
+                    hops,
+                });
             }
             Stream {
                 header: Some(TimedHeader {
@@ -392,7 +418,11 @@ impl Stream {
                         leave_ps: 0,
                     });
                 }
-                events.push(Event { key, hops });
+                events.push(Event {
+                    key,
+                    load: EventLoad::default(),
+                    hops,
+                });
             }
             Stream {
                 header: None,
@@ -459,6 +489,14 @@ impl Stream {
             }
             if !keys.insert(ev.key.as_str()) {
                 bail!("{file}: event {key:?} appears twice");
+            }
+            if ev.load.fires > ev.load.words {
+                bail!(
+                    "{file}: event {key:?}, field \"fires\": {} neurons fire but the row has {} \
+                     words",
+                    ev.load.fires,
+                    ev.load.words
+                );
             }
             let mut prev_leave = 0;
             for (i, h) in ev.hops.iter().enumerate() {
@@ -547,6 +585,13 @@ impl Stream {
             }
             out.extend_from_slice(b"\n  {\"key\": ");
             serde_json::to_writer(&mut out, &ev.key)?;
+            if ev.load != EventLoad::default() {
+                write!(
+                    out,
+                    ", \"words\": {}, \"fires\": {}",
+                    ev.load.words, ev.load.fires
+                )?;
+            }
             out.extend_from_slice(b", \"hops\": [");
             for (j, hop) in ev.hops.iter().enumerate() {
                 if j > 0 {
@@ -586,7 +631,8 @@ impl Stream {
         };
         let mut b = HostBuilder::new(mesh, self.process())?;
         for ev in &self.events {
-            b.begin_event()?;
+            b.begin_event_with(ev.load)
+                .map_err(|e| anyhow!("event {:?}: {e}", printable(&ev.key)))?;
             for (i, h) in ev.hops.iter().enumerate() {
                 let id = mesh.id_of(h.component).map_err(|e| {
                     anyhow!(
@@ -625,6 +671,7 @@ pub fn from_sample(s: &crate::sim::Sample, node_name: &str) -> Stream {
             .collect();
         events.push(Event {
             key: format!("DFS{e}"),
+            load: s.plan.load(e),
             hops,
         });
     }

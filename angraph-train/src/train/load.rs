@@ -132,16 +132,16 @@ pub fn power_set(dir: &Path, split_seed: Option<u64>) -> Result<PowerSet> {
 }
 
 /// [`power_set`] as a model of input width `in_dim` reads it: the stored rows when the widths
-/// agree; for a 36-input model (the activity matrix, e.g. the original ANGraph-P) on rows of 42
-/// (activity matrix + operating conditions, `angraph_core::power_input`), their first 36 values.
-/// Any other mismatch is an error naming the dataset.
+/// agree; for a narrower model (a 36-input original, a 42-input model of power input version
+/// 2) on wider rows (`angraph_core::power_input`: each layout extends the one before), their
+/// first `in_dim` values ([`crate::dataset::power::model_row_width`]). Any other mismatch is
+/// an error naming the dataset.
 pub fn power_set_for(dir: &Path, split_seed: Option<u64>, in_dim: usize) -> Result<PowerSet> {
-    use angraph_core::power_input::{ACTIVITY_INPUTS, CONDITIONS_INPUTS};
     let mut set = power_set(dir, split_seed)?;
     if set.in_dim == in_dim {
         return Ok(set);
     }
-    if in_dim != ACTIVITY_INPUTS || set.in_dim != CONDITIONS_INPUTS {
+    if crate::dataset::power::model_row_width(set.in_dim, in_dim).is_none() {
         bail!(
             "{}: rows of {} inputs, the model reads {in_dim}",
             dir.display(),
@@ -150,10 +150,10 @@ pub fn power_set_for(dir: &Path, split_seed: Option<u64>, in_dim: usize) -> Resu
     }
     set.x = set
         .x
-        .chunks_exact(CONDITIONS_INPUTS)
-        .flat_map(|r| r[..ACTIVITY_INPUTS].iter().copied())
+        .chunks_exact(set.in_dim)
+        .flat_map(|r| r[..in_dim].iter().copied())
         .collect();
-    set.in_dim = ACTIVITY_INPUTS;
+    set.in_dim = in_dim;
     Ok(set)
 }
 
