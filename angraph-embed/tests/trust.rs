@@ -3,7 +3,6 @@
 //! Rust API and the C ABI structs.
 mod support;
 
-use angraph_core::power_input::{conditions_row, CONDITIONS_COLS};
 use angraph_core::{latency, power, Model};
 use angraph_embed::{Arena, Dims, EnergyEstimator, Estimator};
 use support::{EDGES, NODES};
@@ -12,8 +11,8 @@ type Est<'a> = Estimator<'a, NODES, EDGES>;
 const BYTES: usize = Est::arena_bytes(Dims::ORIGINAL);
 
 fn feed(est: &mut Est<'_>, s: &support::Stream) {
-    for ev in &s.events {
-        est.begin_event().unwrap();
+    for (i, ev) in s.events.iter().enumerate() {
+        est.begin_event_with(s.load(i)).unwrap();
         for h in ev {
             est.hop(h.id, h.enter, h.leave).unwrap();
         }
@@ -66,12 +65,7 @@ fn streaming_intervals_and_envelope_equal_the_host() {
         let v = g.view();
         let mut ws = vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
         let host = latency::predict_assessed(&model, &v, &mut ws).unwrap();
-        let mut x = support::host_activity(s);
-        if in_dim > x.len() {
-            let mut c = [0i32; CONDITIONS_COLS];
-            conditions_row(s.mesh, &s.process, &mut c).unwrap();
-            x.extend_from_slice(&c);
-        }
+        let x = support::host_power_input(s, in_dim);
         let mut pws = vec![0u8; power::required_workspace(&power_model)];
         let host_e = power::predict_assessed(&power_model, &x, &mut pws).unwrap();
         // Chip path.

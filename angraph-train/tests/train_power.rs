@@ -60,6 +60,7 @@ fn recipe(schedule: PowerSchedule, epochs: usize) -> PowerRecipe {
         standardize: true,
         seed: 1,
         loss: Default::default(),
+        anchor: false,
     }
 }
 

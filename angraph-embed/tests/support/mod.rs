@@ -37,12 +37,21 @@ pub struct Hop {
     pub leave: u64,
 }
 
-/// A hop stream: the mesh, the process and the events (paths of hops).
+/// A hop stream: the mesh, the process, the events (paths of hops) and, when the source
+/// carries it (a version-2 timed stream), each event's load (empty otherwise: no load).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stream {
     pub mesh: Mesh,
     pub process: ProcessDescriptor,
     pub events: Vec<Vec<Hop>>,
+    pub loads: Vec<angraph_core::features::EventLoad>,
+}
+
+impl Stream {
+    /// The load of event `i` (none when the stream carries no loads).
+    pub fn load(&self, i: usize) -> angraph_core::features::EventLoad {
+        self.loads.get(i).copied().unwrap_or_default()
+    }
 }
 
 /// Version of the `.angs` hop-stream file.
@@ -160,6 +169,7 @@ impl Stream {
             mesh,
             process,
             events,
+            loads: Vec::new(),
         })
     }
 
@@ -188,6 +198,7 @@ impl Stream {
                 .ok_or_else(|| err("process.temperature_c"))? as i16,
         };
         let mut events = Vec::new();
+        let mut loads = Vec::new();
         for (i, e) in v["events"]
             .as_array()
             .ok_or_else(|| err("events"))?
@@ -214,11 +225,16 @@ impl Stream {
                 });
             }
             events.push(hops);
+            loads.push(angraph_core::features::EventLoad {
+                words: e["words"].as_u64().unwrap_or(0) as u16,
+                fires: e["fires"].as_u64().unwrap_or(0) as u16,
+            });
         }
         Ok(Stream {
             mesh,
             process,
             events,
+            loads,
         })
     }
 }
@@ -318,6 +334,7 @@ pub fn synthetic_stream(w: u16, h: u16, events: usize, seed: u64) -> Stream {
         mesh,
         process: PROCESS,
         events: out,
+        loads: Vec::new(),
     }
 }
 
@@ -334,8 +351,8 @@ pub fn feed<const N: usize, const E: usize>(
     b: &mut GraphBuilder<N, E>,
     s: &Stream,
 ) -> angraph_core::Result<()> {
-    for ev in &s.events {
-        b.begin_event()?;
+    for (i, ev) in s.events.iter().enumerate() {
+        b.begin_event_with(s.load(i))?;
         for h in ev {
             b.hop(h.id, h.enter, h.leave)?;
         }
@@ -484,6 +501,17 @@ pub const ORIGINAL_POWER: &str = "saved_model/power_ap_mnist_4x4_tsmc28.angq";
 /// The trained ANGraph-L the `trained` firmware variant runs (the stream is a tsmc28 stream).
 pub const TRAINED_LATENCY: &str = "saved_model/latency_digits_4x4_to_tsmc28.angq";
 /// The activity matrix of a stream (`GraphBuilder::activity_matrix` on the host).
+/// The stream's ANGraph-P input for a model of `in_dim` (36, 42 or 48 values:
+/// `GraphBuilder::power_input`).
+pub fn host_power_input(s: &Stream, in_dim: usize) -> Vec<i32> {
+    let mut b: Box<GraphBuilder<NODES, EDGES>> =
+        Box::new(GraphBuilder::new(s.mesh, s.process).expect("builder"));
+    feed(&mut b, s).expect("feed");
+    let mut x = vec![0i32; in_dim];
+    b.power_input(in_dim, &mut x).expect("power input");
+    x
+}
+
 pub fn host_activity(s: &Stream) -> Vec<i32> {
     let mut b: Box<GraphBuilder<NODES, EDGES>> =
         Box::new(GraphBuilder::new(s.mesh, s.process).expect("builder"));

@@ -23,9 +23,9 @@ committed samples (the first samples of each full set) under `data/samples/`.
 - `samples/<name>/`: latency datasets in the OGB raw format (`raw/*.csv.gz`, \
 `split/random/*.csv.gz`, `meta.json` with feature names, units, feature-set version, hardware \
 configuration, seed and every model parameter; `raw/system-estimate.csv.gz` holds the \
-system-level latency estimate) and power datasets (`feature.npy` `(N, 7, 6)`: the 6 x 6 \
-activity matrix and the operating-conditions row, power input version 2; `label.npy` \
-`(N, 3)` = total, dynamic, static energy in nJ).
+system-level latency estimate) and power datasets (`feature.npy` `(N, 8, 6)`: the 6 x 6 \
+activity matrix, the operating-conditions row and the event-load row, power input version 3; \
+`label.npy` `(N, 3)` = total, dynamic, static energy in nJ).
 - `samples/speed.json`: generation speed of the last run of each sample (not part of the dataset bytes).
 - `streams/`: example event streams (TrueAsync DFG JSON and the timed form).
 - `digits/`: the handwritten digits the `digits` workloads run on: UCI \"Optical Recognition of \

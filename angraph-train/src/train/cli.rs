@@ -185,6 +185,12 @@ pub struct PowerArgs {
     /// error per row: small meshes count as much as large ones; the recommended model's).
     #[arg(long, value_enum, default_value = "mse")]
     pub loss: PowerLoss,
+    /// Carry a least-squares linear path from the operation counts (hops per component class,
+    /// busiest component's hops, synaptic words read, neurons fired) to the dynamic energy
+    /// through the network, which then learns the rest (needs 48-value inputs: power input
+    /// version 3). The recommended model's.
+    #[arg(long)]
+    pub anchor: bool,
 }
 
 /// `angraph train search`.
@@ -510,6 +516,7 @@ fn train_power(a: &PowerArgs) -> Result<()> {
         standardize: !a.raw_inputs,
         seed: a.run.seed,
         loss: a.loss,
+        anchor: a.anchor,
     };
     eprintln!(
         "ANGraph-P on {} ({} train / {} valid / {} test rows, {} inputs, device {:?})",

@@ -17,6 +17,7 @@ pub mod load;
 pub mod log;
 pub mod plot;
 pub mod power;
+pub mod power_anchor;
 pub mod run_dir;
 
 use std::collections::BTreeMap;

@@ -75,6 +75,11 @@ pub struct PowerRecipe {
     /// Loss (older recipes: `mse`).
     #[serde(default)]
     pub loss: PowerLoss,
+    /// Carry a least-squares linear path from the operation counts to the dynamic energy
+    /// through the network ([`super::power_anchor`]; needs power input version 3). Older
+    /// recipes: off.
+    #[serde(default)]
+    pub anchor: bool,
 }
 
 /// A trained (or training) ANGraph-P with its input standardisation.
@@ -292,6 +297,30 @@ pub fn train(
             let _ = tch::no_grad(|| b.shallow_clone().fill_(mean));
         }
     }
+    // The linear path: fitted once on the training rows, held after every step; the dynamic
+    // head starts as exactly that fit (its other inputs at 0).
+    let anchor = if recipe.anchor {
+        Some(super::power_anchor::fit(set, recipe.label_scale, 0)?)
+    } else {
+        None
+    };
+    if let Some(coef) = &anchor {
+        super::power_anchor::impose(net, &model.norm, coef)?;
+        let head = &net.heads[0];
+        let width = head.ws.size()[1] as usize;
+        let mut w = vec![0f32; width];
+        w[0] = 1.0 / target[0].1;
+        tch::no_grad(|| {
+            head.ws
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&w).view([1, -1]));
+            if let Some(b) = &head.bs {
+                let _ = b
+                    .shallow_clone()
+                    .fill_(-(target[0].0 as f64) / target[0].1 as f64);
+            }
+        });
+    }
     // Per-head loss weights: inverse variance of the (possibly standardised) targets, so that
     // dynamic and static energy count alike.
     let weights: Vec<f64> = (0..2)
@@ -415,6 +444,9 @@ pub fn train(
                 .to_device(device);
             let loss = weighted_mse(&net.forward(&x)?, &y, &rows_of(idx), w);
             adam.backward_step(&loss);
+            if let Some(coef) = &anchor {
+                super::power_anchor::impose(net, &model.norm, coef)?;
+            }
             let l = loss.double_value(&[]);
             if !l.is_finite() {
                 bail!("epoch {}: the training loss is not finite", epoch + 1);
