@@ -79,7 +79,7 @@ if [ "$what" = both ] || [ "$what" = power ]; then
     evals=(); for n in $(protocol_sets angraph_p train); do evals+=("$d/$n:test"); done
     for n in $(protocol_sets angraph_p eval); do evals+=("$d/$n:all"); done
     "$A" train power --data "${train[@]}" --out "runs/angraph_p_seed$seed" --schedule joint \
-        --anchor --epochs 300 --seed "$seed" --threads 1 --quiet --save "$out/angraph_p"
+        --anchor --stages 64x2,16x0 --epochs 300 --seed "$seed" --threads 1 --quiet --save "$out/angraph_p"
     trust=(); for t in "${train[@]}"; do trust+=(--trust-data "$t"); done
     "$A" quantize --model "$out/angraph_p.safetensors" --data "${train[@]}" --calib 2048 "${trust[@]}"
     "$A" eval --model "$out/angraph_p.safetensors" --out "runs/angraph_p_seed$seed/eval" --data "${evals[@]}"

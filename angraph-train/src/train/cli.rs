@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use angraph_core::config::{Aggr, Jk, LatencyConfig, Pool, PowerConfig, Preprocess};
+use angraph_core::config::{Aggr, Jk, LatencyConfig, Pool, PowerConfig, Preprocess, Stage};
 use angraph_core::Precision;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -161,11 +161,16 @@ pub struct LatencyArgs {
 pub struct PowerArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// `joint` (both heads together), `two-stage` (dynamic, then static on the frozen trunk;
-    /// the original) or `two-stage-joint` (dynamic, then trunk and both heads together: the
-    /// recipe of the saved model, which learns static energy from the operating conditions).
+    /// `joint` (both heads together; the recommended model's, with `--anchor`), `two-stage`
+    /// (dynamic, then static on the frozen trunk; the original) or `two-stage-joint` (dynamic,
+    /// then trunk and both heads together).
     #[arg(long, value_enum, default_value = "joint")]
     pub schedule: PowerSchedule,
+    /// Stages of the residual MLP as `WIDTHxBLOCKS,...` (each stage: a linear layer of that
+    /// width + ReLU, then that many residual blocks). Default: the original ANGraph-P,
+    /// 128x4,64x2,16x0.
+    #[arg(long, default_value = "128x4,64x2,16x0", value_parser = parse_stages)]
+    pub stages: heapless::Vec<Stage, { angraph_core::config::MAX_STAGES }>,
     /// Epochs (two-stage: half per stage).
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
@@ -489,6 +494,41 @@ struct PowerTrainReport<'a> {
     command: String,
 }
 
+/// `--stages`: `WIDTHxBLOCKS` stages separated by commas (widths and block counts as
+/// `PowerConfig::validate` allows them).
+fn parse_stages(
+    text: &str,
+) -> std::result::Result<heapless::Vec<Stage, { angraph_core::config::MAX_STAGES }>, String> {
+    let mut out = heapless::Vec::new();
+    for part in text.split(',') {
+        let (w, b) = part
+            .trim()
+            .split_once('x')
+            .ok_or_else(|| format!("{part:?}: expected WIDTHxBLOCKS, e.g. 64x2"))?;
+        let width: u16 = w
+            .parse()
+            .map_err(|_| format!("{part:?}: width {w:?} is not a number"))?;
+        let blocks: u8 = b
+            .parse()
+            .map_err(|_| format!("{part:?}: blocks {b:?} is not a number"))?;
+        if width == 0 || width > angraph_core::config::MAX_WIDTH {
+            return Err(format!(
+                "{part:?}: width {width} is outside 1..={}",
+                angraph_core::config::MAX_WIDTH
+            ));
+        }
+        if blocks > angraph_core::config::MAX_BLOCKS {
+            return Err(format!(
+                "{part:?}: {blocks} blocks, at most {}",
+                angraph_core::config::MAX_BLOCKS
+            ));
+        }
+        out.push(Stage { width, blocks })
+            .map_err(|_| format!("more than {} stages", angraph_core::config::MAX_STAGES))?;
+    }
+    Ok(out)
+}
+
 fn train_power(a: &PowerArgs) -> Result<()> {
     let device = a.run.setup()?;
     let mut set = super::load::power_sets(&a.run.data, a.run.split_seed)?;
@@ -505,6 +545,7 @@ fn train_power(a: &PowerArgs) -> Result<()> {
     let recipe = PowerRecipe {
         config: PowerConfig {
             in_dim: set.in_dim as u16,
+            stages: a.stages.clone(),
             ..PowerConfig::original()
         },
         schedule: a.schedule,
@@ -841,4 +882,43 @@ pub fn run_quantize(a: &QuantizeArgs) -> Result<()> {
     )?;
     eprintln!("report: {}", merged.0.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_parse_and_bad_ones_say_why() {
+        let s = parse_stages("64x2,16x0").unwrap();
+        assert_eq!(
+            s.as_slice(),
+            &[
+                Stage {
+                    width: 64,
+                    blocks: 2
+                },
+                Stage {
+                    width: 16,
+                    blocks: 0
+                }
+            ]
+        );
+        assert_eq!(
+            parse_stages("128x4,64x2,16x0").unwrap().as_slice(),
+            PowerConfig::original().stages.as_slice()
+        );
+        for (bad, why) in [
+            ("64", "WIDTHxBLOCKS"),
+            ("ax2", "width"),
+            ("64xb", "blocks"),
+            ("0x1", "outside"),
+            ("300x1", "outside"),
+            ("64x9", "at most"),
+            ("8x0,8x0,8x0,8x0,8x0", "stages"),
+        ] {
+            let e = parse_stages(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 }
