@@ -50,6 +50,10 @@ enum Command {
     /// The information bound of ANGraph-P's static energy: regenerate a power entry's samples
     /// and score oracles that know everything but the unobservable per-die factor.
     PowerBound(angraph_train::dataset::power_bound::PowerBoundArgs),
+    /// The information bound of ANGraph-L: regenerate a latency entry's samples and score
+    /// oracles that know everything but the unobservable per-die and per-component delay
+    /// variation.
+    LatencyBound(angraph_train::dataset::latency_bound::LatencyBoundArgs),
 }
 
 /// Let a closed stdout end the process quietly (SIGPIPE, status 141), as for other Unix
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => angraph_train::stream::cli::run(&a),
         Command::Datasets(a) => angraph_train::dataset::cli::run(&a),
         Command::PowerBound(a) => angraph_train::dataset::power_bound::run(&a),
+        Command::LatencyBound(a) => angraph_train::dataset::latency_bound::run(&a),
         Command::TorchInfo => {
             let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
             println!(

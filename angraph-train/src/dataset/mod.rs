@@ -47,6 +47,7 @@ pub mod cli;
 pub mod csvgz;
 pub mod generate;
 pub mod graph;
+pub mod latency_bound;
 pub mod manifest;
 pub mod npy;
 pub mod ogb;

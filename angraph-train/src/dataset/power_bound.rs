@@ -98,7 +98,7 @@ struct Row {
 type Oracle = (&'static str, &'static str, fn(&Row) -> f64);
 
 /// The constant `c` minimising `mean |y - c p| / y`: the median of `y / p` weighted by `p / y`.
-fn mape_scale(pred: &[f64], truth: &[f64]) -> f64 {
+pub(crate) fn mape_scale(pred: &[f64], truth: &[f64]) -> f64 {
     let mut r: Vec<(f64, f64)> = pred
         .iter()
         .zip(truth)
@@ -120,10 +120,32 @@ fn mape_scale(pred: &[f64], truth: &[f64]) -> f64 {
     r[r.len() - 1].0
 }
 
-fn metrics(idx: &[usize], pred: impl Fn(usize) -> f64, truth: impl Fn(usize) -> f64) -> Metrics {
+pub(crate) fn metrics(
+    idx: &[usize],
+    pred: impl Fn(usize) -> f64,
+    truth: impl Fn(usize) -> f64,
+) -> Metrics {
     let p: Vec<f32> = idx.iter().map(|&i| pred(i) as f32).collect();
     let t: Vec<f32> = idx.iter().map(|&i| truth(i) as f32).collect();
     Metrics::of(&p, &t)
+}
+
+/// The simulator of manifest entry `name`, checked to be of `kind` and to have enough
+/// `samples` for a split (what both bound reports regenerate).
+pub(crate) fn entry_generator(
+    manifest: &Manifest,
+    name: &str,
+    kind: super::Kind,
+    samples: usize,
+) -> Result<Generator> {
+    let e = manifest.select(&[name.to_string()])?[0];
+    if e.kind != kind {
+        bail!("{name}: not a {kind:?} dataset");
+    }
+    if samples < 10 {
+        bail!("{name}: at least 10 samples are needed for a split");
+    }
+    Generator::new(e.config.clone())
 }
 
 /// Regenerate `samples` samples of the power entry `name` and score the oracles.
@@ -133,14 +155,7 @@ pub fn power_bound(
     samples: usize,
     progress: bool,
 ) -> Result<PowerBound> {
-    let e = manifest.select(&[name.to_string()])?[0];
-    if e.kind != super::Kind::Power {
-        bail!("{name}: not a power dataset");
-    }
-    if samples < 10 {
-        bail!("{name}: at least 10 samples are needed for a split");
-    }
-    let gen = Generator::new(e.config.clone())?;
+    let gen = entry_generator(manifest, name, super::Kind::Power, samples)?;
     let bar = crate::progress::progress_bar(progress, samples as u64, name);
     let rows: Vec<Row> = (0..samples as u64)
         .into_par_iter()
@@ -244,14 +259,26 @@ pub fn run(a: &PowerBoundArgs) -> Result<()> {
         }
         reports.push(b);
     }
-    if let Some(p) = &a.json {
+    write_json(a.json.as_deref(), &reports)
+}
+
+/// Write a bound report as JSON to `path` (atomically) when one was asked for.
+pub(crate) fn write_json<T: Serialize>(path: Option<&std::path::Path>, reports: &T) -> Result<()> {
+    if let Some(p) = path {
         crate::fsio::write_atomic(
             p,
-            (serde_json::to_string_pretty(&reports)? + "\n").as_bytes(),
+            (serde_json::to_string_pretty(reports)? + "\n").as_bytes(),
         )?;
         eprintln!("wrote {}", p.display());
     }
     Ok(())
+}
+
+/// The repository's manifest (tests of the bound reports).
+#[cfg(test)]
+pub(crate) fn repo_manifest() -> Manifest {
+    Manifest::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/manifest.json"))
+        .unwrap()
 }
 
 #[cfg(test)]
@@ -273,10 +300,7 @@ mod tests {
     #[test]
     fn the_die_factor_is_what_the_best_oracle_misses() {
         // With die = 1 the sample is the all-but-die oracle's own input: exact.
-        let m = Manifest::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/manifest.json"),
-        )
-        .unwrap();
+        let m = repo_manifest();
         let e = m.select(&["power_digits_2x2".into()]).unwrap()[0];
         let gen = Generator::new(e.config.clone()).unwrap();
         let mut differs = false;
