@@ -58,10 +58,10 @@ fi
 # JSON stream gives (timing and process features set to 0, a log2(1 + latency) head).
 if [ "$what" = latency_dfg ]; then
     d="$data/angraph_l"
-    "$A" datasets --protocol angraph_l --out "$d" --quiet
-    train=(); for n in $(protocol_sets angraph_l train); do train+=("$d/$n"); done
-    evals=(); for n in $(protocol_sets angraph_l train); do evals+=("$d/$n:test"); done
-    for n in $(protocol_sets angraph_l eval); do evals+=("$d/$n:all"); done
+    "$A" datasets --protocol angraph_l_dfg --out "$d" --quiet
+    train=(); for n in $(protocol_sets angraph_l_dfg train); do train+=("$d/$n"); done
+    evals=(); for n in $(protocol_sets angraph_l_dfg train); do evals+=("$d/$n:test"); done
+    for n in $(protocol_sets angraph_l_dfg eval); do evals+=("$d/$n:all"); done
     "$A" train latency --data "${train[@]}" --out "runs/angraph_l_dfg_seed$seed" --preprocess untimed \
         --epochs 40 --seed "$seed" --threads 1 --quiet --save "$out/angraph_l_dfg"
     trust=(); for t in "${train[@]}"; do trust+=(--trust-data "$t"); done

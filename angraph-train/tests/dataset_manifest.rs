@@ -41,12 +41,18 @@ fn manifest_has_the_papers_shape() {
         .count();
     let pow = m.datasets.iter().filter(|e| e.kind == Kind::Power).count();
     // The paper's 16 + 6, plus the training mixes and held-out checks of the protocols.
-    assert_eq!((lat, pow), (28, 14));
+    assert_eq!((lat, pow), (29, 14));
     let mut seeds: Vec<u64> = m.datasets.iter().map(|e| e.config.seed).collect();
     seeds.sort();
     seeds.dedup();
-    assert_eq!(seeds.len(), 42, "every dataset has its own seed");
-    for model in ["angraph_l", "angraph_p", "paper_l", "paper_p"] {
+    assert_eq!(seeds.len(), 43, "every dataset has its own seed");
+    for model in [
+        "angraph_l",
+        "angraph_l_dfg",
+        "angraph_p",
+        "paper_l",
+        "paper_p",
+    ] {
         assert!(m.protocol(model).is_ok(), "{model}");
     }
     for e in &m.datasets {
