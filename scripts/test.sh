@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh clone: set-up (idempotent: venv with torch 2.13.0, Cortex-M
 # targets, qemu-system-arm, gcc-arm-none-eabi), formatting, lints, every test of the workspace
 # (nextest when installed, plus the doc tests), and the no_std build of angraph-core for
-# thumbv7em-none-eabihf. `.ci/run` runs exactly this script.
+# thumbv7em-none-eabihf (with clippy on its Cortex-M4 DSP kernels). `.ci/run` runs exactly this script.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,7 +26,8 @@ else
 fi
 cargo test --quiet --workspace --doc
 
-step "no_std build of angraph-core for thumbv7em-none-eabihf"
+step "no_std build of angraph-core for thumbv7em-none-eabihf (portable, and the SMLAD kernels)"
 cargo build --quiet -p angraph-core --target thumbv7em-none-eabihf
+cargo clippy --quiet -p angraph-core --target thumbv7em-none-eabihf --features cortex-m-dsp -- -D warnings
 
 step "all passed"

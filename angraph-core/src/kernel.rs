@@ -3,8 +3,9 @@
 //! `512 * 127 * 32767 < 2^31`; a hostile blob gets garbage, never a panic).
 //!
 //! On x86_64 the int16 product uses SSE2 (part of the x86_64 baseline, so no runtime detection
-//! and no `std` needed): sign-extend 16 weights to int16, then `pmaddwd`. Elsewhere (Cortex-M)
-//! a plain loop. On x86_64 hosts (feature `std`) whole layers run in the kernel of [`path`],
+//! and no `std` needed): sign-extend 16 weights to int16, then `pmaddwd`. On ARMv7E-M with the
+//! feature `cortex-m-dsp` (Cortex-M4/M7), `SMLAD` dual 16-bit multiply-accumulates
+//! (`kernel/cortex_m_dsp.rs`); elsewhere (Cortex-M3) a plain loop. On x86_64 hosts (feature `std`) whole layers run in the kernel of [`path`],
 //! detected at run time: AVX2, AVX-512BW or AVX-512 VNNI (`kernel/avx512.rs`, also int8
 //! activations with `vpdpbusd`); see `docs/kernels.md`. All give identical results (wrapping
 //! `i32` addition is associative).
@@ -14,6 +15,8 @@ use crate::model::Linear;
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod avx512;
+#[cfg(all(target_arch = "arm", feature = "cortex-m-dsp"))]
+pub mod cortex_m_dsp;
 
 /// The kernel family of the int16-activation layers on an x86_64 host (feature `std`): every
 /// path gives bit-identical results. [`linear_fixed`] uses [`path`]: the best one the CPU has,
@@ -118,7 +121,14 @@ pub fn dot_i8_i16(row: &[u8], x: &[i16]) -> i32 {
     {
         dot_i8_i16_sse2(row, x)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "arm", feature = "cortex-m-dsp"))]
+    {
+        cortex_m_dsp::dot_i8_i16(row, x)
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "arm", feature = "cortex-m-dsp")
+    )))]
     {
         dot_i8_i16_scalar(row, x)
     }
@@ -161,7 +171,14 @@ pub fn dot4_i8_i16(w: &[u8], x: &[i16]) -> [i32; 4] {
     {
         dot4_i8_i16_sse2(w, x)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "arm", feature = "cortex-m-dsp"))]
+    {
+        cortex_m_dsp::dot4_i8_i16(w, x)
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "arm", feature = "cortex-m-dsp")
+    )))]
     {
         core::array::from_fn(|r| dot_i8_i16_scalar(&w[r * n..(r + 1) * n], x))
     }
@@ -450,6 +467,19 @@ pub fn linear_fixed_portable<A: Activation>(lin: &Linear<'_>, x: &[A], out: &mut
     };
     let out = &mut out[..lin.out_dim];
     let mut o = 0;
+    // Cortex-M4/M7: the activations repacked once for all rows of the layer.
+    #[cfg(all(target_arch = "arm", feature = "cortex-m-dsp"))]
+    if let Some(x16) = A::as_i16(x).filter(|x| x.len() <= cortex_m_dsp::PACK_CAPACITY) {
+        let mut packed = [0u32; cortex_m_dsp::PACK_CAPACITY / 2];
+        cortex_m_dsp::pack(x16, &mut packed);
+        while o + 4 <= out.len() {
+            let d = cortex_m_dsp::dot4_packed(lin.rows_bytes(o, 4), x16, &packed);
+            for (r, &dv) in d.iter().enumerate() {
+                out[o + r] = finish(o + r, dv);
+            }
+            o += 4;
+        }
+    }
     if let Some(x16) = A::as_i16(x) {
         while o + 4 <= out.len() {
             let d = dot4_i8_i16(lin.rows_bytes(o, 4), x16);

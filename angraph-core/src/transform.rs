@@ -46,6 +46,9 @@ use crate::power_input::{
     conditions_row, load_row, LoadTotals, PowerInput, ACTIVITY_INPUTS, CONDITIONS_INPUTS,
 };
 
+/// [`GraphBuilder`]'s "no edge yet" slot.
+const NO_EDGE: u32 = u32::MAX;
+
 /// Streaming, capacity-bounded builder of one graph. Reuse it with [`GraphBuilder::reset`].
 #[derive(Debug, Clone)]
 pub struct GraphBuilder<const MAX_NODES: usize, const MAX_EDGES: usize> {
@@ -61,6 +64,9 @@ pub struct GraphBuilder<const MAX_NODES: usize, const MAX_EDGES: usize> {
     n_edges: usize,
     /// Scratch for `finish`: output position of each node slot.
     rank: [u32; MAX_NODES],
+    /// Per node slot, the edge slots its last two distinct outgoing hops took, most recent
+    /// first ([`NO_EDGE`] before one): a path that repeats skips both lookups.
+    last_out: [[u32; 2]; MAX_NODES],
     in_event: bool,
     /// Load of the open event (added to its WeightSRAM and LUT hops).
     load: EventLoad,
@@ -161,6 +167,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             edge_order: [0; MAX_EDGES],
             n_edges: 0,
             rank: [0; MAX_NODES],
+            last_out: [[NO_EDGE; 2]; MAX_NODES],
             in_event: false,
             load: EventLoad { words: 0, fires: 0 },
             prev: None,
@@ -195,6 +202,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             core::ptr::addr_of_mut!((*p).edges).write_bytes(0, 1);
             core::ptr::addr_of_mut!((*p).edge_order).write_bytes(0, 1);
             core::ptr::addr_of_mut!((*p).rank).write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).last_out).write_bytes(0, 1);
             core::ptr::addr_of_mut!((*p).mesh).write(mesh);
             core::ptr::addr_of_mut!((*p).process).write(process);
             core::ptr::addr_of_mut!((*p).n_nodes).write(0);
@@ -317,6 +325,26 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
                 ));
             }
         }
+        // The edge the previous node took last time, if this hop repeats it: node and edge
+        // slots without a search (and nothing to insert, so no capacity to check).
+        let repeat = self.prev.and_then(|(p, _, _)| {
+            let key = ((self.nodes[p as usize].id as u64) << 32) | id as u64;
+            let hit = |c: u32| (c as usize) < self.n_edges && self.edges[c as usize].key == key;
+            let [c0, c1] = self.last_out[p as usize];
+            match (hit(c0), hit(c1)) {
+                (true, _) => Some((p, c0)),
+                (false, true) => Some((p, c1)),
+                _ => None,
+            }
+        });
+        if let Some((p, c)) = repeat {
+            let slot = self.edges[c as usize].dst;
+            self.record_node(slot, id, enter, leave);
+            self.record_edge(c, enter);
+            self.took(p, c);
+            self.record_hop(slot, enter, leave);
+            return Ok(());
+        }
         // Capacity checks first, so that a failed hop changes nothing.
         let node_pos = self.find_node(id);
         let need_node = node_pos.is_err();
@@ -346,6 +374,36 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             Ok(i) => self.node_order[i],
             Err(i) => self.insert_node(i, id),
         };
+        self.record_node(slot, id, enter, leave);
+        if let Some((p, key, pos)) = edge_pos {
+            let eslot = match pos {
+                Ok(i) => self.edge_order[i],
+                Err(i) => {
+                    let es = self.insert_edge(i, key, p, slot);
+                    self.nodes[p as usize].out_degree += 1;
+                    self.nodes[slot as usize].in_degree += 1;
+                    es
+                }
+            };
+            self.record_edge(eslot, enter);
+            self.took(p, eslot);
+        }
+        self.record_hop(slot, enter, leave);
+        Ok(())
+    }
+
+    /// Node slot `p`'s hop took edge slot `c`: most recent first in `last_out`.
+    #[inline(always)]
+    fn took(&mut self, p: u32, c: u32) {
+        let l = &mut self.last_out[p as usize];
+        if l[0] != c {
+            *l = [c, l[0]];
+        }
+    }
+
+    /// A validated hop's node statistics.
+    #[inline(always)]
+    fn record_node(&mut self, slot: u32, id: u32, enter: u64, leave: u64) {
         let n = &mut self.nodes[slot as usize];
         n.visits = n.visits.saturating_add(1);
         let dwell = leave - enter;
@@ -360,31 +418,29 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
             n.words = n.words.saturating_add(self.load.words as u32);
             n.fires = n.fires.saturating_add(self.load.fires as u32);
         }
-        if let Some((p, key, pos)) = edge_pos {
-            let prev_leave = self.prev.map(|v| v.2).unwrap_or(0);
-            let eslot = match pos {
-                Ok(i) => self.edge_order[i],
-                Err(i) => {
-                    let es = self.insert_edge(i, key, p, slot);
-                    self.nodes[p as usize].out_degree += 1;
-                    self.nodes[slot as usize].in_degree += 1;
-                    es
-                }
-            };
-            let e = &mut self.edges[eslot as usize];
-            e.activities = e.activities.saturating_add(1);
-            e.first = e.first.min(enter);
-            e.last = e.last.max(enter);
-            // Timestamps anywhere in u64 (hostile streams included): the gap saturates.
-            let gap =
-                (enter as i128 - prev_leave as i128).clamp(i64::MIN as i128, i64::MAX as i128);
-            e.gap_sum = e.gap_sum.saturating_add(gap as i64);
-        }
+    }
+
+    /// A validated hop's statistics of the edge from the previous hop.
+    #[inline(always)]
+    fn record_edge(&mut self, eslot: u32, enter: u64) {
+        let prev_leave = self.prev.map(|v| v.2).unwrap_or(0);
+        let e = &mut self.edges[eslot as usize];
+        e.activities = e.activities.saturating_add(1);
+        e.first = e.first.min(enter);
+        e.last = e.last.max(enter);
+        // Both times are at most MAX_TIME_PS (checked when each hop came in), so the
+        // difference is exact in i64; the sum saturates.
+        let gap = enter as i64 - prev_leave as i64;
+        e.gap_sum = e.gap_sum.saturating_add(gap);
+    }
+
+    /// A validated hop's stream summary and the event's previous hop.
+    #[inline(always)]
+    fn record_hop(&mut self, slot: u32, enter: u64, leave: u64) {
         self.summary.hops = self.summary.hops.saturating_add(1);
         self.summary.start = self.summary.start.min(enter);
         self.summary.end = self.summary.end.max(leave);
         self.prev = Some((slot, enter, leave));
-        Ok(())
     }
 
     fn find_node(&self, id: u32) -> core::result::Result<usize, usize> {
@@ -398,6 +454,7 @@ impl<const MAX_NODES: usize, const MAX_EDGES: usize> GraphBuilder<MAX_NODES, MAX
     fn insert_node(&mut self, pos: usize, id: u32) -> u32 {
         let slot = self.n_nodes as u32;
         self.nodes[slot as usize] = NodeStats::new(id);
+        self.last_out[slot as usize] = [NO_EDGE; 2];
         self.node_order.copy_within(pos..self.n_nodes, pos + 1);
         self.node_order[pos] = slot;
         self.n_nodes += 1;

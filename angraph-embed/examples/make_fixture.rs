@@ -8,7 +8,7 @@
 //! system-level stream of the project's simulator, recorded and converted with:
 //!
 //! ```text
-//! angraph simulate --workload digits-conv --coding latency --mesh 4x4 --process tsmc28 \
+//! angraph simulate --workload digits-conv --coding latency --mesh 4x4 --process tsmc65 \
 //!     --seed 7 --samples 3 --streams /tmp/angraph-streams
 //! cargo run -p angraph-embed --example make_fixture -- \
 //!     --stream /tmp/angraph-streams/sample-2.timed.json
@@ -20,11 +20,14 @@
 //! - `latency.angq`: the PLACEHOLDER original-size ANGraph-L (seeded random weights, int16,
 //!   input projection from the transform's 35 features), calibrated on synthetic 4x4 streams;
 //! - `tiny_power.angq`: a tiny ANGraph-P (the firmware's wrong-family check);
-//! - `stream.angs`: the 4x4 hop stream the firmware replays (compact `.angs` v2);
+//! - `stream.angs`: the 4x4 hop stream the firmware replays (compact `.angs` v3, with each
+//!   event's load);
 //! - `power.angq`: a copy of the imported original ANGraph-P (`saved_model/`, real weights), for
 //!   the firmware's `energy` feature (its input is the stream's activity matrix);
-//! - `trained_latency.angq`: a copy of the trained ANGraph-L transferred to tsmc28 (the
-//!   stream's node; `saved_model/`, real weights), for the firmware's `trained` feature.
+//! - `trained_latency.angq`: a copy of the trained ANGraph-L transferred to tsmc28
+//!   (`saved_model/`, real weights), for the firmware's `trained` feature;
+//! - `angraph_l.angq`, `angraph_p.angq`: copies of the recommended ANGraph-L and ANGraph-P
+//!   (`saved_model/`, with their trust sections), for the firmware's `estimate` feature.
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -87,6 +90,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "trained_latency.angq",
             std::fs::read(support::repo_root().join(support::TRAINED_LATENCY))
                 .map_err(|e| format!("{}: {e}", support::TRAINED_LATENCY))?,
+        ),
+        (
+            "angraph_l.angq",
+            std::fs::read(support::repo_root().join(support::RECOMMENDED_LATENCY))
+                .map_err(|e| format!("{}: {e}", support::RECOMMENDED_LATENCY))?,
+        ),
+        (
+            "angraph_p.angq",
+            std::fs::read(support::repo_root().join(support::RECOMMENDED_POWER))
+                .map_err(|e| format!("{}: {e}", support::RECOMMENDED_POWER))?,
         ),
     ];
     for (name, bytes) in &files {

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     // The `energy` variant holds both models: 512 KB of flash instead of 256 KB.
-    let memory = if std::env::var_os("CARGO_FEATURE_ENERGY").is_some() {
+    let memory = if std::env::var_os("CARGO_FEATURE_ENERGY").is_some()
+        && std::env::var_os("CARGO_FEATURE_ESTIMATE").is_none()
+    {
         "memory-energy.x"
     } else {
         "memory-budget.x"
@@ -21,6 +23,9 @@ fn main() {
         "tiny_power.angq",
         "stream.angs",
         "power.angq",
+        "trained_latency.angq",
+        "angraph_l.angq",
+        "angraph_p.angq",
     ] {
         println!("cargo:rerun-if-changed=fixtures/{f}");
     }

@@ -25,13 +25,43 @@ fn target_dir() -> PathBuf {
     support::target_subdir("firmware")
 }
 
+/// The core a firmware build targets: the target triple and QEMU's machine and CPU for it.
+#[derive(Clone, Copy)]
+enum Core {
+    /// Cortex-M3 (`thumbv7m-none-eabi`, mps2-an385): the portable path.
+    M3,
+    /// Cortex-M4F (`thumbv7em-none-eabihf`, mps2-an386): DSP extension and FPU.
+    M4,
+}
+
+impl Core {
+    fn triple(self) -> &'static str {
+        match self {
+            Core::M3 => "thumbv7m-none-eabi",
+            Core::M4 => "thumbv7em-none-eabihf",
+        }
+    }
+    fn qemu(self) -> [&'static str; 4] {
+        match self {
+            Core::M3 => ["-machine", "mps2-an385", "-cpu", "cortex-m3"],
+            Core::M4 => ["-machine", "mps2-an386", "-cpu", "cortex-m4"],
+        }
+    }
+}
+
 /// `cargo build --release` of the firmware (its own workspace, target and linker script) with
 /// `features`; returns a copy of the ELF private to this variant.
 fn build_firmware(features: &str) -> PathBuf {
+    build_firmware_for(Core::M3, features)
+}
+
+/// [`build_firmware`] for a given core.
+fn build_firmware_for(core: Core, features: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(firmware_dir())
-        .args(["build", "--release", "--features", features, "--target-dir"])
+        .args(["build", "--release", "--target", core.triple()])
+        .args(["--features", features, "--target-dir"])
         .arg(target_dir())
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -40,12 +70,18 @@ fn build_firmware(features: &str) -> PathBuf {
         .expect("running cargo to build the firmware");
     assert!(
         out.status.success(),
-        "firmware build failed (is the thumbv7m-none-eabi target installed? scripts/setup.sh \
-         adds it):\n{}",
+        "firmware build failed (is the {} target installed? scripts/setup.sh adds it):\n{}",
+        core.triple(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let elf = target_dir().join("thumbv7m-none-eabi/release/angraph-firmware");
-    let copy = target_dir().join(format!("angraph-firmware-{}", features.replace(',', "-")));
+    let elf = target_dir()
+        .join(core.triple())
+        .join("release/angraph-firmware");
+    let copy = target_dir().join(format!(
+        "angraph-firmware-{}-{}",
+        core.triple(),
+        features.replace(',', "-")
+    ));
     std::fs::copy(&elf, &copy).expect("copying the firmware ELF");
     copy
 }
@@ -53,12 +89,14 @@ fn build_firmware(features: &str) -> PathBuf {
 /// Run the ELF under QEMU with `-icount shift=0` (one instruction per virtual ns) and return
 /// its semihosting output (QEMU writes it to stderr).
 fn run_qemu(elf: &Path) -> String {
+    run_qemu_on(Core::M3, elf)
+}
+
+/// [`run_qemu`] on the board of a given core.
+fn run_qemu_on(core: Core, elf: &Path) -> String {
     let mut child = Command::new("qemu-system-arm")
+        .args(core.qemu())
         .args([
-            "-machine",
-            "mps2-an385",
-            "-cpu",
-            "cortex-m3",
             "-nographic",
             "-monitor",
             "none",
@@ -156,8 +194,8 @@ fn firmware_under_qemu_equals_host_bit_for_bit() {
         stream.process,
     )
     .unwrap();
-    for ev in &stream.events {
-        est.begin_event().unwrap();
+    for (i, ev) in stream.events.iter().enumerate() {
+        est.begin_event_with(stream.load(i)).unwrap();
         for h in ev {
             est.hop(h.id, h.enter, h.leave).unwrap();
         }
@@ -214,6 +252,155 @@ fn firmware_under_qemu_equals_host_bit_for_bit() {
 
     energy_firmware_runs_the_original_angraph_p_bit_for_bit();
     trained_firmware_runs_the_trained_angraph_l_bit_for_bit();
+    estimate_firmware_runs_both_recommended_models_bit_for_bit();
+    cortex_m4_dsp_kernels_equal_the_portable_path();
+}
+
+/// The Cortex-M4F builds (`thumbv7em-none-eabihf` on mps2-an386): with the SMLAD kernels
+/// (feature `dsp`) the firmware checks them against the portable loops on the chip, and both
+/// the original-size placeholder and the estimate variant predict the host's bits.
+fn cortex_m4_dsp_kernels_equal_the_portable_path() {
+    let stream = support::example_stream();
+    let placeholder = std::fs::read(firmware_dir().join("fixtures/latency.angq")).unwrap();
+    let host = support::host_latency(&placeholder, &stream);
+    for features in ["", "dsp"] {
+        let out = run_qemu_on(Core::M4, &build_firmware_for(Core::M4, features));
+        let kv = parse(&out);
+        assert!(
+            out.contains("\ndone"),
+            "M4 firmware ({features}) did not finish:\n{out}"
+        );
+        assert!(out.contains("cortex-m4f"), "{out}");
+        assert_eq!(
+            num(&kv, "latency_raw"),
+            host.raw as i64,
+            "M4 {features}:\n{out}"
+        );
+        if features == "dsp" {
+            assert!(out.contains("kernels smlad"), "{out}");
+            assert_eq!(
+                num(&kv, "check_dsp_kernel"),
+                0,
+                "DSP kernel mismatches:\n{out}"
+            );
+        }
+    }
+    let out = run_qemu_on(Core::M4, &build_firmware_for(Core::M4, "estimate,dsp"));
+    let kv = parse(&out);
+    assert!(
+        out.contains("\ndone"),
+        "M4 estimate firmware did not finish:\n{out}"
+    );
+    let m3 = parse(&run_qemu(&build_firmware("estimate")));
+    for k in [
+        "latency_raw",
+        "latency_lo",
+        "latency_hi",
+        "energy_total",
+        "energy_lo2",
+    ] {
+        assert_eq!(kv[k], m3[k], "{k}: M4 with SMLAD vs M3 portable");
+    }
+}
+
+/// The `estimate` variant: the recommended ANGraph-L and ANGraph-P on one window, with their
+/// intervals and envelope verdicts, equal to angraph-core's assessed paths on the host; inside
+/// 192 KiB of flash and 112 KiB of static RAM (issue 16's budget for this build).
+fn estimate_firmware_runs_both_recommended_models_bit_for_bit() {
+    use angraph_core::{latency, power};
+    let elf = build_firmware("estimate");
+    let out = run_qemu(&elf);
+    let kv = parse(&out);
+    assert!(out.contains("\ndone"), "firmware did not finish:\n{out}");
+    let fixture = |f: &str| std::fs::read(firmware_dir().join("fixtures").join(f)).unwrap();
+    let (lat, pow) = (fixture("angraph_l.angq"), fixture("angraph_p.angq"));
+    let (model, power_model) = (
+        Model::from_bytes(&lat).unwrap(),
+        Model::from_bytes(&pow).unwrap(),
+    );
+    let s = support::example_stream();
+    assert!(
+        s.loads.iter().any(|l| l.words > 0),
+        "the example stream carries no load"
+    );
+    let g = support::host_graph(&s).unwrap();
+    let v = g.view();
+    let mut ws = vec![0u8; latency::required_workspace(&model, v.num_nodes(), v.num_edges())];
+    let host = latency::predict_assessed(&model, &v, &mut ws).unwrap();
+    let in_dim = power_model.power_config().unwrap().in_dim as usize;
+    let x = support::host_power_input(&s, in_dim);
+    let mut pws = vec![0u8; power::required_workspace(&power_model)];
+    let e = power::predict_assessed(&power_model, &x, &mut pws).unwrap();
+    let at = |k: &str| num(&kv, k);
+    assert_eq!(
+        at("latency_raw"),
+        host.value.raw as i64,
+        "chip vs host:\n{out}"
+    );
+    let iv = host.interval.expect("angraph_l.angq has a trust section");
+    assert_eq!(
+        (at("latency_lo"), at("latency_hi")),
+        (iv.lo.raw as i64, iv.hi.raw as i64)
+    );
+    let env = host.envelope.unwrap();
+    assert_eq!(at("latency_envelope_inside"), env.inside() as i64);
+    assert_eq!(at("latency_envelope_distance"), env.distance);
+    assert_eq!(at("energy_heads"), e.energy.len as i64);
+    assert_eq!(at("energy_head0"), e.energy.heads[0].raw as i64, "{out}");
+    assert_eq!(at("energy_head1"), e.energy.heads[1].raw as i64);
+    assert_eq!(at("energy_total"), e.energy.total.raw as i64);
+    let ivs = e.intervals.expect("angraph_p.angq has a trust section");
+    for (k, i) in ivs.iter().take(e.energy.len as usize + 1).enumerate() {
+        assert_eq!(
+            at(&format!("energy_lo{k}")),
+            i.lo.raw as i64,
+            "interval {k}"
+        );
+        assert_eq!(
+            at(&format!("energy_hi{k}")),
+            i.hi.raw as i64,
+            "interval {k}"
+        );
+    }
+    let penv = e.envelope.unwrap();
+    assert_eq!(at("energy_envelope_inside"), penv.inside() as i64);
+    assert_eq!(at("energy_envelope_distance"), penv.distance);
+    // A recorded stream of a configuration both models were trained on: inside both envelopes,
+    // and a latency of the order of the stream's span.
+    assert_eq!(at("latency_envelope_inside"), 1, "{out}");
+    assert_eq!(at("energy_envelope_inside"), 1, "{out}");
+    let ns = host.value.to_f32() * model.body().label_scale;
+    let span_ns = at("span_ps") as f32 / 1000.0;
+    assert!(
+        ns > 0.5 * span_ns && ns < 4.0 * span_ns,
+        "ANGraph-L predicts {ns} ns for a stream spanning {span_ns} ns"
+    );
+    // Issue 16's budget for this build.
+    let sizes = section_sizes(&elf);
+    let flash = sizes[".vector_table"] + sizes[".text"] + sizes[".rodata"] + sizes[".data"];
+    assert!(flash <= 192 * 1024, "flash {flash} bytes exceeds 192 KiB");
+    let stat = at("static_ram");
+    assert!(
+        stat <= 112 * 1024,
+        "static RAM {stat} bytes exceeds 112 KiB:\n{out}"
+    );
+}
+
+/// Section sizes of an ELF (`arm-none-eabi-size -A`).
+fn section_sizes(elf: &Path) -> HashMap<String, i64> {
+    let out = Command::new("arm-none-eabi-size")
+        .arg("-A")
+        .arg(elf)
+        .output()
+        .expect("arm-none-eabi-size (scripts/setup.sh installs gcc-arm-none-eabi)");
+    assert!(out.status.success(), "arm-none-eabi-size failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The `trained` variant: the trained ANGraph-L (transferred to tsmc28, the stream's node) in
@@ -387,10 +574,14 @@ fn fixtures_are_reproducible() {
     assert!(Model::from_bytes(&read("power.angq")).is_ok());
     // trained_latency.angq is a snapshot of the committed trained model: retraining it means
     // re-running make_fixture.
-    assert!(
-        read("trained_latency.angq")
-            == std::fs::read(support::repo_root().join(support::TRAINED_LATENCY)).unwrap(),
-        "trained_latency.angq differs from {}: cargo run -p angraph-embed --example make_fixture",
-        support::TRAINED_LATENCY
-    );
+    for (fixture, source) in [
+        ("trained_latency.angq", support::TRAINED_LATENCY),
+        ("angraph_l.angq", support::RECOMMENDED_LATENCY),
+        ("angraph_p.angq", support::RECOMMENDED_POWER),
+    ] {
+        assert!(
+            read(fixture) == std::fs::read(support::repo_root().join(source)).unwrap(),
+            "{fixture} differs from {source}: cargo run -p angraph-embed --example make_fixture"
+        );
+    }
 }

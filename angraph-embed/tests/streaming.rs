@@ -18,8 +18,8 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn feed(est: &mut Est<'_>, s: &support::Stream) -> Result<(), Status> {
-    for ev in &s.events {
-        est.begin_event()?;
+    for (i, ev) in s.events.iter().enumerate() {
+        est.begin_event_with(s.load(i))?;
         for h in ev {
             est.hop(h.id, h.enter, h.leave)?;
         }
@@ -360,4 +360,46 @@ fn energy_with_conditions_reads_the_window_process() {
         est.last_error(),
         Some(angraph_core::Error::Config(_))
     ));
+}
+
+#[test]
+fn angs_version_3_carries_the_load_and_version_2_still_reads() {
+    let s = support::example_stream();
+    assert!(s.loads.iter().any(|l| l.words > 0 && l.fires <= l.words));
+    let v3 = s.to_bytes();
+    assert_eq!(u32::from_le_bytes(v3[4..8].try_into().unwrap()), 3);
+    assert_eq!(support::Stream::from_bytes(&v3).unwrap(), s);
+    // The same stream without loads, in version 2: records only (no load fields).
+    let mut bare = s.clone();
+    bare.loads.clear();
+    let v2 = bare.to_v2_bytes();
+    let back = support::Stream::from_bytes(&v2).unwrap();
+    assert_eq!((back.events, back.loads.len()), (s.events.clone(), 0));
+    // Hostile version-3 loads: fires above words, a count above 16 bits, a cut load.
+    let mut bad = s.clone();
+    bad.loads[0] = angraph_core::features::EventLoad { words: 1, fires: 2 };
+    let e = support::Stream::from_bytes(&bad.to_bytes()).unwrap_err();
+    assert!(
+        e.contains("event 0") && e.contains("fires 2 > words 1"),
+        "{e}"
+    );
+    let mut big = v3.clone();
+    // Event 0's words as a 3-byte LEB128 of 2^20 (header body length fixed up).
+    let words_len = {
+        let mut n = 1;
+        while v3[28 + n - 1] & 0x80 != 0 {
+            n += 1;
+        }
+        n
+    };
+    big.splice(28..28 + words_len, [0x80, 0x80, 0x40]);
+    let body = (big.len() - 28) as u32;
+    big[24..28].copy_from_slice(&body.to_le_bytes());
+    let e = support::Stream::from_bytes(&big).unwrap_err();
+    assert!(
+        e.contains("event 0 load words") && e.contains("65535"),
+        "{e}"
+    );
+    let e = support::Stream::from_bytes(&v3[..29]).unwrap_err();
+    assert!(!e.is_empty());
 }

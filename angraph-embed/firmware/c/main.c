@@ -64,7 +64,7 @@ static uint32_t u32le(const uint8_t *p) {
 }
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-/* One LEB128 value of an .angs v2 body; 0 (and *ok = 0) past the end. */
+/* One LEB128 value of an .angs body; 0 (and *ok = 0) past the end. */
 static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -102,11 +102,22 @@ int main(void) {
                               (size_t)(latency_angq_end - latency_angq), 0, 0, mw, mh, &proc, &h);
     kv("init", rc);
     if (rc) semihost_exit(0);
-    /* .angs v2 records: tag (0 = end of event, else id + 1), zigzag enter delta, dwell. */
+    /* .angs records: tag (0 = end of event, else id + 1), zigzag enter delta, dwell; version 3
+     * opens each event with its load (words, fires). */
     size_t len = (size_t)(stream_angs_end - stream_angs), at = 28;
+    int with_load = u32le(s + 4) == 3;
     uint64_t prev = 0;
     int open = 0, ok = 1;
     for (uint32_t i = 0; i < records && rc == 0 && ok; i++) {
+        if (with_load && !open) {
+            uint64_t words = varint(s, len, &at, &ok);
+            uint64_t fires = varint(s, len, &at, &ok);
+            if (words > 0xffff || fires > 0xffff) ok = 0;
+            if (!ok) break;
+            rc = angraph_begin_event_load(h, (uint16_t)words, (uint16_t)fires);
+            open = 1;
+            if (rc) break;
+        }
         uint64_t tag = varint(s, len, &at, &ok);
         if (tag == 0) {
             rc = angraph_end_event(h);

@@ -8,7 +8,7 @@
 mod rt;
 
 use angraph_core::component::Mesh;
-use angraph_core::features::ProcessDescriptor;
+use angraph_core::features::{EventLoad, ProcessDescriptor};
 use angraph_core::Model;
 use angraph_embed::{Arena, Dims, Estimator, Status};
 use core::fmt::Write;
@@ -19,7 +19,16 @@ use core::ptr::addr_of_mut;
 const NODES: usize = 257;
 /// Distinct consecutive pairs the example provisions for.
 const EDGES: usize = 512;
+#[cfg(not(feature = "estimate"))]
 const DIMS: Dims = Dims::ORIGINAL;
+/// The recommended ANGraph-L (`saved_model/angraph_l`): width 32 on the 37 stream features, a
+/// 128-wide head; the arena is sized for it instead of the original size.
+#[cfg(feature = "estimate")]
+const DIMS: Dims = Dims {
+    width: 32,
+    in_dim: 37,
+    head_max: 128,
+};
 type Est<'a> = Estimator<'a, NODES, EDGES>;
 const ARENA_BYTES: usize = Est::arena_bytes(DIMS);
 
@@ -28,14 +37,16 @@ static mut ARENA: Arena<ARENA_BYTES> = Arena::new();
 /// The decoded ANGraph-L (about 4 KB of slices and parameters; the weights stay in flash).
 static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
 
-#[cfg(not(feature = "trained"))]
+#[cfg(not(any(feature = "trained", feature = "estimate")))]
 static LATENCY: &[u8] = include_bytes!("../fixtures/latency.angq");
-#[cfg(feature = "trained")]
+#[cfg(all(feature = "trained", not(feature = "estimate")))]
 static LATENCY: &[u8] = include_bytes!("../fixtures/trained_latency.angq");
+#[cfg(feature = "estimate")]
+static LATENCY: &[u8] = include_bytes!("../fixtures/angraph_l.angq");
 static TINY_POWER: &[u8] = include_bytes!("../fixtures/tiny_power.angq");
 static STREAM: &[u8] = include_bytes!("../fixtures/stream.angs");
 
-#[cfg(feature = "energy")]
+#[cfg(all(feature = "energy", not(feature = "estimate")))]
 mod energy {
     use angraph_core::Model;
     use angraph_embed::EnergyEstimator;
@@ -75,6 +86,135 @@ mod energy {
     }
 }
 
+/// The `estimate` variant: the recommended ANGraph-P (`saved_model/angraph_p`, 48 inputs:
+/// activity matrix, operating conditions, load) on the same window, with its 90 % intervals and
+/// envelope verdict; the latency's come with the latency prediction.
+#[cfg(feature = "estimate")]
+mod estimate {
+    use angraph_core::trust::Envelope;
+    use angraph_core::Model;
+    use angraph_embed::EnergyEstimator;
+    use core::fmt::Write;
+    use core::mem::MaybeUninit;
+    use core::ptr::addr_of_mut;
+
+    static POWER: &[u8] = include_bytes!("../fixtures/angraph_p.angq");
+    /// Widest layer 64, 48 inputs.
+    const WS: usize = EnergyEstimator::workspace_bytes(64, 48);
+    static mut WORKSPACE: angraph_embed::Arena<WS> = angraph_embed::Arena::new();
+    static mut MODEL: MaybeUninit<Model<'static>> = MaybeUninit::uninit();
+
+    /// `envelope_inside`, and the first out-of-range feature (-1 if none) and the distance.
+    pub fn envelope(out: &mut crate::rt::Console, prefix: &str, e: Option<Envelope>) {
+        match e {
+            Some(e) => {
+                let feature = e.out_of_range.map_or(-1, |o| o.feature as i32);
+                let _ = writeln!(
+                    out,
+                    "{prefix}_inside={} {prefix}_feature={feature} {prefix}_distance={} \
+                     {prefix}_threshold={}",
+                    e.inside() as u32,
+                    e.distance,
+                    e.threshold
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{prefix}_inside=none");
+            }
+        }
+    }
+
+    /// ANGraph-P on the window (before the latency prediction, which consumes it).
+    #[inline(never)]
+    pub fn run(est: &mut crate::Est<'_>) {
+        let mut out = crate::rt::Console;
+        // SAFETY: the only references to these statics, in a single-threaded program.
+        let (ws, slot) = unsafe { (&mut *addr_of_mut!(WORKSPACE), &mut *addr_of_mut!(MODEL)) };
+        let t0 = crate::rt::ticks();
+        let r = Model::from_bytes_into(POWER, slot)
+            .map_err(angraph_embed::Status::from)
+            .and_then(|m| EnergyEstimator::new(m, ws.bytes()))
+            .and_then(|mut e| est.predict_energy_assessed(&mut e));
+        let t = crate::rt::ticks() - t0;
+        let a = match r {
+            Ok(a) => a,
+            Err(s) => crate::fail("energy", s),
+        };
+        let e = a.energy;
+        let _ = writeln!(
+            out,
+            "energy_heads={} energy_head0={} energy_head1={} energy_total={} \
+             energy_frac_bits={} ticks_energy={t}",
+            e.len, e.heads[0].raw, e.heads[1].raw, e.total.raw, e.total.frac_bits
+        );
+        if let Some(iv) = a.intervals {
+            for (k, i) in iv.iter().take(e.len as usize + 1).enumerate() {
+                let _ = writeln!(out, "energy_lo{k}={} energy_hi{k}={}", i.lo.raw, i.hi.raw);
+            }
+        }
+        envelope(&mut out, "energy_envelope", a.envelope);
+    }
+}
+
+/// The core this build targets.
+#[cfg(target_abi = "eabihf")]
+const CORE: &str = "cortex-m4f";
+#[cfg(not(target_abi = "eabihf"))]
+const CORE: &str = "cortex-m3";
+/// The int16 dot-product kernels compiled in.
+#[cfg(feature = "dsp")]
+const KERNELS: &str = "smlad";
+#[cfg(not(feature = "dsp"))]
+const KERNELS: &str = "portable";
+
+/// The DSP kernels against the portable loops on the chip: seeded vectors of every length up
+/// to 67 (remainders included) with extreme values mixed in; the number of mismatches.
+#[cfg(feature = "dsp")]
+#[inline(never)]
+fn dsp_check() -> u32 {
+    use angraph_core::kernel::{cortex_m_dsp, dot_i8_i16_scalar};
+    let mut state = 0x2545_f491_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let (mut w, mut x) = ([0u8; 4 * 67], [0i16; 67]);
+    let mut bad = 0;
+    for n in 0..=67 {
+        for v in w.iter_mut() {
+            let r = next();
+            *v = match r % 8 {
+                0 => 0x80,
+                1 => 0x7f,
+                _ => r as u8,
+            };
+        }
+        for v in x.iter_mut() {
+            let r = next();
+            *v = match r % 8 {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                _ => r as i16,
+            };
+        }
+        let xs = &x[..n];
+        let mut packed = [0u32; 34];
+        cortex_m_dsp::pack(xs, &mut packed);
+        let d4 = cortex_m_dsp::dot4_i8_i16(&w[..4 * n], xs);
+        let p4 = cortex_m_dsp::dot4_packed(&w[..4 * n], xs, &packed);
+        for r in 0..4 {
+            let row = &w[r * n..(r + 1) * n];
+            let want = dot_i8_i16_scalar(row, xs);
+            bad += u32::from(d4[r] != want)
+                + u32::from(p4[r] != want)
+                + u32::from(cortex_m_dsp::dot_i8_i16(row, xs) != want);
+        }
+    }
+    bad
+}
+
 const HEADER: usize = 28;
 
 fn le_u16(b: &[u8], at: usize) -> Option<u16> {
@@ -84,9 +224,10 @@ fn le_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// The `.angs` v2 header (see angraph-embed/tests/support/mod.rs): mesh, process, records.
+/// The `.angs` header (version 2, or 3 with each event's load; docs/formats.md): mesh,
+/// process, records.
 fn stream_header(b: &[u8]) -> Option<(Mesh, ProcessDescriptor, usize)> {
-    if b.get(..4)? != b"ANGS" || le_u32(b, 4)? != 2 {
+    if b.get(..4)? != b"ANGS" || !matches!(le_u32(b, 4)?, 2 | 3) {
         return None;
     }
     let mesh = Mesh::new(le_u16(b, 8)?, le_u16(b, 10)?).ok()?;
@@ -122,8 +263,19 @@ fn replay<const N: usize, const E: usize>(
     b: &[u8],
 ) -> Result<(), Status> {
     let (_, _, n) = stream_header(b).ok_or(Status::BufferLength)?;
+    let with_load = le_u32(b, 4) == Some(3);
     let (mut at, mut open, mut prev) = (HEADER, false, 0u64);
     for _ in 0..n {
+        if with_load && !open {
+            // Version 3: each event opens with its load (words, then fires).
+            let mut count = || u16::try_from(varint(b, &mut at)?).map_err(|_| Status::BufferLength);
+            let load = EventLoad {
+                words: count()?,
+                fires: count()?,
+            };
+            est.begin_event_with(load)?;
+            open = true;
+        }
         let tag = varint(b, &mut at)?;
         if tag == 0 {
             est.end_event()?;
@@ -228,8 +380,10 @@ pub fn main() -> ! {
     let mut out = rt::Console;
     let _ = writeln!(
         out,
-        "angraph-firmware: cortex-m3, arena {ARENA_BYTES} bytes"
+        "angraph-firmware: {CORE}, kernels {KERNELS}, arena {ARENA_BYTES} bytes"
     );
+    #[cfg(feature = "dsp")]
+    let _ = writeln!(out, "check_dsp_kernel={}", dsp_check());
 
     // Calibrate SysTick ticks against instructions (qemu -icount: one instruction per ns).
     let t0 = rt::ticks();
@@ -251,8 +405,10 @@ pub fn main() -> ! {
         fail("replay", s)
     }
     let t_stream = rt::ticks() - t0;
-    #[cfg(feature = "energy")]
+    #[cfg(all(feature = "energy", not(feature = "estimate")))]
     energy::run(&mut est);
+    #[cfg(feature = "estimate")]
+    estimate::run(&mut est);
     let t0 = rt::ticks();
     let p = match est.predict() {
         Ok(p) => p,
@@ -271,6 +427,11 @@ pub fn main() -> ! {
         p.summary.hops,
         p.summary.span()
     );
+    if let Some(iv) = p.interval {
+        let _ = writeln!(out, "latency_lo={} latency_hi={}", iv.lo.raw, iv.hi.raw);
+    }
+    #[cfg(feature = "estimate")]
+    estimate::envelope(&mut out, "latency_envelope", p.envelope);
     let _ = writeln!(
         out,
         "ticks_init={t_init} ticks_stream={t_stream} ticks_predict={t_predict}"

@@ -50,6 +50,15 @@ unsafe extern "C" fn reset_trampoline() {
 /// Only the hardware calls it, once.
 #[no_mangle]
 pub unsafe extern "C" fn Reset() -> ! {
+    // A hard-float build may emit FPU instructions: grant access to CP10/CP11 (CPACR) first.
+    #[cfg(target_abi = "eabihf")]
+    // SAFETY: CPACR is a System Control Block register of every ARMv7E-M core with an FPU;
+    // written once before any floating-point instruction, then synchronised.
+    unsafe {
+        const CPACR: *mut u32 = 0xE000_ED88 as *mut u32;
+        CPACR.write_volatile(CPACR.read_volatile() | (0xF << 20));
+        asm!("dsb", "isb", options(nostack, preserves_flags));
+    }
     // SAFETY: the linker script defines these symbols around .data/.bss; nothing reads them
     // before they are initialised here.
     unsafe {

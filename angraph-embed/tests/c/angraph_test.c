@@ -38,7 +38,7 @@ static uint32_t u32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* One LEB128 value of an .angs v2 body; 0 (and *ok = 0) past the end. */
+/* One LEB128 value of an .angs body; 0 (and *ok = 0) past the end. */
 static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -55,13 +55,26 @@ static uint64_t varint(const uint8_t *b, size_t len, size_t *at, int *ok) {
 }
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-/* Feed every record of an .angs v2 stream; the first failing call's status. */
+/* Feed every record of an .angs stream (version 2, or 3 with loads); the first failing call's status. */
 static int32_t replay(angraph_handle *h, const uint8_t *stream, size_t stream_len, uint32_t records) {
     int32_t rc = ANGRAPH_OK;
     size_t at = 28;
     uint64_t prev = 0;
     int open = 0, ok = 1;
+    int with_load = u32le(stream + 4) == 3;
     for (uint32_t i = 0; i < records && ok; i++) {
+        if (with_load && !open) {
+            /* Version 3: each event opens with its load (words, fires). */
+            uint64_t words = varint(stream, stream_len, &at, &ok);
+            uint64_t fires = varint(stream, stream_len, &at, &ok);
+            if (!ok || words > 0xffff || fires > 0xffff) {
+                ok = 0;
+                break;
+            }
+            rc = angraph_begin_event_load(h, (uint16_t)words, (uint16_t)fires);
+            open = 1;
+            if (rc) break;
+        }
         uint64_t tag = varint(stream, stream_len, &at, &ok);
         if (tag == 0) {
             rc = angraph_end_event(h);
@@ -106,8 +119,8 @@ int main(int argc, char **argv) {
     angraph_capacity(&max_nodes, &max_edges);
     printf("max_nodes=%u max_edges=%u\n", max_nodes, max_edges);
 
-    /* The stream file (.angs v2, see tests/support/mod.rs): 28-byte header, LEB128 records. */
-    if (stream_len < 28 || memcmp(stream, "ANGS", 4) != 0 || u32le(stream + 4) != 2) {
+    /* The stream file (.angs v2 or v3, see tests/support/mod.rs): 28-byte header, LEB128 records. */
+    if (stream_len < 28 || memcmp(stream, "ANGS", 4) != 0 || (u32le(stream + 4) != 2 && u32le(stream + 4) != 3)) {
         fprintf(stderr, "bad stream file\n");
         return 2;
     }

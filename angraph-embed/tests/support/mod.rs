@@ -54,8 +54,9 @@ impl Stream {
     }
 }
 
-/// Version of the `.angs` hop-stream file.
-pub const ANGS_VERSION: u32 = 2;
+/// Version of the `.angs` hop-stream file written: 3 carries each event's load; 2 (no load) is
+/// still read.
+pub const ANGS_VERSION: u32 = 3;
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     loop {
@@ -83,17 +84,32 @@ fn get_varint(b: &[u8], at: &mut usize) -> Result<u64, String> {
 }
 
 impl Stream {
-    /// The `.angs` hop-stream file the firmware embeds (version 2, compact, little-endian):
+    /// The `.angs` hop-stream file the firmware embeds (version 3, compact, little-endian):
     /// a 28-byte header — `"ANGS"`, u32 version, u16 mesh width, u16 mesh height, u16 feature
-    /// nm, u16 Vdd mV, i16 temperature degC, u16 0, u32 record count, u32 body bytes — then one
-    /// record per hop or end of event: LEB128 `tag` (0 = the current event ends; else the hop's
-    /// component id + 1), and for a hop zigzag-LEB128 `enter - previous hop's enter` and LEB128
-    /// `leave - enter` (ps). About 6 bytes per hop.
+    /// nm, u16 Vdd mV, i16 temperature degC, u16 0, u32 record count, u32 body bytes — then per
+    /// event its load (LEB128 words, LEB128 fires; version 3 only) and one record per hop or
+    /// end of event: LEB128 `tag` (0 = the current event ends; else the hop's component id + 1),
+    /// and for a hop zigzag-LEB128 `enter - previous hop's enter` and LEB128 `leave - enter`
+    /// (ps). About 6 bytes per hop. The record count counts hops and ends, not loads.
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode(ANGS_VERSION)
+    }
+
+    /// The version-2 form (no loads), as files written before version 3 are.
+    pub fn to_v2_bytes(&self) -> Vec<u8> {
+        self.encode(2)
+    }
+
+    fn encode(&self, version: u32) -> Vec<u8> {
         let mut body = Vec::new();
         let mut records = 0u32;
         let mut prev = 0u64;
-        for ev in &self.events {
+        for (i, ev) in self.events.iter().enumerate() {
+            if version == 3 {
+                let load = self.load(i);
+                put_varint(&mut body, load.words as u64);
+                put_varint(&mut body, load.fires as u64);
+            }
             for h in ev {
                 put_varint(&mut body, h.id as u64 + 1);
                 let d = h.enter.wrapping_sub(prev) as i64;
@@ -107,7 +123,7 @@ impl Stream {
         }
         let mut out = Vec::new();
         out.extend_from_slice(b"ANGS");
-        out.extend_from_slice(&ANGS_VERSION.to_le_bytes());
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&self.mesh.width.to_le_bytes());
         out.extend_from_slice(&self.mesh.height.to_le_bytes());
         out.extend_from_slice(&self.process.feature_nm.to_le_bytes());
@@ -127,10 +143,10 @@ impl Stream {
         }
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        if u32_at(4) != ANGS_VERSION {
+        let version = u32_at(4);
+        if version != 2 && version != ANGS_VERSION {
             return Err(format!(
-                ".angs version {} (expected {ANGS_VERSION})",
-                u32_at(4)
+                ".angs version {version} (expected 2 or {ANGS_VERSION})"
             ));
         }
         let mesh = Mesh::new(u16_at(8), u16_at(10)).map_err(|e| e.to_string())?;
@@ -145,10 +161,31 @@ impl Stream {
         }
         let mut at = 28;
         let (mut events, mut cur, mut prev) = (Vec::new(), Vec::new(), 0u64);
+        let (mut loads, mut open) = (Vec::new(), false);
         for r in 0..records {
+            if version == 3 && !open {
+                let mut field = |what: &str| -> Result<u16, String> {
+                    let v = get_varint(b, &mut at)
+                        .map_err(|e| format!("event {} load {what}: {e}", events.len()))?;
+                    u16::try_from(v).map_err(|_| {
+                        format!("event {} load {what} {v} exceeds 65535", events.len())
+                    })
+                };
+                let words = field("words")?;
+                let fires = field("fires")?;
+                if fires > words {
+                    return Err(format!(
+                        "event {}: load fires {fires} > words {words}",
+                        events.len()
+                    ));
+                }
+                loads.push(angraph_core::features::EventLoad { words, fires });
+                open = true;
+            }
             let tag = get_varint(b, &mut at).map_err(|e| format!("record {r}: {e}"))?;
             if tag == 0 {
                 events.push(std::mem::take(&mut cur));
+                open = false;
                 continue;
             }
             let z = get_varint(b, &mut at).map_err(|e| format!("record {r}: {e}"))?;
@@ -162,14 +199,14 @@ impl Stream {
             });
             prev = enter;
         }
-        if at != b.len() || !cur.is_empty() {
+        if at != b.len() || !cur.is_empty() || open {
             return Err("trailing bytes or an unterminated event".into());
         }
         Ok(Stream {
             mesh,
             process,
             events,
-            loads: Vec::new(),
+            loads,
         })
     }
 
@@ -225,9 +262,18 @@ impl Stream {
                 });
             }
             events.push(hops);
+            let count = |what: &str| -> Result<u16, String> {
+                match &e[what] {
+                    serde_json::Value::Null => Ok(0),
+                    x => x
+                        .as_u64()
+                        .and_then(|v| u16::try_from(v).ok())
+                        .ok_or_else(|| err(&format!("event {i}: {what} is not a count <= 65535"))),
+                }
+            };
             loads.push(angraph_core::features::EventLoad {
-                words: e["words"].as_u64().unwrap_or(0) as u16,
-                fires: e["fires"].as_u64().unwrap_or(0) as u16,
+                words: count("words")?,
+                fires: count("fires")?,
             });
         }
         Ok(Stream {
@@ -498,8 +544,12 @@ pub fn target_subdir(name: &str) -> std::path::PathBuf {
 
 /// The imported original ANGraph-P (real weights, int16) the energy firmware embeds.
 pub const ORIGINAL_POWER: &str = "saved_model/power_ap_mnist_4x4_tsmc28.angq";
-/// The trained ANGraph-L the `trained` firmware variant runs (the stream is a tsmc28 stream).
+/// The trained ANGraph-L the `trained` firmware variant runs (transferred to tsmc28).
 pub const TRAINED_LATENCY: &str = "saved_model/latency_digits_4x4_to_tsmc28.angq";
+/// The recommended ANGraph-L the `estimate` firmware embeds (`firmware/fixtures/angraph_l.angq`).
+pub const RECOMMENDED_LATENCY: &str = "saved_model/angraph_l.angq";
+/// The recommended ANGraph-P the `estimate` firmware embeds (`firmware/fixtures/angraph_p.angq`).
+pub const RECOMMENDED_POWER: &str = "saved_model/angraph_p.angq";
 /// The activity matrix of a stream (`GraphBuilder::activity_matrix` on the host).
 /// The stream's ANGraph-P input for a model of `in_dim` (36, 42 or 48 values:
 /// `GraphBuilder::power_input`).
