@@ -1,4 +1,5 @@
-//! CRC-32 (IEEE 802.3, reflected, as zlib) for the blob checksum. Table in rodata, no heap.
+//! CRC-32 (IEEE 802.3, reflected, as zlib): the blob checksum, and the checksum of dataset parts
+//! on the host. Table in rodata, no heap.
 
 const TABLE: [u32; 256] = {
     let mut t = [0u32; 256];

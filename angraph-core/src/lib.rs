@@ -24,7 +24,7 @@ extern crate std;
 pub mod blob;
 pub mod component;
 pub mod config;
-mod crc;
+pub mod crc;
 pub mod error;
 pub mod features;
 pub mod fixed;

@@ -4,15 +4,20 @@
 use super::generate::{generate, Speed};
 use super::manifest::{Entry, Manifest};
 use super::report;
+use super::shard::{generate_part, merge, Shard};
 use crate::fsio::write_atomic;
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `angraph datasets`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DatasetsArgs {
+    /// `merge`: assemble a dataset from the parts its shards wrote.
+    #[command(subcommand)]
+    pub command: Option<DatasetsCommand>,
     /// Manifest entries to generate (see `data/manifest.json`); none: generate nothing
     /// (with `--report`: only the report).
     pub names: Vec<String>,
@@ -48,9 +53,37 @@ pub struct DatasetsArgs {
     /// Samples of each evaluation and check set with `--protocol` (the first ones of the set).
     #[arg(long, default_value_t = 300)]
     pub eval_samples: usize,
+    /// Generate only shard I of N (1-based: `--shard 2/3`) of every selected dataset: a
+    /// contiguous range of its sample indices, into `<out>/<name>/shard-I-of-N` (a part:
+    /// its rows and `part.json`, no split, no `meta.json`). Run the N shards anywhere (Slurm
+    /// array, Kubernetes indexed job, local processes), then `angraph datasets merge`. A shard
+    /// whose part is already complete is skipped; an interrupted one leaves no part.
+    #[arg(long, conflicts_with = "report")]
+    pub shard: Option<Shard>,
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Subcommands of `angraph datasets`.
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Verify the parts of one dataset (same dataset and configuration, every shard exactly
+    /// once, row counts, CRC-32 of every file) and write the dataset: byte for byte what the
+    /// unsharded run writes. Exit code 1 (and nothing written) when a part is missing, given
+    /// twice, damaged or of another dataset.
+    Merge(MergeArgs),
+}
+
+/// Arguments of `angraph datasets merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The part directories (`shard-I-of-N`, in any order).
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// The dataset directory to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 fn read_speeds(path: &Path) -> Result<BTreeMap<String, Speed>> {
@@ -64,6 +97,17 @@ fn read_speeds(path: &Path) -> Result<BTreeMap<String, Speed>> {
 
 /// Run `angraph datasets`.
 pub fn run(a: &DatasetsArgs) -> Result<()> {
+    if let Some(DatasetsCommand::Merge(m)) = &a.command {
+        let meta = merge(&m.parts, &m.out)?;
+        eprintln!(
+            "{}: {} parts, {} samples -> {}",
+            meta.name,
+            m.parts.len(),
+            meta.samples,
+            m.out.display()
+        );
+        return Ok(());
+    }
     let manifest = Manifest::load(&a.manifest)?;
     let root = a.out.clone().unwrap_or_else(|| {
         if let Some(p) = &a.protocol {
@@ -109,6 +153,29 @@ pub fn run(a: &DatasetsArgs) -> Result<()> {
             })
             .collect()
     };
+    if let Some(shard) = a.shard {
+        for (e, n) in chosen {
+            let out = root.join(&e.name).join(shard.dir_name());
+            match generate_part(&e.name, e.kind, &e.config, n, shard, &out, !a.quiet)? {
+                Some(sp) => eprintln!(
+                    "{} shard {shard}: samples {:?} of {n} in {:.1} s ({:.1} samples/s, {} \
+                     threads) -> {}",
+                    e.name,
+                    shard.range(n),
+                    sp.seconds,
+                    sp.samples_per_s,
+                    sp.threads,
+                    out.display()
+                ),
+                None => eprintln!(
+                    "{} shard {shard}: already complete -> {}",
+                    e.name,
+                    out.display()
+                ),
+            }
+        }
+        return Ok(());
+    }
     let speed_file = root.join("speed.json");
     let mut speeds = read_speeds(&speed_file)?;
     for (e, n) in chosen {

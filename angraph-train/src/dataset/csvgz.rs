@@ -48,6 +48,35 @@ impl CsvGzWriter {
             .with_context(|| format!("{}: write failed", self.path.display()))
     }
 
+    /// Append every line of another gzip csv as it is (its rows after this writer's), so a
+    /// table assembled from parts has the bytes of the table written in one go.
+    pub fn append_file(&mut self, src: &Path) -> Result<()> {
+        let f = File::open(src).with_context(|| format!("{}: cannot open", src.display()))?;
+        let mut r = BufReader::new(MultiGzDecoder::new(f));
+        let mut line = Vec::new();
+        for n in 1.. {
+            line.clear();
+            // One write per line, as `row` does, so the compressor sees the same writes.
+            let got = (&mut r)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("{}: line {n}: cannot read", src.display()))?;
+            if got == 0 {
+                break;
+            }
+            if line.len() > MAX_LINE_BYTES || line.last() != Some(&b'\n') {
+                bail!(
+                    "{}: line {n}: longer than {MAX_LINE_BYTES} bytes or unterminated",
+                    src.display()
+                );
+            }
+            self.out
+                .write_all(&line)
+                .with_context(|| format!("{}: write failed", self.path.display()))?;
+        }
+        Ok(())
+    }
+
     /// Flush, finish the gzip stream and sync to disk.
     pub fn finish(self) -> Result<()> {
         let path = self.path.clone();

@@ -97,103 +97,11 @@ pub fn generate(
     if samples == 0 {
         bail!("{name}: zero samples requested");
     }
-    let gen = Generator::new(config.clone()).with_context(|| format!("dataset {name}"))?;
-    let pool = pool()?;
     let tmp = temp_dir_for(out)?;
     let result = (|| -> Result<Speed> {
-        let start = Instant::now();
-        let bar = if progress {
-            let b = ProgressBar::new(samples as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>24} [{bar:40}] {pos}/{len} samples, {per_sec}, eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b.set_prefix(name.to_string());
-            b
-        } else {
-            ProgressBar::hidden()
-        };
-        let mut sink = Sink::new(kind, &tmp)?;
-        // A writer thread compresses batch k while the pool simulates batch k + 1.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Row>>>(1);
-        std::thread::scope(|scope| -> Result<()> {
-            let writer = scope.spawn(move || -> Result<Sink> {
-                for rows in rx {
-                    for r in rows {
-                        sink.push(r?)?;
-                    }
-                }
-                Ok(sink)
-            });
-            let mut i = 0;
-            while i < samples {
-                let end = (i + BATCH).min(samples);
-                let rows: Vec<Result<Row>> = pool.install(|| {
-                    (i..end)
-                        .into_par_iter()
-                        .map_init(
-                            || None::<HostBuilder>,
-                            |b, k| {
-                                let s = gen.sample(k as u64);
-                                let r = match kind {
-                                    Kind::Latency => {
-                                        let b = builder(b, &s)?;
-                                        let g = sample_graph(b, &s)?;
-                                        Row::Latency(
-                                            Box::new(g),
-                                            (s.reference_latency_ps as f64 / 1000.0) as f32,
-                                            (s.system_latency_ps as f64 / 1000.0) as f32,
-                                        )
-                                    }
-                                    Kind::Power => {
-                                        let b = builder(b, &s)?;
-                                        feed_sample(b, &s)?;
-                                        Row::Power(
-                                            b.power_input(power::DATASET_INPUTS)?,
-                                            s.energy_nj(),
-                                        )
-                                    }
-                                };
-                                bar.inc(1);
-                                Ok(r)
-                            },
-                        )
-                        .collect()
-                });
-                if tx.send(rows).is_err() {
-                    break; // the writer stopped on an error; join below reports it
-                }
-                i = end;
-            }
-            drop(tx);
-            let sink = writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("dataset writer thread panicked"))??;
-            sink.finish(&tmp)
-        })?;
-        bar.finish_and_clear();
+        let speed = simulate_rows(name, kind, config, 0..samples, &tmp, progress)?;
         Split::random(samples, SPLIT_SEED).write(&tmp)?;
-        let meta = meta_for(name, kind, config, samples);
-        crate::fsio::write_atomic(
-            &tmp.join("meta.json"),
-            (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),
-        )?;
-        let seconds = start.elapsed().as_secs_f64();
-        let speed = Speed {
-            samples,
-            seconds,
-            samples_per_s: samples as f64 / seconds.max(1e-9),
-            threads: pool.current_num_threads(),
-            profile: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            }
-            .into(),
-        };
+        write_meta(&tmp, &meta_for(name, kind, config, samples))?;
         Ok(speed)
     })();
     match result {
@@ -206,6 +114,116 @@ pub fn generate(
             Err(e)
         }
     }
+}
+
+/// Write `meta.json` into a dataset directory (pretty JSON and a newline: the bytes every
+/// writer of a dataset produces).
+pub fn write_meta(dir: &Path, meta: &Meta) -> Result<()> {
+    crate::fsio::write_atomic(
+        &dir.join("meta.json"),
+        (serde_json::to_string_pretty(meta)? + "\n").as_bytes(),
+    )
+}
+
+/// Simulate samples `range` of `config` (sample `k` is `Generator::sample(k)`, whatever the
+/// range) and write their rows into `dir` as the dataset files of `kind` (`raw/*.csv.gz`, or
+/// `feature.npy` / `label.npy`), in index order; no split, no `meta.json`. The one
+/// implementation behind a whole dataset and a shard's part.
+pub fn simulate_rows(
+    name: &str,
+    kind: Kind,
+    config: &SimConfig,
+    range: std::ops::Range<usize>,
+    dir: &Path,
+    progress: bool,
+) -> Result<Speed> {
+    let gen = Generator::new(config.clone()).with_context(|| format!("dataset {name}"))?;
+    let pool = pool()?;
+    let samples = range.len();
+    let start = Instant::now();
+    let bar = if progress {
+        let b = ProgressBar::new(samples as u64);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>24} [{bar:40}] {pos}/{len} samples, {per_sec}, eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.set_prefix(name.to_string());
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut sink = Sink::new(kind, dir)?;
+    // A writer thread compresses batch k while the pool simulates batch k + 1.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Row>>>(1);
+    std::thread::scope(|scope| -> Result<()> {
+        let writer = scope.spawn(move || -> Result<Sink> {
+            for rows in rx {
+                for r in rows {
+                    sink.push(r?)?;
+                }
+            }
+            Ok(sink)
+        });
+        let mut i = range.start;
+        while i < range.end {
+            let end = (i + BATCH).min(range.end);
+            let rows: Vec<Result<Row>> = pool.install(|| {
+                (i..end)
+                    .into_par_iter()
+                    .map_init(
+                        || None::<HostBuilder>,
+                        |b, k| {
+                            let s = gen.sample(k as u64);
+                            let r = match kind {
+                                Kind::Latency => {
+                                    let b = builder(b, &s)?;
+                                    let g = sample_graph(b, &s)?;
+                                    Row::Latency(
+                                        Box::new(g),
+                                        (s.reference_latency_ps as f64 / 1000.0) as f32,
+                                        (s.system_latency_ps as f64 / 1000.0) as f32,
+                                    )
+                                }
+                                Kind::Power => {
+                                    let b = builder(b, &s)?;
+                                    feed_sample(b, &s)?;
+                                    Row::Power(b.power_input(power::DATASET_INPUTS)?, s.energy_nj())
+                                }
+                            };
+                            bar.inc(1);
+                            Ok(r)
+                        },
+                    )
+                    .collect()
+            });
+            if tx.send(rows).is_err() {
+                break; // the writer stopped on an error; join below reports it
+            }
+            i = end;
+        }
+        drop(tx);
+        let sink = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("dataset writer thread panicked"))??;
+        sink.finish(dir)
+    })?;
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Speed {
+        samples,
+        seconds,
+        samples_per_s: samples as f64 / seconds.max(1e-9),
+        threads: pool.current_num_threads(),
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .into(),
+    })
 }
 
 /// The `meta.json` of a generated dataset.

@@ -54,6 +54,7 @@ pub mod ogb;
 pub mod power;
 pub mod power_bound;
 pub mod report;
+pub mod shard;
 pub mod split;
 
 pub use ogb::OgbGraphs;

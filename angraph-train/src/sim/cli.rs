@@ -5,6 +5,7 @@ use super::{machine::Mapping, parse_mesh, Generator, SimConfig};
 use crate::dataset::generate::{generate, sample_graph};
 use crate::dataset::graph::HostBuilder;
 use crate::dataset::report::metrics;
+use crate::dataset::shard::{generate_part, Shard};
 use crate::dataset::Kind;
 use crate::stream::from_sample;
 use anyhow::{bail, Result};
@@ -60,6 +61,11 @@ pub struct SimulateArgs {
     /// Also write a power dataset (feature.npy, label.npy, meta.json) into this directory.
     #[arg(long)]
     pub power: Option<PathBuf>,
+    /// Simulate only shard I of N (1-based: `--shard 2/3`) of the `--samples` indices and
+    /// write it as a part into `--dataset` / `--power` (merge the parts with `angraph datasets
+    /// merge`); the table and `--streams` cover the shard's samples only.
+    #[arg(long)]
+    pub shard: Option<Shard>,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -98,8 +104,9 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
     let mut sys = Vec::new();
     let mut refl = Vec::new();
     let mut builder: Option<HostBuilder> = None;
+    let range = a.shard.map_or(0..a.samples, |s| s.range(a.samples));
     println!("sample  events    hops  nodes  edges  estimate_ns  reference_ns  dynamic_nJ  static_nJ  total_nJ  description");
-    for i in 0..a.samples {
+    for i in range.clone() {
         let s = gen.sample(i as u64);
         let (nodes, edges) = match HostBuilder::new(s.plan.mesh, s.process) {
             Ok(b) => {
@@ -130,7 +137,7 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
             }
         }
     }
-    if a.samples >= 2 {
+    if range.len() >= 2 {
         let m = metrics(&sys, &refl);
         println!(
             "system-level estimate vs reference: R^2 {:.3}, RMSE {:.1} ns, MAPE {:.1} %",
@@ -144,21 +151,31 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         cfg.height,
         cfg.process
     );
-    if let Some(dir) = &a.dataset {
-        let sp = generate(&name, Kind::Latency, &cfg, a.samples, dir, !a.quiet)?;
-        println!(
-            "latency dataset: {} ({:.1} samples/s)",
-            dir.display(),
-            sp.samples_per_s
-        );
-    }
-    if let Some(dir) = &a.power {
-        let sp = generate(&name, Kind::Power, &cfg, a.samples, dir, !a.quiet)?;
-        println!(
-            "power dataset: {} ({:.1} samples/s)",
-            dir.display(),
-            sp.samples_per_s
-        );
+    for (kind, dir, what) in [
+        (Kind::Latency, &a.dataset, "latency dataset"),
+        (Kind::Power, &a.power, "power dataset"),
+    ] {
+        let Some(dir) = dir else { continue };
+        match a.shard {
+            None => {
+                let sp = generate(&name, kind, &cfg, a.samples, dir, !a.quiet)?;
+                println!(
+                    "{what}: {} ({:.1} samples/s)",
+                    dir.display(),
+                    sp.samples_per_s
+                );
+            }
+            Some(shard) => {
+                match generate_part(&name, kind, &cfg, a.samples, shard, dir, !a.quiet)? {
+                    Some(sp) => println!(
+                        "{what} part {shard} (samples {range:?}): {} ({:.1} samples/s)",
+                        dir.display(),
+                        sp.samples_per_s
+                    ),
+                    None => println!("{what} part {shard}: already complete: {}", dir.display()),
+                }
+            }
+        }
     }
     Ok(())
 }
