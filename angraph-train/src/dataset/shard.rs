@@ -99,6 +99,8 @@ pub struct PartMeta {
     /// See `first`.
     pub end: usize,
     /// The `meta.json` of the whole dataset (name, kind, configuration, total samples, versions).
+    /// Compared through [`same_dataset`]; `merge` writes the `meta.json` of this binary
+    /// ([`meta_for`]) after checking that it is this one.
     pub dataset: Meta,
     /// CRC-32 (IEEE) of every file of the part, by path relative to it.
     pub files: BTreeMap<String, u32>,
@@ -119,6 +121,18 @@ fn checksums(dir: &Path, kind: Kind) -> Result<BTreeMap<String, u32>> {
         m.insert(f, angraph_core::crc::crc32(&bytes));
     }
     Ok(m)
+}
+
+/// Whether two dataset descriptions agree: compared as their JSON text after one parse, so a
+/// float that the JSON reader does not round-trip to the last bit compares equal to itself.
+pub fn same_dataset(a: &Meta, b: &Meta) -> bool {
+    let text = |m: &Meta| {
+        serde_json::to_string(m)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Meta>(&t).ok())
+            .and_then(|m| serde_json::to_string(&m).ok())
+    };
+    text(a).is_some() && text(a) == text(b)
 }
 
 /// Read and check a part directory: `part.json` well formed, every file present with its
@@ -224,7 +238,7 @@ pub fn generate_part(
     let range = shard.range(samples);
     if out.join("part.json").exists() {
         if let Ok(p) = read_part(out) {
-            if p.dataset == dataset && p.shard == shard {
+            if same_dataset(&p.dataset, &dataset) && p.shard == shard {
                 return Ok(None);
             }
         }
@@ -274,7 +288,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<Meta> {
     let count = first.shard.count;
     let mut by_index: Vec<Option<&PathBuf>> = vec![None; count];
     for (dir, m) in &metas {
-        if m.dataset != first.dataset {
+        if !same_dataset(&m.dataset, &first.dataset) {
             bail!(
                 "{} is a part of {:?} ({} samples), {} of {:?} ({} samples), or their \
                  configurations or versions differ",
@@ -318,7 +332,22 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<Meta> {
         );
     }
     let ordered: Vec<&PathBuf> = by_index.into_iter().flatten().collect();
-    let meta = first.dataset.clone();
+    // The dataset's meta.json as this binary writes it (the parts' copy went through a float
+    // parse); the parts must describe that very dataset.
+    let d = &first.dataset;
+    let config = d
+        .config
+        .as_ref()
+        .with_context(|| format!("{}: part.json has no configuration", first_dir.display()))?;
+    let meta = meta_for(&d.name, d.kind, config, d.samples);
+    if !same_dataset(&meta, d) {
+        bail!(
+            "{}: the parts were written by another generator version or parameter set than \
+             this binary's (compare part.json's dataset with `meta.json` of a fresh run); merge \
+             them with the binary that generated them",
+            first_dir.display()
+        );
+    }
     let tmp = temp_dir_for(out)?;
     let result = (|| -> Result<()> {
         match meta.kind {
