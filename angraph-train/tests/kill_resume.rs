@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use angraph_train::fsio::ABORT_ENV;
-use common::{root, tmp};
+use common::{root, tmp, tree};
 
 const DATA: &str = "data/samples/digits_2x2";
 /// Files whose bytes a resumed run must reproduce.
@@ -223,27 +223,6 @@ fn simulate_args(out: &Path) -> Vec<String> {
     a.push("--dataset".into());
     a.push(out.display().to_string());
     a
-}
-
-/// Every file under `dir`, relative, sorted, with its bytes.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for e in std::fs::read_dir(d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.push((
-                    p.strip_prefix(base).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 #[test]

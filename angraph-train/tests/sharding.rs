@@ -5,30 +5,9 @@
 
 mod common;
 
-use common::{root, tmp};
+use common::{root, tmp, tree};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-/// Every file under `dir` with its bytes, sorted by relative path.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.push((
-                    p.strip_prefix(base).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    let mut v = Vec::new();
-    walk(dir, dir, &mut v);
-    v.sort();
-    v
-}
 
 fn angraph(args: &[String]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_angraph"))
