@@ -6,7 +6,7 @@
 mod common;
 
 use common::{root, tmp, tree};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn angraph(args: &[String]) -> std::process::Output {
