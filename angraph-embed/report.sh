@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Flash, RAM and instructions per inference of the Cortex-M3 firmware example: the original-size
+# Flash, RAM and instructions per inference of the firmware example (Cortex-M3, and Cortex-M4F
+# under QEMU mps2-an386 with and without the SMLAD kernels): the original-size
 # ANGraph-L (5 layers, width 100, head 200/100, int16) on a 4x4 mesh stream (capacity 257
 # components, 512 pairs), its `energy` variant that adds the original ANGraph-P, its `trained`
 # variant that runs the trained ANGraph-L instead of the placeholder, and its `estimate` variant
