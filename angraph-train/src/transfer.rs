@@ -48,12 +48,9 @@ use tch::{Device, Reduction, Tensor};
 use crate::dataset::Split;
 use crate::eval::{latency_eval, latency_plot, power_plot, LatencyEval};
 use crate::fsio::write_atomic;
-use crate::nn::checkpoint::{load_checked, read_state_dict};
 use crate::nn::{Checkpoint, Net};
-use crate::progress::progress_bar;
-use crate::train::adam::Adam;
-use crate::train::data::{epoch_batches, PowerSet};
-use crate::train::epoch_seed;
+use crate::train::data::{LatencySet, PowerSet};
+use crate::train::epochs::{run_epochs, Schedule, Selection, Task, Validation};
 use crate::train::latency::LatencyModel;
 use crate::train::power::{PowerMetrics, PowerModel};
 
@@ -138,6 +135,11 @@ pub struct TransferArgs {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+    /// ANGraph-L: continue an interrupted fine-tuning in `--out` (same options; more epochs
+    /// allowed). The run folder holds state.json, last/best checkpoints and log.json as for
+    /// `angraph train`.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Serialize)]
@@ -234,53 +236,48 @@ fn run_latency(a: &TransferArgs, ck: Checkpoint, device: Device) -> Result<()> {
     for v in model.net().message_passing_variables() {
         let _ = v.set_requires_grad(false);
     }
-    let mut head = Vec::new();
-    for l in &model.net().head {
-        head.push(l.ws.shallow_clone());
-        head.extend(l.bs.as_ref().map(|b| b.shallow_clone()));
-    }
-    let mut adam = Adam::new(head, a.lr, 0.0);
-    let scale = model.ck.meta.label_scale;
-    let truth = |idx: &[usize]| -> Vec<f32> { idx.iter().map(|&i| set.labels[i]).collect() };
-    let vt = truth(&set.splits.valid);
-    let mut best = if select {
-        crate::metrics::Metrics::of(&model.predict(&set, &set.splits.valid, 64)?, &vt).rmse
-    } else {
-        f64::MAX
+    let task = HeadTuning {
+        model: &model,
+        set: &set,
+        device,
+        huber_delta: a.huber_delta,
+        select,
     };
-    let best_path = a.out.join("best.safetensors");
-    model.ck.save(&best_path)?;
-    let mut best_epoch = 0;
-    let bar = progress_bar(!a.quiet, a.epochs as u64, "fine-tuning head");
-    for epoch in 0..a.epochs {
-        tch::manual_seed(epoch_seed(a.seed, epoch) as i64);
-        for idx in epoch_batches(&set.splits.train, a.seed, epoch, a.batch_size) {
-            let b = model.batch(&set, &idx, device)?;
-            let y: Vec<f32> = idx.iter().map(|&i| set.labels[i] / scale).collect();
-            let y = Tensor::from_slice(&y).to_device(device);
-            // Evaluation mode: BatchNorm keeps its running statistics, no dropout.
-            let pred = model.net().forward_t(&b, false)?;
-            adam.backward_step(&pred.huber_loss(&y, Reduction::Mean, a.huber_delta));
-        }
-        if select {
-            let v = crate::metrics::Metrics::of(&model.predict(&set, &set.splits.valid, 64)?, &vt);
-            if v.rmse < best {
-                best = v.rmse;
-                best_epoch = epoch + 1;
-                model.ck.save(&best_path)?;
-            }
-            bar.set_message(format!("valid R2 {:.4}", v.r2));
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    if select {
-        let sd = read_state_dict(&best_path)?;
-        load_checked(&model.ck.vs, &sd, &best_path)?;
+    let baseline = if select {
+        Some(task.validate(0)?.score)
     } else {
-        best_epoch = a.epochs;
-        model.ck.save(&best_path)?;
-    }
+        None
+    };
+    let recipe = HeadRecipe {
+        source_model: a.model.display().to_string(),
+        dataset: a.data.display().to_string(),
+        shots: a.shots,
+        train_frac: a.train_frac,
+        valid_frac: a.valid_frac,
+        seed: a.seed,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        huber_delta: a.huber_delta,
+    };
+    let schedule = Schedule {
+        recipe: serde_json::to_value(&recipe)?,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        seed: a.seed,
+        lr: a.lr,
+        weight_decay: 0.0,
+        train: &set.splits.train,
+        selection: if select {
+            Selection::Best { baseline }
+        } else {
+            Selection::Last
+        },
+        title: format!("ANGraph-L head fine-tuned on {}", set.name),
+        unit: set.unit.clone(),
+        show_progress: !a.quiet,
+    };
+    let best_epoch = run_epochs(&task, &schedule, &a.out, a.resume)?.best_epoch;
     let after = latency_eval(&model, &set, &set.splits.test)?;
     latency_plot(
         &a.out.join("pred_vs_true.png"),
@@ -336,6 +333,93 @@ fn run_latency(a: &TransferArgs, ck: Checkpoint, device: Device) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// What a head fine-tuning run depends on (stored in `state.json`; `--resume` needs the same).
+#[derive(Serialize)]
+struct HeadRecipe {
+    source_model: String,
+    dataset: String,
+    shots: Option<usize>,
+    train_frac: f64,
+    valid_frac: f64,
+    seed: u64,
+    epochs: usize,
+    batch_size: usize,
+    lr: f64,
+    huber_delta: f64,
+}
+
+/// ANGraph-L head fine-tuning as a [`Task`] of the training loop: Huber loss of `label /
+/// label_scale` in evaluation mode (BatchNorm keeps its running statistics, no dropout), Adam
+/// on the head only; selection on validation RMSE, or (with `--shots`, no validation split)
+/// the last epoch, the log then scoring the adaptation samples.
+struct HeadTuning<'a> {
+    model: &'a LatencyModel,
+    set: &'a LatencySet,
+    device: Device,
+    huber_delta: f64,
+    /// Whether a validation split selects the model.
+    select: bool,
+}
+
+impl Task for HeadTuning<'_> {
+    fn vars(&self) -> &tch::nn::VarStore {
+        &self.model.ck.vs
+    }
+
+    fn meta(&self) -> &crate::nn::CheckpointMeta {
+        &self.model.ck.meta
+    }
+
+    fn params(&self, _stage: usize) -> Vec<Tensor> {
+        let mut head = Vec::new();
+        for l in &self.model.net().head {
+            head.push(l.ws.shallow_clone());
+            head.extend(l.bs.as_ref().map(|b| b.shallow_clone()));
+        }
+        head
+    }
+
+    fn batch_loss(&self, _stage: usize, idx: &[usize]) -> Result<Tensor> {
+        let scale = self.model.ck.meta.label_scale;
+        let b = self.model.batch(self.set, idx, self.device)?;
+        let y: Vec<f32> = idx.iter().map(|&i| self.set.labels[i] / scale).collect();
+        let y = Tensor::from_slice(&y).to_device(self.device);
+        let pred = self.model.net().forward_t(&b, false)?;
+        Ok(pred.huber_loss(&y, Reduction::Mean, self.huber_delta))
+    }
+
+    fn validate(&self, _stage: usize) -> Result<Validation> {
+        let set = self.set;
+        let idx = if self.select {
+            &set.splits.valid
+        } else {
+            &set.splits.train
+        };
+        let pred = self.model.predict(set, idx, 64)?;
+        let truth: Vec<f32> = idx.iter().map(|&i| set.labels[i]).collect();
+        let m = crate::metrics::Metrics::of(&pred, &truth);
+        let scale = self.model.ck.meta.label_scale;
+        let to = |v: &[f32]| Tensor::from_slice(&v.iter().map(|y| y / scale).collect::<Vec<_>>());
+        let loss = to(&pred)
+            .huber_loss(&to(&truth), Reduction::Mean, self.huber_delta)
+            .double_value(&[]);
+        Ok(Validation {
+            score: m.rmse,
+            loss,
+            r2: m.r2,
+            rmse: m.rmse,
+            mape: m.mape,
+            summary: format!(
+                "{} R2 {:.4} RMSE {:.4} MAPE {:.2}%",
+                if self.select { "valid" } else { "adaptation" },
+                m.r2,
+                m.rmse,
+                m.mape
+            ),
+        })
+    }
 }
 
 /// The refit of one ANGraph-P head: `new head = scale x old head + delta` (weights and bias).

@@ -178,3 +178,59 @@ fn shots_are_checked_and_latency_tunes_on_exactly_them() {
     assert!(matches!(ck.net, Net::Latency(_)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Head fine-tuning runs the training loop of `angraph train`: stopped after 2 epochs and
+/// resumed to 4, it writes the uninterrupted 4-epoch run's bytes, with and without a validation
+/// split; a resume with other options is refused.
+#[test]
+fn latency_transfer_resumes_byte_identically() {
+    let dir = tmp("transfer-resume");
+    let run = |out: &str, epochs: &str, extra: &[&str]| {
+        let o = dir.join(out);
+        let mut args = vec![
+            "transfer",
+            "--model",
+            "saved_model/angraph_l.safetensors",
+            "--data",
+            "data/samples/digits_4x4_tsmc22",
+            "--out",
+            o.to_str().unwrap(),
+            "--epochs",
+            epochs,
+            "--threads",
+            "1",
+            "--quiet",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        angraph(&refs)
+    };
+    for (name, extra) in [("valid", &[][..]), ("shots", &["--shots", "20"][..])] {
+        let whole = format!("{name}-whole");
+        let parts = format!("{name}-parts");
+        let (ok, out, err) = run(&whole, "4", extra);
+        assert!(ok, "{out}\n{err}");
+        let (ok, out, err) = run(&parts, "2", extra);
+        assert!(ok, "{out}\n{err}");
+        let mut more = extra.to_vec();
+        more.push("--resume");
+        let (ok, out, err) = run(&parts, "4", &more);
+        assert!(ok, "{out}\n{err}");
+        assert!(err.contains("after epoch 2"), "{err}");
+        for f in ["model.safetensors", "best.safetensors", "last.safetensors"] {
+            let a = std::fs::read(dir.join(&whole).join(f)).unwrap();
+            let b = std::fs::read(dir.join(&parts).join(f)).unwrap();
+            assert!(a == b, "{name}: {f} of the resumed run differs");
+        }
+        let (r1, r2) = (report(&dir.join(&whole)), report(&dir.join(&parts)));
+        assert_eq!(r1["after"], r2["after"], "{name}");
+        assert_eq!(r1["best_epoch"], r2["best_epoch"], "{name}");
+    }
+    let (ok, _, err) = run("shots-parts", "4", &["--shots", "10", "--resume"]);
+    assert!(!ok);
+    assert!(err.contains("different recipe"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

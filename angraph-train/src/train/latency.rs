@@ -1,23 +1,18 @@
-//! The ANGraph-L training loop: Huber loss, Adam, many graphs per step as one disjoint graph,
-//! model selection on the validation split, checkpoints after every epoch, exact resume.
+//! ANGraph-L training: the recipe, the model in training form (standardised features and
+//! target), and its [`Task`] of the one training loop ([`super::epochs`]): Huber loss, many
+//! graphs per step as one disjoint graph, selection on validation RMSE.
 
 use std::path::Path;
-use std::time::Instant;
 
 use angraph_core::config::{Config, LatencyConfig, Preprocess};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::adam::Adam;
-use super::data::{epoch_batches, FeatureNorm, LatencySet};
-use super::log::{EpochRecord, TrainLog};
-use super::run_dir::{RunDir, Staged};
-use super::{epoch_seed, RunState};
+use super::data::{FeatureNorm, LatencySet};
+use super::epochs::{run_epochs, Schedule, Selection, Task, Validation};
 use crate::metrics::Metrics;
-use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, GraphBatch, Net};
-use crate::progress::progress_bar;
 
 /// Everything a latency training run depends on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -272,7 +267,6 @@ pub fn train(
             set.name
         );
     }
-    let files = RunDir::open(dir)?;
     tch::manual_seed(recipe.seed as i64);
     if recipe.config.preprocess == Preprocess::Log2Ratio {
         if set.unit != "ns" {
@@ -352,119 +346,32 @@ pub fn train(
     if let Some(b) = net.head.last().and_then(|l| l.bs.as_ref()) {
         let _ = tch::no_grad(|| b.shallow_clone().fill_(mean_target));
     }
-    let params: Vec<Tensor> = model.ck.vs.trainable_variables();
-    let mut adam = Adam::new(params, recipe.lr, recipe.weight_decay);
-    let mut state = RunState::fresh(serde_json::to_value(recipe)?);
-    let mut log = TrainLog::default();
-    let title = format!("ANGraph-L on {}", set.name);
-    if resume && files.has_state() {
-        state = files.recover(&state.recipe)?;
-        crate::nn::checkpoint::load_checked(
-            &model.ck.vs,
-            &crate::nn::checkpoint::read_state_dict(&files.path("last.safetensors"))?,
-            &files.path("last.safetensors"),
-        )?;
-        adam.load(&files.path("last.adam.safetensors"))?;
-        log = TrainLog::load(&files.path("log.json"))?;
-        log.save_views(&files.dir, &title, &set.unit)?;
-        eprintln!(
-            "resuming {} after epoch {} (best valid RMSE {:.4} at epoch {})",
-            dir.display(),
-            state.epochs_done,
-            state.best_valid,
-            state.best_epoch
-        );
-    }
-    if !resume || !files.has_state() {
-        files.discard_pending()?;
-    }
     let targets: Vec<f32> = (0..set.labels.len())
         .map(|i| model.target_of(set.labels[i], set.anchor_ns(i)))
         .collect();
-    let mut seconds = Vec::new();
-    for epoch in state.epochs_done..recipe.epochs {
-        tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
-        let batches = epoch_batches(&set.splits.train, recipe.seed, epoch, recipe.batch_size);
-        let bar = progress_bar(
-            show_progress,
-            batches.len() as u64,
-            &format!("epoch {}/{}", epoch + 1, recipe.epochs),
-        );
-        let t0 = Instant::now();
-        let mut loss_sum = 0f64;
-        let mut n_seen = 0usize;
-        for idx in &batches {
-            let b = model.batch(set, idx, device)?;
-            let y: Vec<f32> = idx.iter().map(|&i| targets[i]).collect();
-            let y = Tensor::from_slice(&y).to_device(device);
-            let pred = model.net().forward_t(&b, true)?;
-            let loss = pred.huber_loss(&y, Reduction::Mean, recipe.huber_delta);
-            adam.backward_step(&loss);
-            let l = loss.double_value(&[]);
-            if !l.is_finite() {
-                bail!(
-                    "epoch {}: the training loss is not finite ({l}); lower the learning rate",
-                    epoch + 1
-                );
-            }
-            loss_sum += l * idx.len() as f64;
-            n_seen += idx.len();
-            bar.inc(1);
-            bar.set_message(format!("loss {:.4}", loss_sum / n_seen as f64));
-        }
-        bar.finish_and_clear();
-        let train_s = t0.elapsed().as_secs_f64();
-        seconds.push(train_s);
-        let eval_bs = recipe.batch_size.max(64);
-        let vp = model.predict(set, &set.splits.valid, eval_bs)?;
-        let vt: Vec<f32> = set.splits.valid.iter().map(|&i| set.labels[i]).collect();
-        let valid = Metrics::of(&vp, &vt);
-        let va: Vec<f32> = set.splits.valid.iter().map(|&i| set.anchor_ns(i)).collect();
-        let valid_loss = huber_of(&model, &vp, &vt, &va, recipe.huber_delta);
-        let improved = valid.rmse.is_finite() && valid.rmse < state.best_valid;
-        // The epoch's files commit together (run_dir.rs): staged, then state.json, then moved.
-        let ck_bytes = checkpoint_bytes(&model.ck.vs, &model.ck.meta)?;
-        let mut staged = Staged::default();
-        if improved {
-            state.best_valid = valid.rmse;
-            state.best_epoch = epoch + 1;
-            files.stage(&mut staged, "best.safetensors", &ck_bytes)?;
-        }
-        state.epochs_done = epoch + 1;
-        files.stage(&mut staged, "last.safetensors", &ck_bytes)?;
-        files.stage_with(&mut staged, "last.adam.safetensors", |p| adam.write_file(p))?;
-        log.push(EpochRecord {
-            epoch: epoch + 1,
-            train_loss: loss_sum / n_seen.max(1) as f64,
-            valid_loss,
-            valid_r2: valid.r2,
-            valid_rmse: valid.rmse,
-            valid_mape: valid.mape,
-            seconds: train_s,
-        });
-        files.stage(&mut staged, "log.json", &log.json_bytes()?)?;
-        files.commit(&mut state, staged)?;
-        log.save_views(&files.dir, &title, &set.unit)?;
-        if show_progress {
-            eprintln!(
-                "epoch {:>3}: train loss {:.5}  valid R2 {:.4} RMSE {:.4} MAPE {:.2}%  {:.1}s{}",
-                epoch + 1,
-                loss_sum / n_seen.max(1) as f64,
-                valid.r2,
-                valid.rmse,
-                valid.mape,
-                train_s,
-                if improved { "  *" } else { "" }
-            );
-        }
-    }
-    if state.best_epoch == 0 {
-        bail!("no epoch produced a finite validation RMSE");
-    }
-    // Select the best validation epoch.
-    let sd = crate::nn::checkpoint::read_state_dict(&files.path("best.safetensors"))?;
-    crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files.path("best.safetensors"))?;
-    let eval_bs = recipe.batch_size.max(64);
+    let task = LatencyTask {
+        model: &model,
+        set,
+        targets,
+        device,
+        huber_delta: recipe.huber_delta,
+        eval_batch: recipe.batch_size.max(64),
+    };
+    let schedule = Schedule {
+        recipe: serde_json::to_value(recipe)?,
+        epochs: recipe.epochs,
+        batch_size: recipe.batch_size,
+        seed: recipe.seed,
+        lr: recipe.lr,
+        weight_decay: recipe.weight_decay,
+        train: &set.splits.train,
+        selection: Selection::Best { baseline: None },
+        title: format!("ANGraph-L on {}", set.name),
+        unit: set.unit.clone(),
+        show_progress,
+    };
+    let fitted = run_epochs(&task, &schedule, dir, resume)?;
+    let eval_bs = task.eval_batch;
     let truth = |idx: &[usize]| -> Vec<f32> { idx.iter().map(|&i| set.labels[i]).collect() };
     let valid = Metrics::of(
         &model.predict(set, &set.splits.valid, eval_bs)?,
@@ -474,20 +381,68 @@ pub fn train(
         &model.predict(set, &set.splits.test, eval_bs)?,
         &truth(&set.splits.test),
     );
-    let seconds_per_epoch = if seconds.is_empty() {
-        log.mean_seconds()
-    } else {
-        seconds.iter().sum::<f64>() / seconds.len() as f64
-    };
     Ok((
         model,
         LatencyOutcome {
-            best_epoch: state.best_epoch,
+            best_epoch: fitted.best_epoch,
             valid,
             test,
-            seconds_per_epoch,
+            seconds_per_epoch: fitted.seconds_per_epoch,
         },
     ))
+}
+
+/// ANGraph-L as a [`Task`] of the training loop: Huber loss of the transformed, standardised
+/// target in training mode; selection on validation RMSE (label unit).
+struct LatencyTask<'a> {
+    model: &'a LatencyModel,
+    set: &'a LatencySet,
+    /// Training target of every graph of the set.
+    targets: Vec<f32>,
+    device: Device,
+    huber_delta: f64,
+    eval_batch: usize,
+}
+
+impl Task for LatencyTask<'_> {
+    fn vars(&self) -> &tch::nn::VarStore {
+        &self.model.ck.vs
+    }
+
+    fn meta(&self) -> &CheckpointMeta {
+        &self.model.ck.meta
+    }
+
+    fn params(&self, _stage: usize) -> Vec<Tensor> {
+        self.model.ck.vs.trainable_variables()
+    }
+
+    fn batch_loss(&self, _stage: usize, idx: &[usize]) -> Result<Tensor> {
+        let b = self.model.batch(self.set, idx, self.device)?;
+        let y: Vec<f32> = idx.iter().map(|&i| self.targets[i]).collect();
+        let y = Tensor::from_slice(&y).to_device(self.device);
+        let pred = self.model.net().forward_t(&b, true)?;
+        Ok(pred.huber_loss(&y, Reduction::Mean, self.huber_delta))
+    }
+
+    fn validate(&self, _stage: usize) -> Result<Validation> {
+        let (set, valid) = (self.set, &self.set.splits.valid);
+        let vp = self.model.predict(set, valid, self.eval_batch)?;
+        let vt: Vec<f32> = valid.iter().map(|&i| set.labels[i]).collect();
+        let m = Metrics::of(&vp, &vt);
+        let va: Vec<f32> = valid.iter().map(|&i| set.anchor_ns(i)).collect();
+        Ok(Validation {
+            score: m.rmse,
+            loss: huber_of(self.model, &vp, &vt, &va, self.huber_delta),
+            r2: m.r2,
+            rmse: m.rmse,
+            mape: m.mape,
+            summary: format!(
+                "valid R2 {:.4} RMSE {:.4} MAPE {:.2}%",
+                m.r2, m.rmse, m.mape
+            ),
+        })
+    }
 }
 
 /// The regression target of `y` (model units) under `pre`: `log2(1 + y)` (the piecewise

@@ -1,5 +1,6 @@
-//! The ANGraph-P training loop: MSE, Adam, batches of activity rows, validation-only model
-//! selection, checkpoints after every epoch, exact resume.
+//! ANGraph-P training: the recipe, the model in training form, and its [`Task`] of the one
+//! training loop ([`super::epochs`]): weighted MSE over batches of activity rows, stages,
+//! selection on the validation loss.
 //!
 //! Two recipes: `joint` (both heads and the trunk together, each head's MSE weighted by the
 //! inverse variance of its training targets so dynamic and static count alike) and `two-stage`
@@ -8,23 +9,17 @@
 //! (stage 1 as `two-stage`, stage 2 trains everything on both heads from the stage-1 model).
 
 use std::path::Path;
-use std::time::Instant;
 
 use angraph_core::config::{Config, PowerConfig};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use super::adam::Adam;
-use super::data::{epoch_batches, FeatureNorm, PowerSet};
+use super::data::{FeatureNorm, PowerSet};
+use super::epochs::{run_epochs, Schedule, Selection, Task, Validation};
 use super::latency::{fold_linear, unfold_output};
-use super::log::{EpochRecord, TrainLog};
-use super::run_dir::{RunDir, Staged};
-use super::{epoch_seed, RunState};
 use crate::metrics::Metrics;
-use crate::nn::checkpoint::checkpoint_bytes;
 use crate::nn::{Checkpoint, CheckpointMeta, Net, PowerNet};
-use crate::progress::progress_bar;
 
 /// How the two heads are trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -251,7 +246,6 @@ pub fn train(
     if recipe.epochs == 0 || recipe.batch_size == 0 || recipe.lr <= 0.0 {
         bail!("epochs, batch size and learning rate must be positive");
     }
-    let run = RunDir::open(dir)?;
     tch::manual_seed(recipe.seed as i64);
     let norm = if recipe.standardize {
         FeatureNorm::measure(set.in_dim, set.splits.train.iter().map(|&i| set.row(i)))
@@ -326,58 +320,6 @@ pub fn train(
     let weights: Vec<f64> = (0..2)
         .map(|k| (target[k].1 as f64).powi(2) / moments[k].1)
         .collect();
-    let head_weight = |stage: usize| -> [f64; 2] {
-        match (recipe.schedule, stage) {
-            (PowerSchedule::Joint, _) => [weights[0], weights[1]],
-            (PowerSchedule::TwoStage, 0) => [weights[0], 0.0],
-            (PowerSchedule::TwoStage, _) => [0.0, weights[1]],
-            (PowerSchedule::TwoStageJoint, 0) => [weights[0], 0.0],
-            (PowerSchedule::TwoStageJoint, _) => [weights[0], weights[1]],
-        }
-    };
-    let stage_of = |epoch: usize| -> usize {
-        match recipe.schedule {
-            PowerSchedule::Joint => 0,
-            PowerSchedule::TwoStage | PowerSchedule::TwoStageJoint => {
-                usize::from(epoch >= recipe.epochs / 2)
-            }
-        }
-    };
-    let stage_params = |stage: usize| -> Vec<Tensor> {
-        match (recipe.schedule, stage) {
-            (PowerSchedule::TwoStage, 1) => {
-                let h = &net.heads[1];
-                let mut v = vec![h.ws.shallow_clone()];
-                v.extend(h.bs.as_ref().map(|b| b.shallow_clone()));
-                v
-            }
-            _ => model.ck.vs.trainable_variables(),
-        }
-    };
-    let files = |n: &str| dir.join(n);
-    let mut state = RunState::fresh(serde_json::to_value(recipe)?);
-    let mut log = TrainLog::default();
-    let mut stage = 0;
-    let mut adam = Adam::new(stage_params(0), recipe.lr, recipe.weight_decay);
-    let title = format!("ANGraph-P on {}", set.name);
-    if resume && run.has_state() {
-        state = run.recover(&state.recipe)?;
-        let sd = crate::nn::checkpoint::read_state_dict(&files("last.safetensors"))?;
-        crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("last.safetensors"))?;
-        stage = stage_of(state.epochs_done.saturating_sub(1));
-        adam = Adam::new(stage_params(stage), recipe.lr, recipe.weight_decay);
-        adam.load(&files("last.adam.safetensors"))?;
-        log = TrainLog::load(&files("log.json"))?;
-        log.save_views(dir, &title, &set.unit)?;
-        eprintln!(
-            "resuming {} after epoch {}",
-            dir.display(),
-            state.epochs_done
-        );
-    }
-    if !resume || !run.has_state() {
-        run.discard_pending()?;
-    }
     let targets: Vec<f32> = set
         .labels
         .iter()
@@ -398,121 +340,30 @@ pub fn train(
             })
         })
         .collect();
-    let rows_of = |idx: &[usize]| -> Tensor {
-        let w: Vec<f32> = idx
-            .iter()
-            .flat_map(|&i| [row_weights[2 * i], row_weights[2 * i + 1]])
-            .collect();
-        Tensor::from_slice(&w).view([idx.len() as i64, 2])
+    let task = PowerTask {
+        model: &model,
+        set,
+        recipe,
+        weights: [weights[0], weights[1]],
+        targets,
+        row_weights,
+        anchor,
+        device,
     };
-    let weighted_mse = |pred: &Tensor, y: &Tensor, rw: &Tensor, w: [f64; 2]| -> Tensor {
-        let d = ((pred - y).square() * rw.to_device(pred.device())).mean_dim(
-            &[0i64][..],
-            false,
-            Kind::Float,
-        );
-        d.get(0) * w[0] + d.get(1) * w[1]
+    let schedule = Schedule {
+        recipe: serde_json::to_value(recipe)?,
+        epochs: recipe.epochs,
+        batch_size: recipe.batch_size,
+        seed: recipe.seed,
+        lr: recipe.lr,
+        weight_decay: recipe.weight_decay,
+        train: &set.splits.train,
+        selection: Selection::Best { baseline: None },
+        title: format!("ANGraph-P on {}", set.name),
+        unit: set.unit.clone(),
+        show_progress,
     };
-    let mut seconds = Vec::new();
-    for epoch in state.epochs_done..recipe.epochs {
-        if stage_of(epoch) != stage {
-            // Stage 2 starts from the best stage-1 model and selects anew.
-            stage = stage_of(epoch);
-            let sd = crate::nn::checkpoint::read_state_dict(&files("best.safetensors"))?;
-            crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("best.safetensors"))?;
-            adam = Adam::new(stage_params(stage), recipe.lr, recipe.weight_decay);
-            state.best_valid = f64::MAX;
-        }
-        let w = head_weight(stage);
-        tch::manual_seed(epoch_seed(recipe.seed, epoch) as i64);
-        let batches = epoch_batches(&set.splits.train, recipe.seed, epoch, recipe.batch_size);
-        let bar = progress_bar(
-            show_progress,
-            batches.len() as u64,
-            &format!("epoch {}/{}", epoch + 1, recipe.epochs),
-        );
-        let t0 = Instant::now();
-        let (mut loss_sum, mut n_seen) = (0f64, 0usize);
-        for idx in &batches {
-            let x = model.input(set, idx);
-            let y: Vec<f32> = idx
-                .iter()
-                .flat_map(|&i| [targets[2 * i], targets[2 * i + 1]])
-                .collect();
-            let y = Tensor::from_slice(&y)
-                .view([idx.len() as i64, 2])
-                .to_device(device);
-            let loss = weighted_mse(&net.forward(&x)?, &y, &rows_of(idx), w);
-            adam.backward_step(&loss);
-            if let Some(coef) = &anchor {
-                super::power_anchor::impose(net, &model.norm, coef)?;
-            }
-            let l = loss.double_value(&[]);
-            if !l.is_finite() {
-                bail!("epoch {}: the training loss is not finite", epoch + 1);
-            }
-            loss_sum += l * idx.len() as f64;
-            n_seen += idx.len();
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        let train_s = t0.elapsed().as_secs_f64();
-        seconds.push(train_s);
-        let vi = &set.splits.valid;
-        let vp = model.predict(set, vi)?;
-        let pm = PowerMetrics::of(&vp, set, vi);
-        let valid_loss = {
-            let p: Vec<f32> = vp.iter().flat_map(|r| [r[0], r[1]]).collect();
-            let t: Vec<f32> = vi.iter().flat_map(|&i| set.labels[i]).collect();
-            let mean = Tensor::from_slice(&[target[0].0, target[1].0]);
-            let sd = Tensor::from_slice(&[target[0].1, target[1].1]);
-            let p =
-                (Tensor::from_slice(&p).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
-            let t =
-                (Tensor::from_slice(&t).view([-1, 2]) / recipe.label_scale as f64 - &mean) / &sd;
-            weighted_mse(&p, &t, &rows_of(vi), w).double_value(&[])
-        };
-        let improved = valid_loss.is_finite() && valid_loss < state.best_valid;
-        // The epoch's files commit together (run_dir.rs): staged, then state.json, then moved.
-        let ck_bytes = checkpoint_bytes(&model.ck.vs, &model.ck.meta)?;
-        let mut staged = Staged::default();
-        if improved {
-            state.best_valid = valid_loss;
-            state.best_epoch = epoch + 1;
-            run.stage(&mut staged, "best.safetensors", &ck_bytes)?;
-        }
-        state.epochs_done = epoch + 1;
-        run.stage(&mut staged, "last.safetensors", &ck_bytes)?;
-        run.stage_with(&mut staged, "last.adam.safetensors", |p| adam.write_file(p))?;
-        log.push(EpochRecord {
-            epoch: epoch + 1,
-            train_loss: loss_sum / n_seen.max(1) as f64,
-            valid_loss,
-            valid_r2: pm.total.r2,
-            valid_rmse: pm.total.rmse,
-            valid_mape: pm.total.mape,
-            seconds: train_s,
-        });
-        run.stage(&mut staged, "log.json", &log.json_bytes()?)?;
-        run.commit(&mut state, staged)?;
-        log.save_views(dir, &title, &set.unit)?;
-        if show_progress {
-            eprintln!(
-                "epoch {:>3}: loss {:.5} valid {:.5}  R2 dyn {:.4} stat {:.4} tot {:.4}  MAPE tot {:.3}%  {:.1}s{}",
-                epoch + 1,
-                loss_sum / n_seen.max(1) as f64,
-                valid_loss,
-                pm.dynamic.r2,
-                pm.r#static.r2,
-                pm.total.r2,
-                pm.total.mape,
-                train_s,
-                if improved { "  *" } else { "" }
-            );
-        }
-    }
-    let sd = crate::nn::checkpoint::read_state_dict(&files("best.safetensors"))?;
-    crate::nn::checkpoint::load_checked(&model.ck.vs, &sd, &files("best.safetensors"))?;
+    let fitted = run_epochs(&task, &schedule, dir, resume)?;
     let valid = PowerMetrics::of(
         &model.predict(set, &set.splits.valid)?,
         set,
@@ -523,18 +374,145 @@ pub fn train(
         set,
         &set.splits.test,
     );
-    let seconds_per_epoch = if seconds.is_empty() {
-        log.mean_seconds()
-    } else {
-        seconds.iter().sum::<f64>() / seconds.len() as f64
-    };
     Ok((
         model,
         PowerOutcome {
-            best_epoch: state.best_epoch,
+            best_epoch: fitted.best_epoch,
             valid,
             test,
-            seconds_per_epoch,
+            seconds_per_epoch: fitted.seconds_per_epoch,
         },
     ))
+}
+
+/// ANGraph-P as a [`Task`] of the training loop: per-head weighted (optionally relative) squared
+/// error of the standardised energies; stages of the schedule; the linear anchor held after
+/// every step; selection on the weighted validation loss.
+struct PowerTask<'a> {
+    model: &'a PowerModel,
+    set: &'a PowerSet,
+    recipe: &'a PowerRecipe,
+    /// Inverse-variance weight of each head's error.
+    weights: [f64; 2],
+    /// Standardised targets, two per row.
+    targets: Vec<f32>,
+    /// Weights of each row's squared error, two per row.
+    row_weights: Vec<f32>,
+    anchor: Option<Vec<f64>>,
+    device: Device,
+}
+
+impl PowerTask<'_> {
+    /// The loss weight of each head in `stage`.
+    fn head_weight(&self, stage: usize) -> [f64; 2] {
+        let w = self.weights;
+        match (self.recipe.schedule, stage) {
+            (PowerSchedule::Joint, _) => [w[0], w[1]],
+            (PowerSchedule::TwoStage, 0) => [w[0], 0.0],
+            (PowerSchedule::TwoStage, _) => [0.0, w[1]],
+            (PowerSchedule::TwoStageJoint, 0) => [w[0], 0.0],
+            (PowerSchedule::TwoStageJoint, _) => [w[0], w[1]],
+        }
+    }
+
+    /// The row weights of the rows `idx`, `[n, 2]`.
+    fn rows_of(&self, idx: &[usize]) -> Tensor {
+        let w: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| [self.row_weights[2 * i], self.row_weights[2 * i + 1]])
+            .collect();
+        Tensor::from_slice(&w).view([idx.len() as i64, 2])
+    }
+}
+
+/// `w[0] x mean(rw x (pred - y)^2)[dynamic] + w[1] x ...[static]`.
+fn weighted_mse(pred: &Tensor, y: &Tensor, rw: &Tensor, w: [f64; 2]) -> Tensor {
+    let d = ((pred - y).square() * rw.to_device(pred.device())).mean_dim(
+        &[0i64][..],
+        false,
+        Kind::Float,
+    );
+    d.get(0) * w[0] + d.get(1) * w[1]
+}
+
+impl Task for PowerTask<'_> {
+    fn vars(&self) -> &tch::nn::VarStore {
+        &self.model.ck.vs
+    }
+
+    fn meta(&self) -> &CheckpointMeta {
+        &self.model.ck.meta
+    }
+
+    fn stage_of(&self, epoch: usize) -> usize {
+        match self.recipe.schedule {
+            PowerSchedule::Joint => 0,
+            PowerSchedule::TwoStage | PowerSchedule::TwoStageJoint => {
+                usize::from(epoch >= self.recipe.epochs / 2)
+            }
+        }
+    }
+
+    fn params(&self, stage: usize) -> Vec<Tensor> {
+        match (self.recipe.schedule, stage) {
+            (PowerSchedule::TwoStage, 1) => {
+                let h = &self.model.net().heads[1];
+                let mut v = vec![h.ws.shallow_clone()];
+                v.extend(h.bs.as_ref().map(|b| b.shallow_clone()));
+                v
+            }
+            _ => self.model.ck.vs.trainable_variables(),
+        }
+    }
+
+    fn batch_loss(&self, stage: usize, idx: &[usize]) -> Result<Tensor> {
+        let x = self.model.input(self.set, idx);
+        let y: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| [self.targets[2 * i], self.targets[2 * i + 1]])
+            .collect();
+        let y = Tensor::from_slice(&y)
+            .view([idx.len() as i64, 2])
+            .to_device(self.device);
+        let pred = self.model.net().forward(&x)?;
+        Ok(weighted_mse(
+            &pred,
+            &y,
+            &self.rows_of(idx),
+            self.head_weight(stage),
+        ))
+    }
+
+    fn after_step(&self) -> Result<()> {
+        if let Some(coef) = &self.anchor {
+            super::power_anchor::impose(self.model.net(), &self.model.norm, coef)?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self, stage: usize) -> Result<Validation> {
+        let (set, vi, target) = (self.set, &self.set.splits.valid, self.model.target);
+        let vp = self.model.predict(set, vi)?;
+        let pm = PowerMetrics::of(&vp, set, vi);
+        let scale = self.recipe.label_scale as f64;
+        let p: Vec<f32> = vp.iter().flat_map(|r| [r[0], r[1]]).collect();
+        let t: Vec<f32> = vi.iter().flat_map(|&i| set.labels[i]).collect();
+        let mean = Tensor::from_slice(&[target[0].0, target[1].0]);
+        let sd = Tensor::from_slice(&[target[0].1, target[1].1]);
+        let p = (Tensor::from_slice(&p).view([-1, 2]) / scale - &mean) / &sd;
+        let t = (Tensor::from_slice(&t).view([-1, 2]) / scale - &mean) / &sd;
+        let loss =
+            weighted_mse(&p, &t, &self.rows_of(vi), self.head_weight(stage)).double_value(&[]);
+        Ok(Validation {
+            score: loss,
+            loss,
+            r2: pm.total.r2,
+            rmse: pm.total.rmse,
+            mape: pm.total.mape,
+            summary: format!(
+                "valid {loss:.5}  R2 dyn {:.4} stat {:.4} tot {:.4}  MAPE tot {:.3}%",
+                pm.dynamic.r2, pm.r#static.r2, pm.total.r2, pm.total.mape
+            ),
+        })
+    }
 }
