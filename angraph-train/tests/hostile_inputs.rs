@@ -328,7 +328,7 @@ fn npy_shapes_values_and_headers_are_checked() {
             "descr",
         ),
         (
-            "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 36), }",
+            "{'descr': '<f4', 'fortran_order': 1, 'shape': (1, 36), }",
             "fortran_order",
         ),
         (

@@ -1,7 +1,15 @@
-//! NumPy `.npy` (format 1.0) for `float32` arrays: writer, and a reader that also accepts
-//! `float64` (converted) as older NumPy tools write by default. C order only.
+//! NumPy `.npy` for `float32` arrays: a writer (format 1.0, the bytes `numpy.save` writes), and a
+//! reader (formats 1.0-3.0) that also accepts `float64` (converted) as NumPy writes by default,
+//! either byte order, and Fortran order (as `numpy.save(path, a.T)` writes); values come back in
+//! C order.
+//!
+//! The header is parsed here, not by `ndarray-npy`: its owning reader allocates what a header
+//! declares before it reads the data (a 60-byte file declaring 10^11 x 3 floats aborts the
+//! process), and its writer's header differs from `numpy.save`'s, which would change the bytes
+//! of every committed dataset. `ndarray` does the Fortran-to-C reordering (strides).
 
 use anyhow::{anyhow, bail, Context, Result};
+use ndarray::ShapeBuilder;
 use std::path::Path;
 
 /// Serialise a C-order `float32` array of `shape`.
@@ -47,8 +55,12 @@ pub const MAX_DIMS: usize = 32;
 /// The header dictionary of an `.npy` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Header {
-    /// Bytes per element (4: `<f4`, 8: `<f8`).
+    /// Bytes per element (4: `f4`, 8: `f8`).
     elem: usize,
+    /// `>` (big-endian) byte order.
+    big_endian: bool,
+    /// Fortran (column-major) order.
+    fortran: bool,
     shape: Vec<usize>,
 }
 
@@ -146,8 +158,8 @@ impl Cursor<'_> {
     }
 }
 
-/// Parse the header dictionary: exactly the keys `descr` (`'<f4'` or `'<f8'`),
-/// `fortran_order` (`False`) and `shape` (a tuple of integers), each once, nothing after the
+/// Parse the header dictionary: exactly the keys `descr` (`'<f4'`, `'<f8'`, `'>f4'` or
+/// `'>f8'`), `fortran_order` (`True` or `False`) and `shape` (a tuple of integers), each once, nothing after the
 /// closing brace but padding.
 fn parse_header(h: &[u8]) -> Result<Header> {
     let mut c = Cursor { b: h, i: 0 };
@@ -167,9 +179,11 @@ fn parse_header(h: &[u8]) -> Result<Header> {
             "descr" if descr.is_none() => {
                 let d = c.string().context("field \"descr\": not a quoted string")?;
                 descr = Some(match d.as_str() {
-                    "<f4" => 4,
-                    "<f8" => 8,
-                    _ => bail!("field \"descr\": '{d}' is not little-endian float32/float64"),
+                    "<f4" => (4, false),
+                    "<f8" => (8, false),
+                    ">f4" => (4, true),
+                    ">f8" => (8, true),
+                    _ => bail!("field \"descr\": '{d}' is not float32 or float64"),
                 });
             }
             "fortran_order" if fortran.is_none() => {
@@ -196,12 +210,15 @@ fn parse_header(h: &[u8]) -> Result<Header> {
     if c.i != h.len() {
         bail!("header: text after the closing brace");
     }
-    let elem = descr.context("header has no field \"descr\"")?;
-    if fortran.context("header has no field \"fortran_order\"")? {
-        bail!("field \"fortran_order\": only C order is supported");
-    }
+    let (elem, big_endian) = descr.context("header has no field \"descr\"")?;
+    let fortran = fortran.context("header has no field \"fortran_order\"")?;
     let shape = shape.context("header has no field \"shape\"")?;
-    Ok(Header { elem, shape })
+    Ok(Header {
+        elem,
+        big_endian,
+        fortran,
+        shape,
+    })
 }
 
 /// Parse `.npy` bytes. The header is validated field by field and the data length checked
@@ -231,7 +248,12 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
         .context("truncated header")?;
-    let Header { elem, shape } = parse_header(&bytes[start..end])?;
+    let Header {
+        elem,
+        big_endian,
+        fortran,
+        shape,
+    } = parse_header(&bytes[start..end])?;
     let n = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -244,28 +266,30 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
             n.saturating_mul(elem)
         );
     }
-    let data: Vec<f32> = if elem == 4 {
-        body.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        body.chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)
-            .collect()
+    // Values in file order, as f64 (exact for both widths), then in C order.
+    let word = |c: &[u8]| -> f64 {
+        match (c.len(), big_endian) {
+            (4, false) => f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+            (4, true) => f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64,
+            (_, false) => f64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+            (_, true) => f64::from_be_bytes(c.try_into().unwrap_or([0; 8])),
+        }
     };
-    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-        let raw = if elem == 4 {
-            format!("{}", data[i])
-        } else {
-            let c = &body[8 * i..8 * i + 8];
-            format!("{}", f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-        };
+    let mut wide: Vec<f64> = body.chunks_exact(elem).map(word).collect();
+    if fortran && shape.len() > 1 {
+        let view = ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&shape).f(), &wide)
+            .context("field \"shape\": does not match the data")?;
+        wide = view.iter().copied().collect();
+    }
+    if let Some(i) = wide.iter().position(|&v| !(v as f32).is_finite()) {
         bail!(
-            "value {i} (index {:?}) is {raw}: not a finite f32 (NaN, infinite, or beyond \
+            "value {i} (index {:?}) is {}: not a finite f32 (NaN, infinite, or beyond \
              +-3.4e38)",
-            unravel(i, &shape)
+            unravel(i, &shape),
+            wide[i]
         );
     }
+    let data: Vec<f32> = wide.into_iter().map(|v| v as f32).collect();
     Ok((shape, data))
 }
 
@@ -314,7 +338,7 @@ mod tests {
         for bad in [
             "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (0,), }",
             "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), 'x': 1}",
-            "{'descr': '>f4', 'fortran_order': False, 'shape': (0,), }",
+            "{'descr': '<i4', 'fortran_order': False, 'shape': (0,), }",
             "{'descr': '<f4', 'fortran_order': 0, 'shape': (0,), }",
             "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), } junk",
             "{'descr': '<f4', 'fortran_order': False}",
@@ -328,5 +352,45 @@ mod tests {
         let b = to_bytes(&[2, 3], &[1.0, 2.0, 3.0, 4.0, f32::NAN, 6.0]).unwrap();
         let e = format!("{:#}", parse_f32(&b).unwrap_err());
         assert!(e.contains("value 4") && e.contains("[1, 1]"), "{e}");
+    }
+
+    /// A file as `numpy.save` writes it for `descr` and `fortran_order`.
+    fn file(descr: &str, fortran: bool, shape: &str, body: &[u8]) -> Vec<u8> {
+        let f = if fortran { "True" } else { "False" };
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': {f}, 'shape': {shape}, }}");
+        h.push_str(&" ".repeat((64 - (11 + h.len()) % 64) % 64));
+        h.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        b.extend_from_slice(body);
+        b
+    }
+
+    #[test]
+    fn fortran_order_and_big_endian_come_back_in_c_order() {
+        // a = [[1, 2, 3], [4, 5, 6]]; numpy.save(a.T) stores a.T's memory (a's, C order) with
+        // fortran_order True and shape (3, 2): a.T = [[1, 4], [2, 5], [3, 6]].
+        let le: Vec<u8> = [1f32, 2., 3., 4., 5., 6.]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let (s, d) = parse_f32(&file("<f4", true, "(3, 2)", &le)).unwrap();
+        assert_eq!((s, d), (vec![3, 2], vec![1., 4., 2., 5., 3., 6.]));
+        let be: Vec<u8> = [1f64, 2., 3., 4., 5., 6.]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let (s, d) = parse_f32(&file(">f8", false, "(2, 3)", &be)).unwrap();
+        assert_eq!((s, d), (vec![2, 3], vec![1., 2., 3., 4., 5., 6.]));
+        // A non-finite value is named by its C-order index, whatever the file order.
+        let mut v = [1f32, 2., 3., 4., 5., 6.];
+        v[1] = f32::INFINITY; // file position 1 = element [1, 0] of the (3, 2) array
+        let b: Vec<u8> = v.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let e = format!(
+            "{:#}",
+            parse_f32(&file("<f4", true, "(3, 2)", &b)).unwrap_err()
+        );
+        assert!(e.contains("value 2") && e.contains("[1, 0]"), "{e}");
     }
 }
