@@ -213,11 +213,13 @@ impl Component {
             }
             return Err(Error::ComponentName);
         }
-        let (head, tile) = if let Some(i) = name.find(" of Router-") {
-            (&name[..i], parse_num(&name[i + " of Router-".len()..])?)
-        } else if let Some(i) = name.find(" of PE-") {
-            let head = &name[..i];
-            let tile = parse_num(&name[i + " of PE-".len()..])?;
+        // "<head> of Router-<n>" or "<head> of PE-<n>": the head has no space, so split at the
+        // first one (a byte search; a substring search costs more than the rest of the parse).
+        let (head, rest) = name.split_once(' ').ok_or(Error::ComponentName)?;
+        let tile = if let Some(t) = rest.strip_prefix("of Router-") {
+            parse_num(t)?
+        } else if let Some(t) = rest.strip_prefix("of PE-") {
+            let tile = parse_num(t)?;
             let kind = match head {
                 "LUT" => ComponentKind::Lut,
                 "WeightSRAM" => ComponentKind::WeightSram,

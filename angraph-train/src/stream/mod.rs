@@ -269,23 +269,49 @@ impl<'de> Deserialize<'de> for HasFormat {
     }
 }
 
-/// A timed hop on disk: `[name, enter, leave]`.
-struct RawHop(String, u64, u64);
+/// A component name as the file spells it: borrowed from the text unless it has escapes (no
+/// allocation per hop on the usual file).
+struct Name<'a>(std::borrow::Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for RawHop {
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawHop;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Name<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a component name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Name<'a>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Name<'a>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// A timed hop on disk: `[name, enter, leave]`.
+struct RawHop<'a>(Name<'a>, u64, u64);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawHop<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawHop<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a hop [name, enter_ps, leave_ps]")
             }
             fn visit_seq<A: SeqAccess<'de>>(
                 self,
                 mut s: A,
-            ) -> std::result::Result<RawHop, A::Error> {
+            ) -> std::result::Result<RawHop<'a>, A::Error> {
                 use serde::de::Error;
-                let n: String = s
+                let n: Name<'a> = s
                     .next_element()?
                     .ok_or_else(|| A::Error::invalid_length(0, &self))?;
                 let a: u64 = s
@@ -300,24 +326,25 @@ impl<'de> Deserialize<'de> for RawHop {
                 Ok(RawHop(n, a, b))
             }
         }
-        d.deserialize_seq(V)
+        d.deserialize_seq(V(std::marker::PhantomData))
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent {
+struct RawEvent<'a> {
     key: String,
     #[serde(default)]
     words: u16,
     #[serde(default)]
     fires: u16,
-    hops: Vec<RawHop>,
+    #[serde(borrow)]
+    hops: Vec<RawHop<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTimed {
+struct RawTimed<'a> {
     format: String,
     version: u32,
     mesh: MeshHeader,
@@ -327,7 +354,8 @@ struct RawTimed {
     description: String,
     #[serde(default)]
     labels: Option<StreamLabels>,
-    events: Vec<RawEvent>,
+    #[serde(borrow)]
+    events: Vec<RawEvent<'a>>,
 }
 
 fn parse_component(name: &str, file: &str, key: &str, i: usize) -> Result<Component> {
@@ -350,10 +378,19 @@ impl Stream {
 
     /// Parse either form from `text`; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Stream> {
-        let timed = text.contains("\"format\"")
-            && serde_json::from_str::<HasFormat>(text).is_ok_and(|h| h.0);
-        let stream = if timed {
-            let raw: RawTimed = serde_json::from_str(text)
+        // The timed form is the document with a top-level "format" key. Parsed as the timed
+        // form first (one pass over the text); only when that fails does the probe, a second
+        // pass, decide whether to report that error or read the DFG form.
+        let timed_parse = text
+            .contains("\"format\"")
+            .then(|| serde_json::from_str::<RawTimed>(text));
+        let timed = match &timed_parse {
+            Some(Ok(_)) => true,
+            Some(Err(_)) => serde_json::from_str::<HasFormat>(text).is_ok_and(|h| h.0),
+            None => false,
+        };
+        let stream = if let (true, Some(parsed)) = (timed, timed_parse) {
+            let raw: RawTimed = parsed
                 .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
             if raw.format != TIMED_FORMAT {
                 bail!(
@@ -380,7 +417,7 @@ impl Stream {
                 }
                 let mut hops = Vec::with_capacity(ev.hops.len());
                 for (i, RawHop(name, a, b)) in ev.hops.into_iter().enumerate() {
-                    let component = parse_component(&name, file, &ev.key, i)?;
+                    let component = parse_component(&name.0, file, &ev.key, i)?;
                     hops.push(Hop {
                         component,
                         enter_ps: a,
