@@ -39,6 +39,7 @@
 //! [`Stream::to_graph`] feeds the one transform of `angraph-core`.
 
 pub mod cli;
+mod fast;
 
 use crate::dataset::graph::{GraphRecord, HostBuilder};
 use crate::text::printable;
@@ -376,8 +377,20 @@ impl Stream {
         Stream::parse(&text, &path.display().to_string())
     }
 
-    /// Parse either form from `text`; `file` names the source in errors.
+    /// Parse either form from `text`; `file` names the source in errors. A timed stream as
+    /// writers usually spell it takes a one-pass scanner (`stream::fast`); anything else, and
+    /// every error, goes through the serde reader ([`Stream::parse_serde`]), with the same
+    /// result.
     pub fn parse(text: &str, file: &str) -> Result<Stream> {
+        match fast::parse_timed(text) {
+            Some(parts) => Stream::from_timed(parts, file),
+            None => Stream::parse_serde(text, file),
+        }
+    }
+
+    /// [`Stream::parse`] through serde_json alone (the reference the fast path is tested
+    /// against).
+    pub fn parse_serde(text: &str, file: &str) -> Result<Stream> {
         // The timed form is the document with a top-level "format" key. Parsed as the timed
         // form first (one pass over the text); only when that fails does the probe, a second
         // pass, decide whether to report that error or read the DFG form.
@@ -389,32 +402,11 @@ impl Stream {
             Some(Err(_)) => serde_json::from_str::<HasFormat>(text).is_ok_and(|h| h.0),
             None => false,
         };
-        let stream = if let (true, Some(parsed)) = (timed, timed_parse) {
+        if let (true, Some(parsed)) = (timed, timed_parse) {
             let raw: RawTimed = parsed
                 .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
-            if raw.format != TIMED_FORMAT {
-                bail!(
-                    "{file}: field \"format\": expected {TIMED_FORMAT:?}, found {:?}",
-                    raw.format
-                );
-            }
-            if raw.version != 1 && raw.version != TIMED_VERSION {
-                bail!("{file}: field \"version\": version {} is not supported (expected 1 or {TIMED_VERSION})", raw.version);
-            }
-            if raw.time_unit != "ps" {
-                bail!(
-                    "{file}: field \"time_unit\": expected \"ps\", found {:?}",
-                    raw.time_unit
-                );
-            }
             let mut events = Vec::with_capacity(raw.events.len());
             for ev in raw.events {
-                if raw.version < 2 && (ev.words, ev.fires) != (0, 0) {
-                    bail!(
-                        "{file}: event {:?}: fields \"words\" / \"fires\" need version 2",
-                        printable(&ev.key)
-                    );
-                }
                 let mut hops = Vec::with_capacity(ev.hops.len());
                 for (i, RawHop(name, a, b)) in ev.hops.into_iter().enumerate() {
                     let component = parse_component(&name.0, file, &ev.key, i)?;
@@ -433,38 +425,79 @@ impl Stream {
                     hops,
                 });
             }
-            Stream {
-                header: Some(TimedHeader {
+            return Stream::from_timed(
+                fast::TimedParts {
+                    format: raw.format,
+                    version: raw.version,
                     mesh: raw.mesh,
                     process: raw.process,
+                    time_unit: raw.time_unit,
                     description: raw.description,
                     labels: raw.labels,
-                }),
-                events,
-            }
-        } else {
-            let raw: DfgEvents = serde_json::from_str(text)
-                .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
-            let mut events = Vec::with_capacity(raw.0.len());
-            for (key, names) in raw.0 {
-                let mut hops = Vec::with_capacity(names.len());
-                for (i, name) in names.iter().enumerate() {
-                    hops.push(Hop {
-                        component: parse_component(name, file, &key, i)?,
-                        enter_ps: 0,
-                        leave_ps: 0,
-                    });
-                }
-                events.push(Event {
-                    key,
-                    load: EventLoad::default(),
-                    hops,
+                    events,
+                },
+                file,
+            );
+        }
+        let raw: DfgEvents = serde_json::from_str(text)
+            .map_err(|e| anyhow!("{file}: line {}, column {}: {e}", e.line(), e.column()))?;
+        let mut events = Vec::with_capacity(raw.0.len());
+        for (key, names) in raw.0 {
+            let mut hops = Vec::with_capacity(names.len());
+            for (i, name) in names.iter().enumerate() {
+                hops.push(Hop {
+                    component: parse_component(name, file, &key, i)?,
+                    enter_ps: 0,
+                    leave_ps: 0,
                 });
             }
-            Stream {
-                header: None,
-                events,
+            events.push(Event {
+                key,
+                load: EventLoad::default(),
+                hops,
+            });
+        }
+        let stream = Stream {
+            header: None,
+            events,
+        };
+        stream.validate(file)?;
+        Ok(stream)
+    }
+
+    /// The checks of the timed form's fields that both readers share, then [`Stream::validate`].
+    fn from_timed(raw: fast::TimedParts, file: &str) -> Result<Stream> {
+        if raw.format != TIMED_FORMAT {
+            bail!(
+                "{file}: field \"format\": expected {TIMED_FORMAT:?}, found {:?}",
+                raw.format
+            );
+        }
+        if raw.version != 1 && raw.version != TIMED_VERSION {
+            bail!("{file}: field \"version\": version {} is not supported (expected 1 or {TIMED_VERSION})", raw.version);
+        }
+        if raw.time_unit != "ps" {
+            bail!(
+                "{file}: field \"time_unit\": expected \"ps\", found {:?}",
+                raw.time_unit
+            );
+        }
+        if raw.version < 2 {
+            if let Some(ev) = raw.events.iter().find(|e| e.load != EventLoad::default()) {
+                bail!(
+                    "{file}: event {:?}: fields \"words\" / \"fires\" need version 2",
+                    printable(&ev.key)
+                );
             }
+        }
+        let stream = Stream {
+            header: Some(TimedHeader {
+                mesh: raw.mesh,
+                process: raw.process,
+                description: raw.description,
+                labels: raw.labels,
+            }),
+            events: raw.events,
         };
         stream.validate(file)?;
         Ok(stream)
