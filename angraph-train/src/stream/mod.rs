@@ -38,7 +38,7 @@
 //!
 //! [`Stream::to_graph`] feeds the one transform of `angraph-core`.
 
-pub mod cli;
+pub mod export;
 
 use crate::dataset::graph::{GraphRecord, HostBuilder};
 use crate::text::printable;
