@@ -22,8 +22,9 @@ use crate::transfer::{
     PowerMethod, TimeFactor, TIME_FACTOR_LN_RANGE,
 };
 
-/// `--power-method` ([`PowerMethod`]): how `angraph transfer` refits ANGraph-P's output heads (each head separately, by least
-/// squares of the relative error `(prediction - label) / label` over the adaptation samples).
+/// `--power-method` ([`PowerMethod`]): how `angraph transfer` refits ANGraph-P's output heads
+/// (each head separately, by least squares of the relative error `(prediction - label) / label`
+/// over the adaptation samples).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PowerMethodArg {
     /// One factor per head: `prediction x a` (the process node scales dynamic energy by about
