@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use angraph_core::power::Energy;
 use angraph_core::quantize::Calibration;
 use angraph_core::{latency, power, Model, Precision};
-use anyhow::{bail, Context, Result};
-use clap::Args;
+use anyhow::{bail, Result};
 use serde::Serialize;
 use tch::Device;
 
@@ -19,7 +18,7 @@ use crate::nn::{Checkpoint, Net};
 use crate::train::data::{LatencySet, PowerSet};
 use crate::train::latency::LatencyModel;
 use crate::train::plot;
-use crate::train::power::{PowerMetrics, PowerModel};
+use crate::train::power::PowerMetrics;
 use crate::trust::TrustMetrics;
 
 /// Predictions of a latency model on some graphs of a set.
@@ -131,66 +130,11 @@ pub fn power_plot(path: &Path, set: &PowerSet, idx: &[usize], pred: &[[f32; 2]])
     )
 }
 
-/// `angraph eval`.
-#[derive(Args, Debug)]
-pub struct EvalArgs {
-    /// A checkpoint (`*.safetensors` written by train / transfer / import).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Datasets as `FOLDER` or `FOLDER:SPLIT` (split = train, valid, test, all; default test).
-    /// Give the training dataset with `:test` and unseen ones with `:all` for a
-    /// generalization table: its last row is the mean of every column over the sets given with
-    /// `:all` (the zero-shot sets; estimate columns only when all of them have an estimate),
-    /// followed by the lowest R2 and the lowest share within +-10 % among them.
-    #[arg(long, required = true, num_args = 1..)]
-    pub data: Vec<String>,
-    /// Output folder: report.json, table.md, one predicted-vs-true PNG per dataset (and for a
-    /// latency model one CSV of per-graph true / estimate / predicted values, and
-    /// generalization.png with one predicted-vs-true panel per dataset).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Re-split with this seed instead of the datasets' split files.
-    #[arg(long)]
-    pub split_seed: Option<u64>,
-    /// `auto`, `cpu` or `cuda`.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// A fixed-point blob with a trust section (`angraph quantize --trust-data`) whose
-    /// intervals and envelope check are measured on every dataset (trust.md: coverage, median
-    /// half-width, flag rate, catch rate of misses beyond +-10 %). Default: the checkpoint's
-    /// `.angq` when it exists and has a trust section.
-    #[arg(long)]
-    pub blob: Option<PathBuf>,
-}
-
-/// The trust blob of an evaluation: `--blob`, else `<model>.angq` if it has a trust section.
-fn trust_blob(a: &EvalArgs) -> Result<Option<Vec<u8>>> {
-    let (path, explicit) = match &a.blob {
-        Some(p) => (p.clone(), true),
-        None => (a.model.with_extension("angq"), false),
-    };
-    if !explicit && !path.exists() {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let has_trust = Model::from_bytes(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        .trust()
-        .is_some();
-    match (has_trust, explicit) {
-        (true, _) => Ok(Some(bytes)),
-        (false, true) => bail!(
-            "{}: no trust section (quantize with --trust-data)",
-            path.display()
-        ),
-        (false, false) => Ok(None),
-    }
-}
-
 /// Header of trust.md.
-const TRUST_MD_HEAD: &str = "| dataset | split | output | samples | coverage % | median half-width % | flagged % (by range) | misses (beyond +-10 %) | misses flagged % | misses flagged or covered % |\n|---|---|---|---|---|---|---|---|---|---|\n";
+pub const TRUST_MD_HEAD: &str = "| dataset | split | output | samples | coverage % | median half-width % | flagged % (by range) | misses (beyond +-10 %) | misses flagged % | misses flagged or covered % |\n|---|---|---|---|---|---|---|---|---|---|\n";
 
-fn trust_md_row(dataset: &str, split: &str, output: &str, t: &TrustMetrics) -> String {
+/// One row of trust.md.
+pub fn trust_md_row(dataset: &str, split: &str, output: &str, t: &TrustMetrics) -> String {
     format!(
         "| {dataset} | {split} | {output} | {} | {:.1} | {:.2} | {:.1} ({:.1}) | {} | {} | {} |\n",
         t.n,
@@ -207,36 +151,46 @@ fn trust_md_row(dataset: &str, split: &str, output: &str, t: &TrustMetrics) -> S
 /// One row of the generalization table and of report.json: a dataset, or (last, with
 /// `mean_over`) the mean over the sets evaluated with `:all`.
 #[derive(Serialize)]
-struct EvalRow {
-    dataset: String,
-    split: String,
-    samples: usize,
+pub struct EvalRow {
+    /// Dataset name (`mean` for the mean row).
+    pub dataset: String,
+    /// Split evaluated (`mean` for the mean row).
+    pub split: String,
+    /// Graphs or rows evaluated.
+    pub samples: usize,
+    /// A latency model's evaluation.
     #[serde(flatten)]
-    latency: Option<LatencyEval>,
-    power: Option<PowerMetrics>,
+    pub latency: Option<LatencyEval>,
+    /// A power model's metrics.
+    pub power: Option<PowerMetrics>,
+    /// What the mean row adds.
     #[serde(flatten)]
-    summary: Option<Summary>,
+    pub summary: Option<Summary>,
 }
 
 /// What the mean row adds: the sets it averages and the weakest of them.
 #[derive(Debug, Serialize)]
-struct Summary {
+pub struct Summary {
     /// Datasets averaged (those evaluated with `:all`).
-    mean_over: Vec<String>,
+    pub mean_over: Vec<String>,
     /// Lowest R^2 and share within +-10 % among them (the model; total energy for ANGraph-P).
-    lowest: Lowest,
+    pub lowest: Lowest,
     /// The same for the system-level estimate, when every averaged set has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    lowest_estimate: Option<Lowest>,
+    pub lowest_estimate: Option<Lowest>,
 }
 
 /// The lowest R^2 and the lowest share within +-10 % among some datasets, and where.
 #[derive(Debug, Serialize)]
-struct Lowest {
-    r2: f64,
-    r2_dataset: String,
-    within10_percent: f64,
-    within10_dataset: String,
+pub struct Lowest {
+    /// Lowest R^2.
+    pub r2: f64,
+    /// Where.
+    pub r2_dataset: String,
+    /// Lowest share within +-10 %.
+    pub within10_percent: f64,
+    /// Where.
+    pub within10_dataset: String,
 }
 
 impl Lowest {
@@ -269,7 +223,7 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The mean row over the rows evaluated with `:all`; `None` when there are none.
-fn mean_row(rows: &[EvalRow]) -> Option<EvalRow> {
+pub fn mean_row(rows: &[EvalRow]) -> Option<EvalRow> {
     let zs: Vec<&EvalRow> = rows.iter().filter(|r| r.split == "all").collect();
     if zs.is_empty() {
         return None;
@@ -333,7 +287,7 @@ fn mean_row(rows: &[EvalRow]) -> Option<EvalRow> {
 }
 
 /// `x` with `d` decimals, `-` for none.
-fn or_dash(x: Option<f64>, d: usize) -> String {
+pub fn or_dash(x: Option<f64>, d: usize) -> String {
     x.map_or("-".into(), |v| format!("{v:.d$}"))
 }
 
@@ -386,7 +340,7 @@ fn power_md_row(name: &str, r: &EvalRow, p: &PowerMetrics) -> String {
 
 /// The generalization table: one row per dataset, then (when some sets were evaluated with
 /// `:all`) the mean row and the lowest R^2 / share within +-10 % among those sets.
-fn table_md(rows: &[EvalRow]) -> String {
+pub fn table_md(rows: &[EvalRow]) -> String {
     let latency = rows.iter().any(|r| r.latency.is_some());
     let mut md = String::from(if latency {
         LATENCY_MD_HEAD
@@ -437,7 +391,7 @@ fn table_md(rows: &[EvalRow]) -> String {
 
 /// `generalization.png`: one predicted-vs-true panel per latency dataset (estimate in another
 /// colour when present), titled with the dataset, R^2 and the share within +-10 %.
-fn generalization_plot(path: &Path, rows: &[EvalRow], units: &[String]) -> Result<()> {
+pub fn generalization_plot(path: &Path, rows: &[EvalRow], units: &[String]) -> Result<()> {
     let mut panels = Vec::new();
     for r in rows.iter().filter(|r| r.summary.is_none()) {
         let Some(ev) = &r.latency else { continue };
@@ -464,184 +418,6 @@ fn generalization_plot(path: &Path, rows: &[EvalRow], units: &[String]) -> Resul
         unit,
         &panels,
     )
-}
-
-/// Parse `FOLDER[:SPLIT]`.
-fn data_spec(s: &str) -> (PathBuf, String) {
-    match s.rsplit_once(':') {
-        Some((p, sp)) if ["train", "valid", "test", "all"].contains(&sp) => {
-            (PathBuf::from(p), sp.to_string())
-        }
-        _ => (PathBuf::from(s), "test".to_string()),
-    }
-}
-
-/// Run `angraph eval`.
-pub fn run(a: &EvalArgs) -> Result<()> {
-    let device = crate::nn::parse_device(&a.device)?;
-    let ck = Checkpoint::load(&a.model, device)?;
-    let model_unit = ck.meta.unit.clone();
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let mut rows = Vec::new();
-    let is_latency = matches!(ck.net, Net::Latency(_));
-    let lm;
-    let pm;
-    if is_latency {
-        lm = Some(LatencyModel::from_checkpoint(ck)?);
-        pm = None;
-    } else {
-        pm = Some(PowerModel::from_checkpoint(ck)?);
-        lm = None;
-    }
-    let mut units = Vec::new();
-    let trust_bytes = trust_blob(a)?;
-    let trust_model = match &trust_bytes {
-        Some(b) => Some(Model::from_bytes(b).map_err(|e| {
-            let p = a
-                .blob
-                .clone()
-                .unwrap_or_else(|| a.model.with_extension("angq"));
-            anyhow::anyhow!("{}: trust blob: {e}", p.display())
-        })?),
-        None => None,
-    };
-    let mut trust_md = String::from(TRUST_MD_HEAD);
-    let mut trust_json = Vec::new();
-    for spec in &a.data {
-        let (dir, split) = data_spec(spec);
-        if let Some(m) = &lm {
-            let set = crate::train::load::latency_set(&dir, a.split_seed)?;
-            crate::dataset::check_label_unit(&dir, &set.unit, &a.model, &model_unit)?;
-            let idx = set.splits.named(&split, set.graphs.len())?;
-            let ev = latency_eval(m, &set, &idx).with_context(|| {
-                format!("{}: {} on split {split}", dir.display(), a.model.display())
-            })?;
-            latency_plot(
-                &a.out.join(format!("{}_{split}.png", set.name)),
-                &set,
-                &ev,
-                &split,
-            )?;
-            latency_csv(
-                &a.out.join(format!("{}_{split}.csv", set.name)),
-                &set,
-                &idx,
-                &ev,
-            )?;
-            println!(
-                "{:<28} {:<5} n={:<6} R2 {:.4} RMSE {:.4} {} MAPE {:.2}% within10 {:.1}% tau {:.4}{}",
-                set.name,
-                split,
-                idx.len(),
-                ev.model.r2,
-                ev.model.rmse,
-                set.unit,
-                ev.model.mape,
-                ev.model.within10_percent,
-                ev.model.kendall_tau,
-                ev.versus
-                    .map(|v| format!(
-                        " | estimate R2 {:.4} RMSE {:.4} within10 {:.1}% tau {:.4} | gain {:+.4}, RMSE -{:.1}%",
-                        v.baseline.r2,
-                        v.baseline.rmse,
-                        v.baseline.within10_percent,
-                        v.baseline.kendall_tau,
-                        v.r2_gain,
-                        v.rmse_reduction
-                    ))
-                    .unwrap_or_default()
-            );
-            if let Some(q) = &trust_model {
-                let t = TrustMetrics::of(&crate::trust::judge_latency(q, &set, &idx)?);
-                print_trust(&set.name, "latency", &t);
-                trust_md.push_str(&trust_md_row(&set.name, &split, "latency", &t));
-                trust_json
-                    .push(serde_json::json!({"dataset": set.name, "split": split, "latency": t}));
-            }
-            units.push(set.unit.clone());
-            rows.push(EvalRow {
-                dataset: set.name.clone(),
-                split,
-                samples: idx.len(),
-                latency: Some(ev),
-                power: None,
-                summary: None,
-            });
-        } else if let Some(m) = &pm {
-            let in_dim = m.net().config().in_dim as usize;
-            let set = crate::train::load::power_set_for(&dir, a.split_seed, in_dim)?;
-            crate::dataset::check_label_unit(&dir, &set.unit, &a.model, &model_unit)?;
-            let idx = set.splits.named(&split, set.len())?;
-            let pred = m.predict(&set, &idx).with_context(|| {
-                format!("{}: {} on split {split}", dir.display(), a.model.display())
-            })?;
-            let p = PowerMetrics::of(&pred, &set, &idx);
-            power_plot(
-                &a.out.join(format!("{}_{split}.png", set.name)),
-                &set,
-                &idx,
-                &pred,
-            )?;
-            println!(
-                "{:<28} {:<5} n={:<6} R2 dyn {:.5} stat {:.5} total {:.5} | MAPE {:.3}% / {:.3}% / {:.3}% | within10 {:.1}% / {:.1}% / {:.1}%",
-                set.name, split, idx.len(), p.dynamic.r2, p.r#static.r2, p.total.r2, p.dynamic.mape, p.r#static.mape, p.total.mape,
-                p.dynamic.within10_percent, p.r#static.within10_percent, p.total.within10_percent
-            );
-            if let Some(q) = &trust_model {
-                let j = crate::trust::judge_power(q, &set, &idx)?;
-                let mut entry = serde_json::json!({"dataset": set.name, "split": split});
-                for (k, name) in ["dynamic", "static", "total"].iter().enumerate() {
-                    let t = TrustMetrics::of(&j.iter().map(|r| r[k]).collect::<Vec<_>>());
-                    print_trust(&set.name, name, &t);
-                    trust_md.push_str(&trust_md_row(&set.name, &split, name, &t));
-                    entry[*name] = serde_json::to_value(t)?;
-                }
-                trust_json.push(entry);
-            }
-            rows.push(EvalRow {
-                dataset: set.name.clone(),
-                split,
-                samples: idx.len(),
-                latency: None,
-                power: Some(p),
-                summary: None,
-            });
-        }
-    }
-    if is_latency {
-        generalization_plot(&a.out.join("generalization.png"), &rows, &units)?;
-    }
-    rows.extend(mean_row(&rows));
-    let mut md = table_md(&rows);
-    md.push_str(&format!("\nModel: `{}`\n", a.model.display()));
-    write_atomic(&a.out.join("table.md"), md.as_bytes())?;
-    write_atomic(
-        &a.out.join("report.json"),
-        serde_json::to_string_pretty(&rows)?.as_bytes(),
-    )?;
-    print!("\n{md}");
-    if trust_model.is_some() {
-        write_atomic(&a.out.join("trust.md"), trust_md.as_bytes())?;
-        write_atomic(
-            &a.out.join("trust.json"),
-            serde_json::to_string_pretty(&trust_json)?.as_bytes(),
-        )?;
-        print!("\n{trust_md}");
-    }
-    Ok(())
-}
-
-fn print_trust(set: &str, output: &str, t: &TrustMetrics) {
-    println!(
-        "{set:<28} trust {output:<8} coverage {:.1}% median half-width {:.2}% flagged {:.1}% (range {:.1}%) misses {} flagged {}% flagged-or-covered {}%",
-        t.coverage_pct,
-        t.median_half_width_pct,
-        t.flag_pct,
-        t.flag_range_pct,
-        t.misses,
-        or_dash(t.catch_pct, 1),
-        or_dash(t.caught_or_covered_pct, 1)
-    );
 }
 
 /// Float and fixed point side by side.

@@ -15,6 +15,7 @@
 //! activity rows uniform in `[0, 1)`. They exercise the model over a plausible range; they are
 //! not the original's data, whose feature semantics are not published with the weights.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use angraph_core::config::{Config, LatencyConfig};
@@ -546,99 +547,45 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     Ok(report)
 }
 
-/// `angraph import` command-line arguments.
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {
-    /// Original ANGraph-L or ANGraph-P state dicts as safetensors (original key names); the
-    /// family is recognised from the keys.
-    #[arg(required = true)]
-    pub sources: Vec<PathBuf>,
-    /// Directory the checkpoint (`<name>.safetensors`), blob (`<name>.angq`) and report
-    /// (`<name>.json`) are written to.
-    #[arg(long, default_value = "saved_model")]
-    pub out_dir: PathBuf,
-    /// Output file stem (only with one source; default: the source's stem).
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Calibration inputs: an OGB raw dataset directory (ANGraph-L) or an `.npy` activity file
-    /// (ANGraph-P). Without it, generated inputs are used and the blob's note says so.
-    #[arg(long)]
-    pub calib: Option<PathBuf>,
-    /// Number of generated calibration graphs / rows (without --calib).
-    #[arg(long, default_value_t = 48)]
-    pub calib_count: usize,
-    /// Seed of the generated calibration inputs.
-    #[arg(long, default_value_t = 2024)]
-    pub seed: u64,
-    /// Size of the held-out generated set the report measures the agreement on.
-    #[arg(long, default_value_t = 48)]
-    pub heldout: usize,
-    /// Activation precision of the blob: int16 or int8 (weights are always int8).
-    #[arg(long, default_value = "int16")]
-    pub precision: String,
-    /// Model output x label scale = label. Default: 1000 for ANGraph-L (the original trained
-    /// on `y / 1000`), 1 for ANGraph-P.
-    #[arg(long)]
-    pub label_scale: Option<f32>,
-    /// Unit of the label (the original checkpoints do not record theirs).
-    #[arg(
-        long,
-        default_value = "original label unit (not recorded in the checkpoint)"
-    )]
-    pub unit: String,
-}
+/// Seed of the bundled example inputs (`angraph estimate --write-example`).
+pub const EXAMPLE_SEED: u64 = 4;
 
-/// Run `angraph import`.
-pub fn run(args: &ImportArgs) -> Result<()> {
-    if args.name.is_some() && args.sources.len() > 1 {
-        bail!("--name needs exactly one source");
-    }
-    let precision = match args.precision.as_str() {
-        "int16" => Precision::Int16,
-        "int8" => Precision::Int8,
-        p => bail!("--precision must be int16 or int8, not `{p}`"),
+/// Write the bundled example: `dir/raw/*.csv.gz` (one synthetic 4x4 mesh graph, 257 nodes,
+/// 100 features per node) and `dir/power/feature.npy` (one `(6, 6)` activity matrix).
+pub fn write_example(dir: &Path) -> Result<()> {
+    let g = synthetic_mesh_graph(4, 4, 100, EXAMPLE_SEED)?;
+    let n = g.row_ptr.len() - 1;
+    let gz = |text: String| -> Result<Vec<u8>> {
+        let mut enc = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        enc.write_all(text.as_bytes())?;
+        Ok(enc.finish()?)
     };
-    for source in &args.sources {
-        let opts = ImportOptions {
-            source: source.clone(),
-            out_dir: args.out_dir.clone(),
-            name: args.name.clone(),
-            precision,
-            calib: match &args.calib {
-                Some(p) => CalibSource::User(p.clone()),
-                None => CalibSource::Generated {
-                    count: args.calib_count,
-                    seed: args.seed,
-                },
-            },
-            heldout: args.heldout,
-            label_scale: args.label_scale,
-            unit: args.unit.clone(),
-        };
-        let r = import(&opts).with_context(|| format!("importing {}", source.display()))?;
-        println!(
-            "{}: {} model -> {} + {} ({} bytes, {})",
-            r.source, r.family, r.checkpoint, r.blob, r.blob_bytes, r.precision
-        );
-        println!("  calibration ({}): {}", r.calibration_kind, r.calibration);
-        for a in [&r.on_calibration, &r.on_heldout] {
-            println!(
-                "  on {}:\n    tch f32 vs core f32: median rel {:.2e}, max rel {:.2e}\n    fixed vs core f32:   median rel {:.2e}, p90 {:.2e}, max rel {:.2e}",
-                a.inputs,
-                a.tch_vs_core_f32.median_rel,
-                a.tch_vs_core_f32.max_rel,
-                a.fixed_vs_core_f32.median_rel,
-                a.fixed_vs_core_f32.p90_rel,
-                a.fixed_vs_core_f32.max_rel
-            );
-        }
-        if !r.unused_tensors.is_empty() {
-            println!(
-                "  {} tensors of the source are unused by the original forward pass (e.g. {})",
-                r.unused_tensors.len(),
-                r.unused_tensors[0]
-            );
+    let mut edges = String::new();
+    for v in 0..n {
+        for e in g.row_ptr[v] as usize..g.row_ptr[v + 1] as usize {
+            edges.push_str(&format!("{},{}\n", g.src[e], v));
         }
     }
+    let mut feats = String::new();
+    for row in g.x.chunks_exact(g.feature_width as usize) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        feats.push_str(&cells.join(","));
+        feats.push('\n');
+    }
+    let raw = dir.join("raw");
+    write_atomic(&raw.join("edge.csv.gz"), &gz(edges)?)?;
+    write_atomic(&raw.join("node-feat.csv.gz"), &gz(feats)?)?;
+    write_atomic(&raw.join("num-node-list.csv.gz"), &gz(format!("{n}\n"))?)?;
+    write_atomic(
+        &raw.join("num-edge-list.csv.gz"),
+        &gz(format!("{}\n", g.src.len()))?,
+    )?;
+    let rows = generated_rows(1, 36, EXAMPLE_SEED);
+    write_atomic(
+        &dir.join("power").join("feature.npy"),
+        &crate::dataset::npy::to_bytes(&[1, 6, 6], &rows)?,
+    )?;
     Ok(())
 }

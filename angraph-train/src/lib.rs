@@ -1,13 +1,12 @@
 //! `angraph-train`: the host side of ANGraph-rs.
+pub mod cli;
 pub mod dataset;
-pub mod estimate;
 pub mod eval;
 pub mod fsio;
 pub mod import;
 pub mod infer;
 pub mod metrics;
 pub mod nn;
-pub mod predict;
 pub mod progress;
 pub mod sim;
 pub mod stream;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use angraph_core::config::{Config, PowerConfig};
 use angraph_train::nn::checkpoint::{read_state_dict, CheckpointMeta, META_KEY};
 use angraph_train::nn::Checkpoint;
-use angraph_train::train::cli::best_config;
+use angraph_train::train::latency::best_config;
 use safetensors::tensor::{Dtype, TensorView};
 use tch::Device;
 

@@ -97,7 +97,7 @@ fn stream_can_be_skipped_and_a_bad_stream_is_named() {
 #[test]
 fn bundled_example_is_regenerated_byte_for_byte() {
     let dir = tmp("example");
-    angraph_train::estimate::write_example(&dir).unwrap();
+    angraph_train::import::write_example(&dir).unwrap();
     for f in [
         "raw/edge.csv.gz",
         "raw/node-feat.csv.gz",

@@ -6,8 +6,8 @@ use angraph_core::quantize::{Calibration, OwnedGraph, SplitMix64};
 use angraph_core::{latency, Model, Precision};
 use angraph_train::dataset::Split;
 use angraph_train::metrics::Metrics;
-use angraph_train::train::cli::best_config;
 use angraph_train::train::data::LatencySet;
+use angraph_train::train::latency::best_config;
 use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
 use tch::Device;
 

@@ -6,7 +6,7 @@
 mod common;
 
 use angraph_train::dataset::{GraphDataset, OgbGraphs};
-use angraph_train::estimate::write_example;
+use angraph_train::import::write_example;
 use common::{original_dir, root, tmp, write_gz};
 use std::path::Path;
 

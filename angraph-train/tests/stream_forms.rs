@@ -205,7 +205,7 @@ fn bad_streams_name_the_file_and_place() {
 
 #[test]
 fn convert_writes_a_dataset_from_streams() {
-    use angraph_train::stream::cli::{run, ConvertArgs};
+    use angraph_train::cli::convert::{run, ConvertArgs};
     let (s, node) = small_sample();
     let dir = tmp("convert");
     let timed = dir.join("a.timed.json");

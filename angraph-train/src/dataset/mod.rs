@@ -43,7 +43,6 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-pub mod cli;
 pub mod csvgz;
 pub mod generate;
 pub mod graph;
@@ -185,7 +184,7 @@ pub(crate) fn read_meta(dir: &Path, kind: Kind) -> Result<Option<Meta>> {
 /// Label units a latency dataset may declare.
 pub const LATENCY_UNITS: [&str; 5] = ["ps", "ns", "us", "ms", "s"];
 /// The longest latency a dataset may hold, 1 s (as a stream's timestamps,
-/// [`crate::stream::MAX_TIME_PS`]), in `unit` (one of [`LATENCY_UNITS`]; ns otherwise).
+/// [`angraph_core::features::MAX_TIME_PS`]), in `unit` (one of [`LATENCY_UNITS`]; ns otherwise).
 pub fn max_latency(unit: &str) -> f64 {
     match unit {
         "ps" => 1e12,

@@ -10,7 +10,6 @@
 //! [`Generator::sample`] gives the system-level event stream (timestamps), its latency
 //! estimate, and the reference latency and energies (the labels).
 
-pub mod cli;
 pub mod engine;
 pub mod machine;
 pub mod params;

@@ -38,7 +38,7 @@
 //!
 //! [`Stream::to_graph`] feeds the one transform of `angraph-core`.
 
-pub mod cli;
+pub mod export;
 mod fast;
 
 use crate::dataset::graph::{GraphRecord, HostBuilder};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use angraph_core::config::{Config, LatencyConfig, Preprocess};
+use angraph_core::config::{Aggr, Config, Jk, LatencyConfig, Pool, Preprocess};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -477,4 +477,25 @@ fn huber_of(model: &LatencyModel, pred: &[f32], truth: &[f32], anchors: &[f32], 
     p.huber_loss(&t, Reduction::Mean, delta)
         .to_kind(Kind::Double)
         .double_value(&[])
+}
+
+/// This project's best ANGraph-L configuration (chosen with `angraph train search`; see the
+/// `docs/results.md` for the measured search).
+pub fn best_config(in_dim: u16) -> LatencyConfig {
+    let mut head = heapless::Vec::new();
+    let _ = head.push(128);
+    let _ = head.push(64);
+    LatencyConfig {
+        in_dim,
+        width: 32,
+        layers: 3,
+        jk: Jk::All,
+        pool: Pool::Mean,
+        aggr: Aggr::ActivityMean,
+        input_proj: true,
+        last_relu: false,
+        head,
+        preprocess: Preprocess::None,
+        max_nodes: 1 << 20,
+    }
 }

@@ -1,5 +1,5 @@
 //! Training of ANGraph-L and ANGraph-P with tch: data pipeline, recipes, loops, checkpoints,
-//! logs and plots, and the `angraph train` / `angraph quantize` subcommands.
+//! logs and plots (the `angraph train` and `angraph quantize` commands live in `cli`).
 //!
 //! Determinism: `tch::manual_seed` is set from the run seed at the start and again at the start
 //! of every epoch (from `(seed, epoch)`), and the shuffle of every epoch is a SplitMix64 stream of
@@ -10,7 +10,6 @@
 //! `--threads 1` on the CPU is bit-reproducible.
 
 pub mod adam;
-pub mod cli;
 pub mod data;
 pub mod epochs;
 pub mod latency;
@@ -26,8 +25,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-
-pub use cli::{run_quantize, run_train, QuantizeArgs, TrainArgs};
 
 /// The torch seed of `epoch` of a run seeded with `seed`.
 pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {

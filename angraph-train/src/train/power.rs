@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::nn::{Checkpoint, CheckpointMeta, Net, PowerNet};
 
 /// How the two heads are trained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PowerSchedule {
     /// Both heads at once.
     Joint,
@@ -34,7 +34,7 @@ pub enum PowerSchedule {
 }
 
 /// What each row's squared error is measured in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PowerLoss {
     /// Squared error of the standardised targets (large energies dominate).
     #[default]

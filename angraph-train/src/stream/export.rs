@@ -1,43 +1,22 @@
-//! `angraph convert`: event streams -> graph summary, the other stream form, or a dataset.
+//! Event streams as a latency dataset: the graphs of many streams, in input order, in the OGB
+//! raw format with `meta.json` and the splits (`angraph convert --out`).
 
 use super::Stream;
 use crate::dataset::csvgz::CsvGzWriter;
-use crate::dataset::generate::{append_graph, replace_dir, temp_dir_for, write_column};
+use crate::dataset::generate::{append_graph, write_column};
 use crate::dataset::{Column, Kind, Meta, Split, META_FORMAT, META_VERSION, SPLIT_SEED};
+use crate::fsio::{replace_dir, temp_dir_for, write_atomic};
 use angraph_core::component::Mesh;
 use angraph_core::features::{
     EDGE_FEATURE_NAMES, EDGE_FEATURE_UNITS, FEATURE_SET_VERSION, NODE_FEATURE_NAMES,
     NODE_FEATURE_UNITS,
 };
-use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
+use anyhow::{anyhow, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// Arguments of `angraph convert`.
-#[derive(Debug, Args)]
-pub struct ConvertArgs {
-    /// Event streams: TrueAsync DFG JSON or the timed form (recognised by content).
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
-    /// Write a latency dataset (OGB raw + meta.json + splits) of all inputs into this directory.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Labels for `--out`, one latency per line (ns) in input order; default: the `labels`
-    /// of timed streams.
-    #[arg(long)]
-    pub labels: Option<PathBuf>,
-    /// Mesh (WxH) of DFG streams; default: the smallest square mesh holding every tile named.
-    #[arg(long)]
-    pub mesh: Option<String>,
-    /// Rewrite the (single) input in the TrueAsync DFG JSON form to this file.
-    #[arg(long)]
-    pub to_dfg: Option<PathBuf>,
-    /// Rewrite the (single) input in the timed form to this file (needs a timed input).
-    #[arg(long)]
-    pub to_timed: Option<PathBuf>,
-}
-
-fn read_labels(path: &Path) -> Result<Vec<f32>> {
+/// Labels of a dataset, one latency per line (ns; the first comma-separated cell of a line),
+/// blank lines skipped.
+pub fn read_labels(path: &Path) -> Result<Vec<f32>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     text.lines()
@@ -59,71 +38,10 @@ fn read_labels(path: &Path) -> Result<Vec<f32>> {
         .collect()
 }
 
-/// Run `angraph convert`.
-pub fn run(a: &ConvertArgs) -> Result<()> {
-    let mesh = match &a.mesh {
-        Some(m) => {
-            let (w, h) = crate::sim::parse_mesh(m)?;
-            Some(Mesh::new(w, h).map_err(|e| anyhow!("--mesh {m}: {e}"))?)
-        }
-        None => None,
-    };
-    if a.to_dfg.is_some() || a.to_timed.is_some() {
-        if a.inputs.len() != 1 {
-            bail!("--to-dfg / --to-timed convert exactly one input");
-        }
-        let s = Stream::read(&a.inputs[0])?;
-        if let Some(p) = &a.to_dfg {
-            s.write_dfg(p)?;
-            println!("wrote {}", p.display());
-        }
-        if let Some(p) = &a.to_timed {
-            s.write_timed(p)
-                .with_context(|| format!("{}", a.inputs[0].display()))?;
-            println!("wrote {}", p.display());
-        }
-        return Ok(());
-    }
-    let labels = match &a.labels {
-        Some(p) => {
-            let l = read_labels(p)?;
-            if l.len() != a.inputs.len() {
-                bail!(
-                    "{}: {} labels for {} streams",
-                    p.display(),
-                    l.len(),
-                    a.inputs.len()
-                );
-            }
-            Some(l)
-        }
-        None => None,
-    };
-    match &a.out {
-        None => {
-            println!("stream  events  nodes  edges  max_activity  estimate_ns");
-            for p in &a.inputs {
-                let s = Stream::read(p)?;
-                let g = s
-                    .to_graph_on(mesh)
-                    .with_context(|| format!("{}", p.display()))?;
-                println!(
-                    "{}  {}  {}  {}  {}  {:.1}",
-                    p.display(),
-                    g.summary.events,
-                    g.num_nodes,
-                    g.edges.len(),
-                    g.activities.iter().max().unwrap_or(&0),
-                    g.summary.span() as f64 / 1000.0
-                );
-            }
-            Ok(())
-        }
-        Some(out) => write_dataset(&a.inputs, labels, mesh, out),
-    }
-}
-
-fn write_dataset(
+/// Write a latency dataset of the graphs of `inputs` (built on `mesh`, default: each stream's
+/// own) into `out`, atomically: labels from `labels` in input order, or else each timed
+/// stream's own.
+pub fn write_dataset(
     inputs: &[PathBuf],
     labels: Option<Vec<f32>>,
     mesh: Option<Mesh>,
@@ -205,17 +123,13 @@ fn write_dataset(
             split: serde_json::json!({"kind": "random", "seed": SPLIT_SEED, "fractions": [0.8, 0.1, 0.1]}),
             parameters: serde_json::Value::Null,
         };
-        super::write_atomic(
+        write_atomic(
             &tmp.join("meta.json"),
             (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),
         )
     })();
     match res {
-        Ok(()) => {
-            replace_dir(&tmp, out)?;
-            println!("wrote {} ({} graphs)", out.display(), inputs.len());
-            Ok(())
-        }
+        Ok(()) => replace_dir(&tmp, out),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
             Err(e)

@@ -1,10 +1,10 @@
 //! `angraph datasets`: generate manifest entries (committed samples or full sets) and the
 //! report.
 
-use super::generate::{generate, Speed};
-use super::manifest::{Entry, Manifest};
-use super::report;
-use super::shard::{generate_part, merge, Shard};
+use crate::dataset::generate::{generate, Speed};
+use crate::dataset::manifest::{Entry, Manifest};
+use crate::dataset::report;
+use crate::dataset::shard::{generate_part, merge, Shard};
 use crate::fsio::write_atomic;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};

@@ -1,12 +1,12 @@
 //! `angraph simulate`: one configuration -> event streams and/or a dataset.
 
-use super::workload::{Coding, Workload};
-use super::{machine::Mapping, parse_mesh, Generator, SimConfig};
 use crate::dataset::generate::{generate, sample_graph};
 use crate::dataset::graph::HostBuilder;
 use crate::dataset::report::metrics;
 use crate::dataset::shard::{generate_part, Shard};
 use crate::dataset::Kind;
+use crate::sim::workload::{Coding, Workload};
+use crate::sim::{machine::Mapping, parse_mesh, Generator, SimConfig};
 use crate::stream::from_sample;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};

@@ -11,7 +11,6 @@
 //! data/examples/mesh4x4/power/feature.npy`; their node features and label units are not
 //! published, so those numbers demonstrate the pipeline, not real hardware (the output says so).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use angraph_core::power::Energy;
@@ -22,14 +21,10 @@ use angraph_core::{latency, power, Config, Fixed, Model};
 use anyhow::{bail, Context, Result};
 
 use crate::dataset::OgbGraphs;
-use crate::fsio::write_atomic;
-use crate::import::{generated_rows, read_npy_rows, synthetic_mesh_graph};
+use crate::import::{read_npy_rows, write_example};
 use crate::infer::{self, load_blob};
 use crate::nn::Checkpoint;
 use crate::text::printable;
-
-/// Seed of the bundled example inputs (`angraph estimate --write-example`).
-pub const EXAMPLE_SEED: u64 = 4;
 
 /// `angraph estimate` command-line arguments.
 #[derive(Debug, clap::Args)]
@@ -70,46 +65,6 @@ pub struct EstimateArgs {
     /// committed one is `data/examples/mesh4x4`) and exit.
     #[arg(long, value_name = "DIR")]
     pub write_example: Option<PathBuf>,
-}
-
-/// Write the bundled example: `dir/raw/*.csv.gz` (one synthetic 4x4 mesh graph, 257 nodes,
-/// 100 features per node) and `dir/power/feature.npy` (one `(6, 6)` activity matrix).
-pub fn write_example(dir: &Path) -> Result<()> {
-    let g = synthetic_mesh_graph(4, 4, 100, EXAMPLE_SEED)?;
-    let n = g.row_ptr.len() - 1;
-    let gz = |text: String| -> Result<Vec<u8>> {
-        let mut enc = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::best());
-        enc.write_all(text.as_bytes())?;
-        Ok(enc.finish()?)
-    };
-    let mut edges = String::new();
-    for v in 0..n {
-        for e in g.row_ptr[v] as usize..g.row_ptr[v + 1] as usize {
-            edges.push_str(&format!("{},{}\n", g.src[e], v));
-        }
-    }
-    let mut feats = String::new();
-    for row in g.x.chunks_exact(g.feature_width as usize) {
-        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-        feats.push_str(&cells.join(","));
-        feats.push('\n');
-    }
-    let raw = dir.join("raw");
-    write_atomic(&raw.join("edge.csv.gz"), &gz(edges)?)?;
-    write_atomic(&raw.join("node-feat.csv.gz"), &gz(feats)?)?;
-    write_atomic(&raw.join("num-node-list.csv.gz"), &gz(format!("{n}\n"))?)?;
-    write_atomic(
-        &raw.join("num-edge-list.csv.gz"),
-        &gz(format!("{}\n", g.src.len()))?,
-    )?;
-    let rows = generated_rows(1, 36, EXAMPLE_SEED);
-    write_atomic(
-        &dir.join("power").join("feature.npy"),
-        &crate::dataset::npy::to_bytes(&[1, 6, 6], &rows)?,
-    )?;
-    Ok(())
 }
 
 fn checkpoint_next_to(blob: &Path) -> Option<PathBuf> {
