@@ -451,7 +451,7 @@ int32_t angraph_end_event(struct angraph_handle *h);
 int32_t angraph_predict(struct angraph_handle *h, struct angraph_prediction *out);
 
 /**
- * ANGraph-L on a graph given as COO edges (edge_src[i] -> edge_dst[i]) and row-major Q16.16
+ * ANGraph-L on a graph given as COO edges (`edge_src[i] -> edge_dst[i]`) and row-major Q16.16
  * features (num_nodes x feature_width = the model's input width); activities may be NULL. Ends
  * the stream window.
  *

@@ -563,7 +563,7 @@ pub unsafe extern "C" fn angraph_predict(h: *mut Handle, out: *mut AngraphPredic
     }
 }
 
-/// ANGraph-L on a graph given as COO edges (edge_src[i] -> edge_dst[i]) and row-major Q16.16
+/// ANGraph-L on a graph given as COO edges (`edge_src[i] -> edge_dst[i]`) and row-major Q16.16
 /// features (num_nodes x feature_width = the model's input width); activities may be NULL. Ends
 /// the stream window.
 ///
