@@ -2,6 +2,11 @@
 //! [`Status`] codes. Nothing here panics on any argument values; pointers must be valid for the
 //! lengths given (or null where allowed, which gives [`Status::NullArgument`]).
 //!
+//! The header is generated from this module and [`crate::status`] by cbindgen (`cbindgen.toml`):
+//! the doc comments of the public items below are its comments, so they are written for C
+//! readers, and `tests/c_header.rs` fails when the committed header differs from what this source
+//! generates.
+//!
 //! The estimator handle lives at the start of the caller's arena; the model blobs are borrowed
 //! (zero-copy) and must stay valid and unchanged while the handle is used (e.g. in flash). The
 //! capacities of the C library are fixed when it is built: [`C_MAX_NODES`] distinct components
@@ -15,6 +20,7 @@ use angraph_core::features::ProcessDescriptor;
 use angraph_core::power::{Energy, MAX_OUTPUTS};
 use angraph_core::Fixed;
 use angraph_core::Model;
+use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::addr_of_mut;
 
@@ -33,10 +39,24 @@ pub const C_MAX_EDGES: usize = 2560;
 
 type CEstimator = Estimator<'static, C_MAX_NODES, C_MAX_EDGES>;
 
+/// Component ids: 16 per tile k = 16*k + slot, slot 0..4 IU-p, 5..9 OU-p, 10 SA,
+/// 11 NI-k-toRouter, 12 NI-k-toPE, 13 LUT, 14 WeightSRAM, 15 AER; the Injector is 16*tiles.
+pub const C_COMPONENTS_PER_TILE: u32 = 16;
+const _: () = assert!(C_COMPONENTS_PER_TILE == angraph_core::component::COMPONENTS_PER_TILE);
+
+/// Node features per component (feature set 2 of angraph_core::features: set 1's 35, then the
+/// event load, words and fires per visit). A model of 35 (set 1) reads the first 35.
+pub const C_NODE_FEATURES: u32 = 37;
+const _: () = assert!(C_NODE_FEATURES as usize == angraph_core::features::NODE_FEATURES);
+
+/// Energy heads an angraph_energy holds (the original ANGraph-P uses 2: dynamic, static).
+pub const C_ENERGY_HEADS: usize = 4;
+const _: () = assert!(C_ENERGY_HEADS == MAX_OUTPUTS);
+
 const HANDLE_MAGIC: u32 = 0x414e_4748; // "ANGH"
 
-/// The opaque handle (`angraph_handle` in C): the models and the estimators that borrow them,
-/// at a fixed address at the start of the caller's arena.
+/// Opaque estimator (lives at the start of the arena): the models and the estimators that
+/// borrow them.
 pub struct Handle {
     magic: u32,
     latency_model: MaybeUninit<Model<'static>>,
@@ -45,13 +65,13 @@ pub struct Handle {
     energy: Option<EnergyEstimator<'static>>,
 }
 
-/// Model dimensions of a C arena (`angraph_dims`): ANGraph-L as [`Dims`], plus ANGraph-P.
+/// Model dimensions the arena is sized for (upper bounds): ANGraph-L, plus ANGraph-P.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AngraphDims {
     /// ANGraph-L layer width (the original: 100).
     pub width: u32,
-    /// ANGraph-L input width (node features: 35 for the transform's feature set 1).
+    /// ANGraph-L input width (ANGRAPH_NODE_FEATURES for streams).
     pub in_dim: u32,
     /// Widest ANGraph-L head layer (the original: 200).
     pub head_max: u32,
@@ -85,7 +105,8 @@ impl AngraphDims {
 
 const HANDLE_BYTES: usize = (size_of::<Handle>() + 7) & !7;
 
-/// A fixed-point value: `raw * 2^-frac_bits`.
+/// A fixed-point value: raw * 2^-frac_bits (model units; times the blob's label scale = the
+/// label in its unit).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AngraphFixed {
@@ -104,12 +125,12 @@ impl From<Fixed> for AngraphFixed {
     }
 }
 
-/// ANGraph-P output: per head (the original: `[dynamic, static]`) and their sum.
+/// ANGraph-P output: per head (the original: [dynamic, static]) and their sum.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AngraphEnergy {
-    /// Per head; `num_heads` are used.
-    pub heads: [AngraphFixed; MAX_OUTPUTS],
+    /// Per head; num_heads are used.
+    pub heads: [AngraphFixed; C_ENERGY_HEADS],
     /// Sum of the heads.
     pub total: AngraphFixed,
     /// Heads in use.
@@ -118,7 +139,7 @@ pub struct AngraphEnergy {
 
 impl From<Energy<Fixed>> for AngraphEnergy {
     fn from(e: Energy<Fixed>) -> Self {
-        let mut heads = [AngraphFixed::default(); MAX_OUTPUTS];
+        let mut heads = [AngraphFixed::default(); C_ENERGY_HEADS];
         for (h, &v) in heads.iter_mut().zip(e.heads.iter()) {
             *h = v.into();
         }
@@ -284,8 +305,8 @@ unsafe fn handle_full<'x>(h: *mut Handle) -> Result<&'x mut Handle, Status> {
     Ok(h)
 }
 
-/// Bytes of arena `angraph_init` needs for these model dimensions (handle included); 0 for a
-/// null `dims`.
+/// Bytes of arena angraph_init needs for these model dimensions (handle included); 0 for NULL
+/// or invalid dims.
 ///
 /// # Safety
 /// `dims` must be null or point to a valid `angraph_dims`.
@@ -302,7 +323,7 @@ pub unsafe extern "C" fn angraph_arena_bytes(dims: *const AngraphDims) -> usize 
     c_arena_bytes(d) + d.power_bytes()
 }
 
-/// The node and edge capacities this library was built with.
+/// The node and edge capacities this library was built with (either pointer may be NULL).
 ///
 /// # Safety
 /// Each pointer must be null or valid for a write.
@@ -318,9 +339,10 @@ pub unsafe extern "C" fn angraph_capacity(max_nodes: *mut u32, max_edges: *mut u
     }
 }
 
-/// Load the models, carve the arena and open an empty stream window for a `mesh_width x
-/// mesh_height` mesh. `power_blob` may be null (latency only); `process` may be null (unknown).
-/// On success `*out` is the handle (inside `arena`).
+/// Load the models (in place, validated), carve the arena and open an empty stream window for a
+/// mesh_width x mesh_height mesh. power_blob may be NULL (latency only), process too (unknown
+/// conditions). The blobs and the arena must stay valid and unchanged while the handle is used.
+/// On success *out is the handle (inside the arena).
 ///
 /// # Safety
 /// `arena` must be valid for writes of `arena_len` bytes and outlive the handle; the blobs must
@@ -329,7 +351,7 @@ pub unsafe extern "C" fn angraph_capacity(max_nodes: *mut u32, max_edges: *mut u
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn angraph_init(
-    arena: *mut u8,
+    arena: *mut c_void,
     arena_len: usize,
     dims: *const AngraphDims,
     latency_blob: *const u8,
@@ -344,6 +366,7 @@ pub unsafe extern "C" fn angraph_init(
     if arena.is_null() || dims.is_null() || latency_blob.is_null() || out.is_null() {
         return Status::NullArgument.code();
     }
+    let arena = arena.cast::<u8>();
     // SAFETY: `out` is non-null and writable (caller contract); clear it first so a failed init
     // never leaves a stale handle behind.
     unsafe { *out = core::ptr::null_mut() };
@@ -430,7 +453,7 @@ pub unsafe extern "C" fn angraph_init(
     Status::Ok.code()
 }
 
-/// Start a new, empty stream window (required after `angraph_predict`).
+/// Start a new, empty stream window (required after angraph_predict).
 ///
 /// # Safety
 /// `h` must be null or a live handle from `angraph_init`.
@@ -450,9 +473,9 @@ pub unsafe extern "C" fn angraph_begin_event(h: *mut Handle) -> i32 {
     code(unsafe { handle(h) }.and_then(|e| e.begin_event()))
 }
 
-/// Open an event whose destination reads `words` synaptic words (its fan-out row) and fires
-/// `fires` of those neurons (`fires <= words`, else the stream-order error): the event load of
-/// feature set 2.
+/// Open an event that reads `words` synaptic words at its destination (the fan-out row) and
+/// fires `fires` of those neurons (fires <= words, else ANGRAPH_ERR_STREAM_ORDER): node features
+/// 35 and 36.
 ///
 /// # Safety
 /// `h` must be null or a live handle from `angraph_init`.
@@ -465,7 +488,8 @@ pub unsafe extern "C" fn angraph_begin_event_load(h: *mut Handle, words: u16, fi
     )
 }
 
-/// One hop of the open event: dense component id, enter and leave time (ps).
+/// One hop of the open event: dense component id, enter and leave time (ps; 0 if untimed). A
+/// failed hop changes nothing.
 ///
 /// # Safety
 /// `h` must be null or a live handle from `angraph_init`.
@@ -490,10 +514,10 @@ pub unsafe extern "C" fn angraph_end_event(h: *mut Handle) -> i32 {
     code(unsafe { handle(h) }.and_then(|e| e.end_event()))
 }
 
-/// Predict the latency of the stream window, and its energy when the handle has an ANGraph-P
-/// model (on the window's activity matrix, followed for a 42-input model by the operating
-/// conditions of the handle's process descriptor: `angraph_core::power_input`); consumes the
-/// window (`angraph_reset` next).
+/// Predict the latency of the stream window, and its energy when a power blob was given (on the
+/// window's activity matrix, followed for a 42-input power model by the operating conditions of
+/// the handle's process descriptor: node, Vdd, temperature, tiles); consumes the window
+/// (angraph_reset next).
 ///
 /// # Safety
 /// `h` must be null or a live handle; `out` null or writable.
@@ -539,8 +563,9 @@ pub unsafe extern "C" fn angraph_predict(h: *mut Handle, out: *mut AngraphPredic
     }
 }
 
-/// ANGraph-L on a graph given as COO edges and row-major Q16.16 features (`num_nodes x
-/// feature_width`, the model's input width); `activities` may be null. Ends the stream window.
+/// ANGraph-L on a graph given as COO edges (`edge_src[i] -> edge_dst[i]`) and row-major Q16.16
+/// features (num_nodes x feature_width = the model's input width); activities may be NULL. Ends
+/// the stream window.
 ///
 /// # Safety
 /// `h` must be null or a live handle; each array null or valid for its length; `out` null or
@@ -603,7 +628,7 @@ pub unsafe extern "C" fn angraph_predict_graph(
     }
 }
 
-/// ANGraph-P on one activity vector (Q16.16, the model's input width).
+/// ANGraph-P on an activity vector you computed (Q16.16, the model's input width).
 ///
 /// # Safety
 /// `h` must be null or a live handle; `activity` null or valid for `len` values; `out` null or
@@ -636,15 +661,15 @@ pub unsafe extern "C" fn angraph_predict_energy(
     }
 }
 
-/// The `angraph_core` error behind the handle's last failed call as a sentence (e.g. "malformed
-/// event stream: hop enters before the previous hop of its event"), NUL-terminated and
-/// truncated to `len` bytes; an empty string when the last failure had no such detail. Returns
-/// the bytes written (without the NUL) or a negative status.
+/// The detail behind the handle's last failed call, as a sentence naming the field or value
+/// (e.g. "malformed event stream: hop enters before the previous hop of its event"); written
+/// NUL-terminated and truncated into buf (len bytes); "" when there is no detail. Returns the
+/// bytes written (without the NUL) or a negative code.
 ///
 /// # Safety
 /// `h` must be null or a live handle; `buf` null or writable for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn angraph_last_error(h: *mut Handle, buf: *mut u8, len: usize) -> i32 {
+pub unsafe extern "C" fn angraph_last_error(h: *mut Handle, buf: *mut c_char, len: usize) -> i32 {
     if buf.is_null() || len == 0 {
         return Status::NullArgument.code();
     }
@@ -654,7 +679,7 @@ pub unsafe extern "C" fn angraph_last_error(h: *mut Handle, buf: *mut u8, len: u
         Err(s) => return s.code(),
     };
     // SAFETY: non-null and writable for `len` bytes (caller contract).
-    let out = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
     struct Cut<'b> {
         out: &'b mut [u8],
         n: usize,
@@ -679,8 +704,8 @@ pub unsafe extern "C" fn angraph_last_error(h: *mut Handle, buf: *mut u8, len: u
     n as i32
 }
 
-/// Parse a TrueAsync component name (`"SA of Router-3"`, `"Injector"`, ...; `len` bytes, no NUL
-/// needed) into its dense id on a `mesh_width x mesh_height` mesh.
+/// Dense id of a TrueAsync component name ("SA of Router-3", "Injector", ...; len bytes, no NUL
+/// needed) on a mesh_width x mesh_height mesh.
 ///
 /// # Safety
 /// `name` must be null or valid for `len` bytes; `out` null or writable.
@@ -711,14 +736,19 @@ pub unsafe extern "C" fn angraph_component_id(
     }
 }
 
+/// Static NUL-terminated description of a status code ("unknown status" for other values).
+#[no_mangle]
+pub extern "C" fn angraph_status_message(code: i32) -> *const c_char {
+    message_nul(code).as_ptr().cast()
+}
+
 macro_rules! c_messages {
     ($($s:ident),*) => {
-        /// A static NUL-terminated description of a status code ("unknown status" otherwise).
-        #[no_mangle]
-        pub extern "C" fn angraph_status_message(code: i32) -> *const u8 {
+        /// The message of a code with its NUL.
+        fn message_nul(code: i32) -> &'static [u8] {
             match Status::from_code(code) {
-                $(Some(Status::$s) => concat_msg::$s.as_ptr(),)*
-                None => b"unknown status\0".as_ptr(),
+                $(Some(Status::$s) => &concat_msg::$s,)*
+                None => b"unknown status\0",
             }
         }
         #[allow(non_upper_case_globals)]
@@ -764,19 +794,21 @@ c_messages!(
     InvalidProcess
 );
 
-/// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h`: an upper bound of the arena for
-/// `ANGRAPH_DIMS_ORIGINAL` at the default capacities on this target (checked at compile time):
-/// the header's 32-bit value on 32-bit targets, its 64-bit value elsewhere.
+/// An upper bound of angraph_arena_bytes(&ANGRAPH_DIMS_ORIGINAL) for the default capacities (a
+/// 4x4 mesh: 257 components, 512 pairs) on 32-bit targets (a Cortex-M): 117.25 KiB. The library
+/// checks the bound of its target at compile time.
 #[cfg(target_pointer_width = "32")]
 pub const C_ARENA_BYTES_ORIGINAL: usize = 120064;
-/// `ANGRAPH_ARENA_BYTES_ORIGINAL` of `include/angraph.h` (64-bit value).
+/// An upper bound of angraph_arena_bytes(&ANGRAPH_DIMS_ORIGINAL) for the default capacities on
+/// 64-bit hosts: 130 KiB.
 #[cfg(not(target_pointer_width = "32"))]
 pub const C_ARENA_BYTES_ORIGINAL: usize = 133120;
 
-/// `ANGRAPH_DIMS_ORIGINAL` of `include/angraph.h`.
+/// The original ANGraph-L (5 layers, width 100, head 200/100) on the stream features, without
+/// ANGraph-P.
 pub const C_DIMS_ORIGINAL: AngraphDims = AngraphDims {
     width: 100,
-    in_dim: angraph_core::features::NODE_FEATURES as u32,
+    in_dim: C_NODE_FEATURES,
     head_max: 200,
     power_width: 0,
     power_in: 0,

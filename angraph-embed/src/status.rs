@@ -55,6 +55,93 @@ pub enum Status {
     InvalidProcess = -21,
 }
 
+// The codes as the C constants of `include/angraph.h` (`ANGRAPH_OK`, `ANGRAPH_ERR_*`). cbindgen
+// writes a header constant from a literal and cannot give the enum's variants these names, so the
+// literals are here, tied to the enum by `c_constant`: a new variant does not compile without its
+// constant, and a constant whose value differs from its variant's fails the build.
+/// Success.
+pub const ANGRAPH_OK: i32 = 0;
+/// A required pointer is NULL.
+pub const ANGRAPH_ERR_NULL_ARGUMENT: i32 = -1;
+/// Not a model blob.
+pub const ANGRAPH_ERR_BAD_MAGIC: i32 = -2;
+/// Blob format version not read by this build.
+pub const ANGRAPH_ERR_UNSUPPORTED_VERSION: i32 = -3;
+/// Blob corrupted.
+pub const ANGRAPH_ERR_CHECKSUM: i32 = -4;
+/// Blob truncated or with trailing bytes.
+pub const ANGRAPH_ERR_TRUNCATED: i32 = -5;
+/// Invalid config, tensors or quantization.
+pub const ANGRAPH_ERR_INVALID_MODEL: i32 = -6;
+/// ANGraph-P given for ANGraph-L or vice versa.
+pub const ANGRAPH_ERR_WRONG_FAMILY: i32 = -7;
+/// f32 blob: the chip runs int16/int8 blobs.
+pub const ANGRAPH_ERR_WRONG_PRECISION: i32 = -8;
+/// Arena smaller than angraph_arena_bytes().
+pub const ANGRAPH_ERR_ARENA_TOO_SMALL: i32 = -9;
+/// Model larger than the dims, or feature width.
+pub const ANGRAPH_ERR_MODEL_TOO_LARGE: i32 = -10;
+/// More components than the node capacity.
+pub const ANGRAPH_ERR_NODE_CAPACITY: i32 = -11;
+/// More component pairs than the edge capacity.
+pub const ANGRAPH_ERR_EDGE_CAPACITY: i32 = -12;
+/// Component id outside the mesh.
+pub const ANGRAPH_ERR_OUT_OF_MESH: i32 = -13;
+/// Hop outside an event, time going back, ...
+pub const ANGRAPH_ERR_STREAM_ORDER: i32 = -14;
+/// Nothing to predict from.
+pub const ANGRAPH_ERR_EMPTY_STREAM: i32 = -15;
+/// Window consumed by a prediction.
+pub const ANGRAPH_ERR_NEEDS_RESET: i32 = -16;
+/// Malformed graph (graph-in entry point).
+pub const ANGRAPH_ERR_INVALID_GRAPH: i32 = -17;
+/// Initialised without an ANGraph-P blob.
+pub const ANGRAPH_ERR_NO_POWER_MODEL: i32 = -18;
+/// Not an initialised handle.
+pub const ANGRAPH_ERR_INVALID_HANDLE: i32 = -19;
+/// A buffer has the wrong length.
+pub const ANGRAPH_ERR_BUFFER_LENGTH: i32 = -20;
+/// Operating conditions outside physical ranges.
+pub const ANGRAPH_ERR_INVALID_PROCESS: i32 = -21;
+
+/// The C constant of a status.
+const fn c_constant(s: Status) -> i32 {
+    match s {
+        Status::Ok => ANGRAPH_OK,
+        Status::NullArgument => ANGRAPH_ERR_NULL_ARGUMENT,
+        Status::BadMagic => ANGRAPH_ERR_BAD_MAGIC,
+        Status::UnsupportedVersion => ANGRAPH_ERR_UNSUPPORTED_VERSION,
+        Status::Checksum => ANGRAPH_ERR_CHECKSUM,
+        Status::Truncated => ANGRAPH_ERR_TRUNCATED,
+        Status::InvalidModel => ANGRAPH_ERR_INVALID_MODEL,
+        Status::WrongFamily => ANGRAPH_ERR_WRONG_FAMILY,
+        Status::WrongPrecision => ANGRAPH_ERR_WRONG_PRECISION,
+        Status::ArenaTooSmall => ANGRAPH_ERR_ARENA_TOO_SMALL,
+        Status::ModelTooLarge => ANGRAPH_ERR_MODEL_TOO_LARGE,
+        Status::NodeCapacity => ANGRAPH_ERR_NODE_CAPACITY,
+        Status::EdgeCapacity => ANGRAPH_ERR_EDGE_CAPACITY,
+        Status::OutOfMesh => ANGRAPH_ERR_OUT_OF_MESH,
+        Status::StreamOrder => ANGRAPH_ERR_STREAM_ORDER,
+        Status::EmptyStream => ANGRAPH_ERR_EMPTY_STREAM,
+        Status::NeedsReset => ANGRAPH_ERR_NEEDS_RESET,
+        Status::InvalidGraph => ANGRAPH_ERR_INVALID_GRAPH,
+        Status::NoPowerModel => ANGRAPH_ERR_NO_POWER_MODEL,
+        Status::InvalidHandle => ANGRAPH_ERR_INVALID_HANDLE,
+        Status::BufferLength => ANGRAPH_ERR_BUFFER_LENGTH,
+        Status::InvalidProcess => ANGRAPH_ERR_INVALID_PROCESS,
+    }
+}
+
+const _: () = {
+    let mut code = -64;
+    while code < 64 {
+        if let Some(s) = Status::from_code(code) {
+            assert!(c_constant(s) == code);
+        }
+        code += 1;
+    }
+};
+
 impl Status {
     /// The C code.
     pub const fn code(self) -> i32 {

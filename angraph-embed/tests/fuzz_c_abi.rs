@@ -30,8 +30,8 @@ impl Arena {
     fn new(bytes: usize) -> Self {
         Arena(vec![0u64; bytes / 8 + 1])
     }
-    fn ptr(&mut self) -> *mut u8 {
-        self.0.as_mut_ptr() as *mut u8
+    fn ptr(&mut self) -> *mut core::ffi::c_void {
+        self.0.as_mut_ptr().cast()
     }
     fn len(&self) -> usize {
         self.0.len() * 8
@@ -205,7 +205,7 @@ fn random_call_sequences_never_panic() {
             // The detail of the last failure, into buffers of any size.
             let mut buf = vec![0xffu8; 1 + (r >> 40) as usize % 40];
             // SAFETY: a live handle and a writable buffer of that length.
-            let n = unsafe { angraph_last_error(h, buf.as_mut_ptr(), buf.len()) };
+            let n = unsafe { angraph_last_error(h, buf.as_mut_ptr().cast(), buf.len()) };
             assert!(
                 n >= 0 && (n as usize) < buf.len() && buf[n as usize] == 0,
                 "{n}"

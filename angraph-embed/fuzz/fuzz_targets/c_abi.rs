@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let (pp, pl) = pow.map_or((null(), 0), |p| (p.as_ptr(), p.len()));
         let rc = angraph_init(
-            arena.as_mut_ptr() as *mut u8,
+            arena.as_mut_ptr().cast(),
             arena.len() * 8,
             &dims,
             lat.as_ptr(),
