@@ -230,16 +230,13 @@ pub(super) fn parse_timed(text: &str) -> Option<TimedParts> {
                 "process" if process.is_none() => {
                     process = Some(serde_json::from_slice::<ProcessHeader>(s.skip_value()?).ok()?)
                 }
-                "time_unit" if time_unit.is_none() => {
-                    time_unit = Some(s.plain_str()?.to_string())
-                }
+                "time_unit" if time_unit.is_none() => time_unit = Some(s.plain_str()?.to_string()),
                 "description" if description.is_none() => {
                     description = Some(s.plain_str()?.to_string())
                 }
                 "labels" if labels.is_none() => {
-                    labels = Some(
-                        serde_json::from_slice::<Option<StreamLabels>>(s.skip_value()?).ok()?,
-                    )
+                    labels =
+                        Some(serde_json::from_slice::<Option<StreamLabels>>(s.skip_value()?).ok()?)
                 }
                 "events" if events.is_none() => events = Some(s.events()?),
                 _ => return None,
@@ -282,23 +279,44 @@ mod tests {
         let fast = Stream::parse(&text, "f").unwrap();
         let slow = Stream::parse_serde(&text, "f").unwrap();
         assert_eq!(fast, slow);
-        assert!(parse_timed(&text).is_some(), "the committed stream takes the fast path");
+        assert!(
+            parse_timed(&text).is_some(),
+            "the committed stream takes the fast path"
+        );
         let variants: Vec<(String, bool)> = vec![
             // Declined (the serde reader decides): escapes, unknown / repeated fields, numbers
             // that are not plain integers, unknown names, trailing text.
-            (text.replacen("\"Injector\"", "\"\\u0049njector\"", 1), false),
-            (text.replacen("\"words\": 1,", "\"words\": 1, \"extra\": 0,", 1), false),
-            (text.replacen("\"words\": 1,", "\"words\": 1, \"words\": 1,", 1), false),
+            (
+                text.replacen("\"Injector\"", "\"\\u0049njector\"", 1),
+                false,
+            ),
+            (
+                text.replacen("\"words\": 1,", "\"words\": 1, \"extra\": 0,", 1),
+                false,
+            ),
+            (
+                text.replacen("\"words\": 1,", "\"words\": 1, \"words\": 1,", 1),
+                false,
+            ),
             (text.replacen(", 600]", ", 600.0]", 1), false),
             (text.replacen(", 600]", ", 0600]", 1), false),
             (text.replacen(", 600]", ", 6e2]", 1), false),
             (text.replacen(", 600]", ", -600]", 1), false),
             (text.replacen("\"Injector\"", "\"Injectr\"", 1), false),
-            (text.replacen("\"words\": 1,", "\"words\": 70000,", 1), false),
+            (
+                text.replacen("\"words\": 1,", "\"words\": 70000,", 1),
+                false,
+            ),
             (format!("{text} x"), false),
-            (text.replacen("\"version\": 2", "\"version\": 2, \"version\": 2", 1), false),
+            (
+                text.replacen("\"version\": 2", "\"version\": 2, \"version\": 2", 1),
+                false,
+            ),
             // Answered: whitespace, field order, absent optional fields.
-            (text.replace("], [", "],\r\n\t [").replace("\": ", "\" :\t"), true),
+            (
+                text.replace("], [", "],\r\n\t [").replace("\": ", "\" :\t"),
+                true,
+            ),
             (text.replacen("\"words\": 1, \"fires\": 0, ", "", 1), true),
             (
                 text.replacen(
