@@ -154,7 +154,7 @@ pub fn round_rows(w: &[f32], d: usize, scale: &[f64], gram: Option<&Gram>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quantize::SplitMix64;
+    use crate::rng::SplitMix64;
 
     fn err(w: &[f32], q: &[i8], s: &[f64], xs: &[Vec<f32>], d: usize) -> f64 {
         let mut e = 0.0;

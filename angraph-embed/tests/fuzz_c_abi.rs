@@ -6,7 +6,7 @@
 mod support;
 
 use angraph_core::blob;
-use angraph_core::quantize::SplitMix64;
+use angraph_core::rng::SplitMix64;
 use angraph_embed::ffi::*;
 use angraph_embed::Status;
 use std::ptr::{null, null_mut};

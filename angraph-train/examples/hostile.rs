@@ -32,7 +32,7 @@
 //! garbage after the gzip stream. A mutation can leave an input valid (e.g. one feature digit
 //! changed): such inputs count as accepted.
 
-use angraph_core::quantize::SplitMix64;
+use angraph_core::rng::SplitMix64;
 use angraph_core::{latency, power, Model};
 use angraph_train::dataset::{GraphDataset, OgbGraphs, PowerDataset};
 use angraph_train::import::read_npy_rows;

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use angraph_core::config::{Config, LatencyConfig};
 use angraph_core::power::Energy;
-use angraph_core::quantize::{Calibration, ModelF32, OwnedGraph, SplitMix64};
+use angraph_core::quantize::{Calibration, ModelF32, OwnedGraph};
+use angraph_core::rng::SplitMix64;
 use angraph_core::{latency, power, Model, Precision};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;

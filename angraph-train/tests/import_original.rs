@@ -167,7 +167,7 @@ fn original_power_forward(t: &Tensors, x: &[f64]) -> [f64; 2] {
 
 /// A small graph: 6 nodes, a node without in-edges, a self loop, a duplicate edge.
 fn small_graph(seed: u64, width: usize) -> (Vec<Vec<f64>>, Vec<(usize, usize)>) {
-    let mut rng = angraph_core::quantize::SplitMix64(seed);
+    let mut rng = angraph_core::rng::SplitMix64(seed);
     let x = (0..6)
         .map(|_| (0..width).map(|_| rng.uniform(0.0, 1.0) as f64).collect())
         .collect();

@@ -2,7 +2,7 @@
 //! model (standardisation folded into `conv1`) predicts the same, and a resumed run matches.
 
 use angraph_core::config::{PowerConfig, Stage};
-use angraph_core::quantize::SplitMix64;
+use angraph_core::rng::SplitMix64;
 use angraph_train::dataset::Split;
 use angraph_train::nn::Checkpoint;
 use angraph_train::train::data::PowerSet;

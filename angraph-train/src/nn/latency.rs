@@ -494,7 +494,7 @@ mod tests {
         };
         let vs = nn::VarStore::new(Device::Cpu);
         let net = LatencyNet::new(&vs.root(), &cfg).unwrap();
-        let mut rng = angraph_core::quantize::SplitMix64(7);
+        let mut rng = angraph_core::rng::SplitMix64(7);
         let graphs: Vec<OwnedGraph> = (0..4)
             .map(|i| {
                 let n = 3 + i;

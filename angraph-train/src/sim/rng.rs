@@ -1,30 +1,29 @@
-//! The simulator's seeded random numbers (SplitMix64: tiny, fast, and the same on every
-//! platform, so the same seed gives the same bytes everywhere).
+//! The simulator's seeded random numbers: the distributions it draws from, over the project's
+//! one generator, `angraph_core::rng::SplitMix64` (the same seed gives the same bytes on every
+//! platform).
 
-/// A SplitMix64 generator.
+use angraph_core::rng::SplitMix64;
+
+/// The simulator's generator.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64(seed))
     }
 
     /// An independent stream derived from `seed` and a `stream` index (e.g. a sample index).
     pub fn derive(seed: u64, stream: u64) -> Rng {
-        let mut r = Rng(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut r = Rng::new(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
         let a = r.next_u64();
-        Rng(a ^ stream.rotate_left(17))
+        Rng::new(a ^ stream.rotate_left(17))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`.

@@ -3,7 +3,8 @@
 
 use crate::dataset::Split;
 use angraph_core::config::Preprocess;
-use angraph_core::quantize::{OwnedGraph, SplitMix64};
+use angraph_core::quantize::OwnedGraph;
+use angraph_core::rng::SplitMix64;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 /// The torch seed of `epoch` of a run seeded with `seed`.
 pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    let mut r = angraph_core::quantize::SplitMix64(seed ^ ((epoch as u64 + 1) << 32));
+    let mut r = angraph_core::rng::SplitMix64(seed ^ ((epoch as u64 + 1) << 32));
     r.next_u64() >> 1
 }
 
