@@ -247,3 +247,25 @@ mod tests {
         }
     }
 }
+
+/// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixed {
+    /// Raw integer.
+    pub raw: i32,
+    /// Fractional bits.
+    pub frac_bits: u8,
+}
+
+impl Fixed {
+    /// Zero in format `Q.0`.
+    pub const ZERO: Fixed = Fixed {
+        raw: 0,
+        frac_bits: 0,
+    };
+
+    /// The value as f32 (a host convenience; firmware can shift instead).
+    pub fn to_f32(self) -> f32 {
+        self.raw as f32 / (1u64 << self.frac_bits) as f32
+    }
+}

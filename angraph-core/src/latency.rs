@@ -23,27 +23,11 @@ pub use staged::{
     FixedInput,
 };
 
-/// A fixed-point output: the value is `raw * 2^-frac_bits` (model units).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fixed {
-    /// Raw integer.
-    pub raw: i32,
-    /// Fractional bits.
-    pub frac_bits: u8,
-}
-
-impl Fixed {
-    /// Zero in format `Q.0`.
-    pub const ZERO: Fixed = Fixed {
-        raw: 0,
-        frac_bits: 0,
-    };
-
-    /// The value as f32 (a host convenience; firmware can shift instead).
-    pub fn to_f32(self) -> f32 {
-        self.raw as f32 / (1u64 << self.frac_bits) as f32
-    }
-}
+/// The fixed-point output type and the calibration hooks live with what they belong to; kept
+/// here too so that `latency::Fixed` and `latency::Observer` keep working.
+pub use crate::fixed::Fixed;
+pub(crate) use crate::observe::MaxAbs;
+pub use crate::observe::{NoObserver, Observer};
 
 fn plan(model: &Model<'_>, c: &LatencyConfig, num_nodes: u32, num_edges: u32) -> Plan {
     let _ = num_edges; // edge state is recomputed per node: no per-edge memory
@@ -185,38 +169,6 @@ impl Sites {
         }
     }
 }
-
-/// Receives the activations of the f32 reference path (the quantizer's calibration hook).
-pub trait Observer {
-    /// The values of calibration site `site` (see `Config::calibration_sites`).
-    fn activation(&mut self, site: usize, values: &[f32]) {
-        let _ = (site, values);
-    }
-    /// One input vector of linear layer `linear` (canonical order).
-    fn linear_input(&mut self, linear: usize, input: &[f32]) {
-        let _ = (linear, input);
-    }
-}
-
-/// Running max-abs per site, in a caller slice.
-pub(crate) struct MaxAbs<'s>(pub(crate) &'s mut [f32]);
-
-impl Observer for MaxAbs<'_> {
-    fn activation(&mut self, site: usize, values: &[f32]) {
-        if let Some(m) = self.0.get_mut(site) {
-            for &x in values {
-                let a = libm::fabsf(x);
-                if a > *m {
-                    *m = a;
-                }
-            }
-        }
-    }
-}
-
-/// An observer that ignores everything.
-pub struct NoObserver;
-impl Observer for NoObserver {}
 
 /// Predict with the f32 reference path (model units). `stats`, if given, receives the running
 /// max-abs of every calibration site (length `Config::calibration_sites`).

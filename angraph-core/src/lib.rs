@@ -13,7 +13,8 @@
 //!    versioned `*.angq` blob, loaded zero-copy, with [`crc`] its checksum; [`trust`]: the
 //!    calibrated intervals and training envelope a blob may carry.
 //! 3. **Inference.** [`latency`] and [`power`]: the f32 reference path and the fixed-point
-//!    path; [`fixed`]: the integer arithmetic (requantization, saturation); [`kernel`]: the
+//!    path; [`fixed`]: the integer arithmetic (requantization, saturation, the [`Fixed`]
+//!    output); [`observe`]: the calibration hooks of the f32 path; [`kernel`]: the
 //!    layer kernels (portable, Cortex-M DSP, x86 SSE2 / AVX2 / AVX-512, chosen at run time);
 //!    [`workspace`]: the caller's working memory ([`latency::required_workspace`],
 //!    [`power::required_workspace`]).
@@ -48,6 +49,7 @@ pub mod trust;
 pub mod fixed;
 pub mod kernel;
 pub mod latency;
+pub mod observe;
 pub mod power;
 pub mod workspace;
 
@@ -69,6 +71,6 @@ pub use blob::Precision;
 pub use config::{Aggr, Config, Family, Jk, LatencyConfig, Pool, PowerConfig, Preprocess, Stage};
 pub use crc::crc32;
 pub use error::{Error, Resource, Result};
+pub use fixed::Fixed;
 pub use graph::GraphView;
-pub use latency::Fixed;
 pub use model::Model;

@@ -7,10 +7,10 @@
 use crate::blob::Precision;
 use crate::config::PowerConfig;
 use crate::error::{Error, Result};
+use crate::fixed::Fixed;
 use crate::fixed::{sat_i32, Activation, Requant};
-use crate::latency::Fixed;
-use crate::latency::{MaxAbs, NoObserver, Observer};
 use crate::model::{Linear, Model};
+use crate::observe::{MaxAbs, NoObserver, Observer};
 use crate::trust::{Envelope, Interval, MAX_INTERVALS};
 use crate::workspace::{Carver, Plain, Plan};
 

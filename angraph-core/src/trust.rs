@@ -22,7 +22,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::latency::Fixed;
+use crate::fixed::Fixed;
 use crate::preprocess::exp2_fixed;
 
 /// Most intervals of one model: ANGraph-P's heads and their total.

@@ -360,7 +360,7 @@ fn log2_piecewise(r: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::latency::Fixed;
+    use crate::fixed::Fixed;
     use crate::trust::interval;
 
     #[test]
