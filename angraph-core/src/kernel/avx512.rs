@@ -449,22 +449,32 @@ const WB: usize = crate::config::MAX_LINEAR_IN as usize / 2;
 /// `w.len() >= (o + R) * n`, `n <= 2 * WB`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 #[inline]
-unsafe fn widen_rows<const R: usize>(w: &[u8], n: usize, o: usize) -> [[i32; WB]; R] {
-    let mut wb = [[0i32; WB]; R];
+unsafe fn widen_rows<const R: usize>(
+    w: &[u8],
+    n: usize,
+    o: usize,
+    wb: &mut core::mem::MaybeUninit<[[i32; WB]; R]>,
+) -> *const i32 {
+    // Not zeroed first (4 KB per group of four rows): only pairs `< n.div_ceil(2)` are read,
+    // and all of them are written here.
+    let base = wb.as_mut_ptr().cast::<i32>();
     // SAFETY: masked loads read only `w[(o+r)*n + 32c..]` up to the row's end; the stores
-    // write 16 pairs at `16c < n.div_ceil(2) <= WB`, `16c + 16 <= WB` (WB is a multiple of 16).
+    // write 16 pairs at `16c < n.div_ceil(2) <= WB`, `16c + 16 <= WB` (WB is a multiple of 16)
+    // of row `r < R`. The unwritten pairs (beyond the row length) are never read: the
+    // result is a raw pointer to the pairs of row 0 (row `r` at `r * WB`).
     unsafe {
-        for (r, row) in wb.iter_mut().enumerate() {
+        for r in 0..R {
             let src = w.as_ptr().add((o + r) * n);
+            let dst = base.add(r * WB);
             for c in 0..n.div_ceil(32) {
                 let rem = n - 32 * c;
                 let k: __mmask32 = if rem >= 32 { !0 } else { (1u32 << rem) - 1 };
                 let v = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(k, src.add(32 * c).cast()));
-                _mm512_storeu_si512(row.as_mut_ptr().add(16 * c).cast(), v);
+                _mm512_storeu_si512(dst.add(16 * c).cast(), v);
             }
         }
     }
-    wb
+    base
 }
 
 /// Finish the dot products `acc[r][v]` (row `o + r`, samples `16 (s0 + v)..` of the block)
@@ -831,20 +841,21 @@ macro_rules! avx512_kernels {
             let nv = lanes / 16;
             // SAFETY: forwarded caller guarantees; `s + SV <= nv`.
             unsafe {
-                let wb = widen_rows::<R>(w, n, o);
+                let mut store = core::mem::MaybeUninit::uninit();
+                let wb = widen_rows::<R>(w, n, o, &mut store);
                 let mut s = 0;
                 while s + 4 <= nv {
-                    let acc = $block_dots::<R, 4>(&wb, np, x, lanes, s);
+                    let acc = $block_dots::<R, 4>(wb, np, x, lanes, s);
                     finish_block::<R, 4>(&acc, bias, mult, shift, o, s, lanes, fin, out);
                     s += 4;
                 }
                 if s + 2 <= nv {
-                    let acc = $block_dots::<R, 2>(&wb, np, x, lanes, s);
+                    let acc = $block_dots::<R, 2>(wb, np, x, lanes, s);
                     finish_block::<R, 2>(&acc, bias, mult, shift, o, s, lanes, fin, out);
                     s += 2;
                 }
                 if s < nv {
-                    let acc = $block_dots::<R, 1>(&wb, np, x, lanes, s);
+                    let acc = $block_dots::<R, 1>(wb, np, x, lanes, s);
                     finish_block::<R, 1>(&acc, bias, mult, shift, o, s, lanes, fin, out);
                 }
             }
@@ -855,12 +866,12 @@ macro_rules! avx512_kernels {
         /// and pair, one 16-sample load per vector and pair.
         ///
         /// # Safety
-        /// The enabled features; `np <= WB`; `x` holds `np` pairs of `lanes` samples,
+        /// The enabled features; `wb` from [`widen_rows`] of `R` rows of `2 np` or `2 np - 1` weights; `x` holds `np` pairs of `lanes` samples,
         /// `16 (s0 + SV) <= lanes`.
         #[target_feature(enable = $features)]
         #[inline]
         unsafe fn $block_dots<const R: usize, const SV: usize>(
-            wb: &[[i32; WB]; R],
+            wb: *const i32,
             np: usize,
             x: &[i16],
             lanes: usize,
@@ -868,7 +879,8 @@ macro_rules! avx512_kernels {
         ) -> [[__m512i; SV]; R] {
             let mut acc = [[_mm512_setzero_si512(); SV]; R];
             // SAFETY: pair `j < np` of sample vector `s0 + v` is at
-            // `2 * (j * lanes + 16 * (s0 + v))`, 64 bytes inside `x`; `wb[r][j]`, `j < WB`.
+            // `2 * (j * lanes + 16 * (s0 + v))`, 64 bytes inside `x`; pair `j` of row `r` at
+            // `wb + r * WB + j`, written by `widen_rows` (`j < np`).
             unsafe {
                 let xp = x.as_ptr().add(32 * s0);
                 for j in 0..np {
@@ -876,7 +888,7 @@ macro_rules! avx512_kernels {
                     let xs: [__m512i; SV] =
                         core::array::from_fn(|v| _mm512_loadu_si512(row.add(32 * v).cast()));
                     for (r, a) in acc.iter_mut().enumerate() {
-                        let wv = _mm512_set1_epi32(*wb.get_unchecked(r).get_unchecked(j));
+                        let wv = _mm512_set1_epi32(*wb.add(r * WB + j));
                         for (v, av) in a.iter_mut().enumerate() {
                             *av = $mac(*av, wv, xs[v]);
                         }
