@@ -497,30 +497,18 @@ unsafe fn finish_block<const R: usize, const SV: usize>(
     fin: BlockFinish<'_>,
     out: &mut [i16],
 ) {
-    let param = |c: usize| {
-        let q = |t: &[u8]| i32::from_le_bytes([t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]]);
-        (
-            _mm512_set1_epi32(q(bias)),
-            _mm512_set1_epi32(q(mult)),
-            _mm512_set1_epi32(shift[c] as i32),
-        )
-    };
     let at = |pair: usize, v: usize| 2 * (pair * lanes + 16 * (s0 + v));
-    let (skm, sks) = match fin {
-        BlockFinish::Residual { skip, .. } => skip_vectors(skip),
-        BlockFinish::Plain { .. } => (_mm512_setzero_si512(), _mm512_setzero_si512()),
-    };
     for p in 0..R.div_ceil(2) {
         let rows = (R - 2 * p).min(2);
-        let params: [_; 2] = core::array::from_fn(|h| param(o + 2 * p + h.min(rows - 1)));
+        let q: [RowQuant; 2] =
+            core::array::from_fn(|h| RowQuant::new(bias, mult, shift, o + 2 * p + h.min(rows - 1)));
         for v in 0..SV {
             let mut vals = [_mm512_setzero_si512(); 2];
             for (h, val) in vals.iter_mut().enumerate().take(rows) {
-                let r = 2 * p + h;
-                let (b, mv, sh) = params[h];
+                let d = acc[2 * p + h][v];
                 *val = match fin {
-                    BlockFinish::Plain { lo, hi } => requant_lanes(acc[r][v], b, mv, sh, lo, hi),
-                    BlockFinish::Residual { skip_x, hi, .. } => {
+                    BlockFinish::Plain { lo, hi } => q[h].plain(d, lo, hi),
+                    BlockFinish::Residual { skip_x, skip, hi } => {
                         // SAFETY: `skip_x` holds this pair (caller's guarantee).
                         let xv = unsafe {
                             _mm512_loadu_si512(skip_x.as_ptr().add(at(o / 2 + p, v)).cast())
@@ -530,7 +518,7 @@ unsafe fn finish_block<const R: usize, const SV: usize>(
                         } else {
                             _mm512_srai_epi32::<16>(xv)
                         };
-                        residual_lanes(acc[r][v], b, mv, sh, xs, skm, sks, hi)
+                        q[h].residual(d, xs, skip, hi)
                     }
                 };
             }
@@ -541,6 +529,84 @@ unsafe fn finish_block<const R: usize, const SV: usize>(
             // SAFETY: the pair exists in `out` (caller's guarantee).
             unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(at(o / 2 + p, v)).cast(), packed) };
         }
+    }
+}
+
+/// One output channel's bias and requantization, prepared once for every sample vector of a
+/// block: [`requant_lanes`] and [`residual_lanes`] with the per-channel terms precomputed
+/// (same integers).
+#[derive(Clone, Copy)]
+struct RowQuant {
+    bias: i32,
+    mult: i64,
+    shift: u8,
+}
+
+impl RowQuant {
+    fn new(bias: &[u8], mult: &[u8], shift: &[u8], c: usize) -> RowQuant {
+        let le =
+            |t: &[u8]| i32::from_le_bytes([t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]]);
+        RowQuant {
+            bias: le(bias),
+            mult: le(mult) as i64,
+            shift: shift[c],
+        }
+    }
+
+    /// `clamp(requant(sat_i32(dots + bias)), lo, hi)` on 16 lanes. The saturating add is
+    /// `min(max(d, MIN - min(b, 0)), MAX - max(b, 0)) + b` (no overflow, the same value).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[inline]
+    fn plain(self, d: __m512i, lo: i64, hi: i64) -> __m512i {
+        let b = self.bias;
+        let acc = _mm512_add_epi32(
+            _mm512_min_epi32(
+                _mm512_max_epi32(d, _mm512_set1_epi32(i32::MIN - b.min(0))),
+                _mm512_set1_epi32(i32::MAX - b.max(0)),
+            ),
+            _mm512_set1_epi32(b),
+        );
+        let s = self.shift as i64;
+        let (m, round, sh) = (
+            _mm512_set1_epi64(self.mult),
+            _mm512_set1_epi64(1i64 << (s - 1)),
+            _mm512_set1_epi64(s),
+        );
+        let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+        let apply = |a: __m512i| {
+            let p = _mm512_add_epi64(_mm512_mul_epi32(a, m), round);
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(p, sh), lo), hi)
+        };
+        let even = apply(acc);
+        let odd = apply(_mm512_srli_epi64::<32>(acc));
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+    }
+
+    /// [`residual_lanes`] on 16 lanes with this channel's terms: `bias * mult` and the
+    /// rounding term computed once.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[inline]
+    fn residual(self, d: __m512i, xs: __m512i, skip: Requant, hi: i64) -> __m512i {
+        let s = self.shift as i64;
+        let m = _mm512_set1_epi64(self.mult);
+        let pb = _mm512_set1_epi64(self.bias as i64 * self.mult);
+        // ((p >> 1) + c + (p & 1 if s = 1)) >> (s - 1), c = 2^(s-2) (0 for s = 1).
+        let c = _mm512_set1_epi64(if s >= 2 { 1i64 << (s - 2) } else { 0 });
+        let odd_bit = _mm512_set1_epi64((s == 1) as i64);
+        let sh = _mm512_set1_epi64(s - 1);
+        let (skm, sks) = skip_vectors(skip);
+        let skr = _mm512_set1_epi64(1i64 << (skip.shift - 1));
+        let (zero, hi) = (_mm512_setzero_si512(), _mm512_set1_epi64(hi));
+        let lane = |d: __m512i, x: __m512i| {
+            let p = _mm512_add_epi64(_mm512_mul_epi32(d, m), pb);
+            let t = _mm512_add_epi64(c, _mm512_and_si512(p, odd_bit));
+            let y = _mm512_srav_epi64(_mm512_add_epi64(_mm512_srai_epi64::<1>(p), t), sh);
+            let x = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, skm), skr), sks);
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(y, x), zero), hi)
+        };
+        let even = lane(d, xs);
+        let odd = lane(_mm512_srli_epi64::<32>(d), _mm512_srli_epi64::<32>(xs));
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
     }
 }
 
