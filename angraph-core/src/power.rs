@@ -432,7 +432,7 @@ pub const BLOCK: usize = 64;
 
 /// Fewest samples the batched path runs as a block; fewer left-over samples go one by one.
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
-const MIN_BLOCK: usize = 4;
+const MIN_BLOCK: usize = 8;
 
 /// Lanes of a block of up to `block` samples (a multiple of 16).
 const fn block_lanes(block: usize) -> usize {
@@ -449,8 +449,8 @@ fn plan_batched(model: &Model<'_>, c: &PowerConfig, block: usize) -> Plan {
 }
 
 /// Bytes of working memory with which [`predict_fixed`] (and [`predict_embedded`]) run a
-/// fixed-point batch in blocks of `block` samples (rounded up to a multiple of 16; [`BLOCK`]
-/// is the default): [`required_workspace`] plus three activation blocks. With a smaller
+/// fixed-point batch in blocks of `block` samples (rounded up to a multiple of 16, at most
+/// [`BLOCK`], the default; a workspace between two sizes runs the smaller block): [`required_workspace`] plus three activation blocks. With a smaller
 /// workspace (at least [`required_workspace`]) a prediction goes sample by sample, with the
 /// same results. The blocks run on AVX-512 hosts (feature `std`); elsewhere the extra memory
 /// is unused. Returns 0 for a model that is not ANGraph-P.
@@ -470,7 +470,7 @@ pub fn required_workspace_batched(model: &Model<'_>, block: usize) -> usize {
 fn batched_lanes(model: &Model<'_>, c: &PowerConfig, ws_len: usize, batch: usize) -> usize {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     if batch >= MIN_BLOCK && crate::kernel::has_block_kernel(crate::kernel::path()) {
-        for block in [BLOCK, 16] {
+        for block in (1..=BLOCK / 16).rev().map(|v| 16 * v) {
             if ws_len >= plan_batched(model, c, block).bytes() {
                 return block_lanes(block);
             }

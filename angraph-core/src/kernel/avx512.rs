@@ -640,6 +640,44 @@ pub(super) unsafe fn dot_i8_i8_vnni(row: &[u8], x: &[i8]) -> i32 {
     }
 }
 
+/// The accumulators of rows `o..o + R` (row length `x.len()`) against `x`, with the
+/// multiply-add `$mac`: the sum of the sixteen lanes of accumulator `r` is row `o + r`'s dot
+/// product. A macro so that the 16-row passes keep the accumulators in registers (functions
+/// with `target_feature` cannot be forced inline). Unsafe: `w.len() >= (o + R) * x.len()`.
+macro_rules! dot_rows_body {
+    ($mac:ident, $r:expr, $w:expr, $x:expr, $o:expr) => {{
+        let (w, x, o): (&[u8], &[i16], usize) = ($w, $x, $o);
+        let n = x.len();
+        let chunks = n / 32;
+        let rem = n - 32 * chunks;
+        // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by
+        // the caller's guarantee; a 32-weight load at `(o+r)*n + 32c` and a 32-activation
+        // load at `32c` need `32c + 32 <= n` (true for `c < chunks`); the tail loads are
+        // masked to the `rem` elements that exist (masked-off lanes are not accessed).
+        unsafe {
+            let wp = w.as_ptr().add(o * n);
+            let xp = x.as_ptr();
+            let mut acc = [_mm512_setzero_si512(); $r];
+            for c in 0..chunks {
+                let xv = _mm512_loadu_si512(xp.add(32 * c).cast());
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_loadu_si256(wp.add(r * n + 32 * c).cast());
+                    *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
+                }
+            }
+            if rem > 0 {
+                let k: __mmask32 = (1u32 << rem) - 1;
+                let xv = _mm512_maskz_loadu_epi16(k, xp.add(32 * chunks));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_maskz_loadu_epi8(k, wp.add(r * n + 32 * chunks).cast());
+                    *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
+                }
+            }
+            acc
+        }
+    }};
+}
+
 macro_rules! avx512_kernels {
     (
         $features:literal,
@@ -647,6 +685,7 @@ macro_rules! avx512_kernels {
         $linear:ident,
         $rows:ident,
         $dot_rows:ident,
+        $dot16:ident,
         $dot:ident,
         $residual:ident,
         $block:ident,
@@ -712,11 +751,10 @@ macro_rules! avx512_kernels {
         ) {
             // SAFETY: forwarded caller guarantees.
             unsafe {
-                let acc = $dot_rows::<R>(w, x, o);
                 if R == 16 {
-                    let a16: &[__m512i; 16] = (&acc[..]).try_into().unwrap_unchecked();
-                    finish16(hsum16(a16), bias, mult, shift, o, relu, out);
+                    finish16($dot16(w, x, o), bias, mult, shift, o, relu, out);
                 } else {
+                    let acc = $dot_rows::<R>(w, x, o);
                     let mut h = [_mm256_setzero_si256(); 8];
                     for (r, a) in acc.iter().enumerate() {
                         h[r] = _mm256_add_epi32(
@@ -741,34 +779,19 @@ macro_rules! avx512_kernels {
         #[target_feature(enable = $features)]
         #[inline]
         unsafe fn $dot_rows<const R: usize>(w: &[u8], x: &[i16], o: usize) -> [__m512i; R] {
-            let n = x.len();
-            let chunks = n / 32;
-            let rem = n - 32 * chunks;
-            // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by
-            // the caller's guarantee; a 32-weight load at `(o+r)*n + 32c` and a 32-activation
-            // load at `32c` need `32c + 32 <= n` (true for `c < chunks`); the tail loads are
-            // masked to the `rem` elements that exist (masked-off lanes are not accessed).
-            unsafe {
-                let wp = w.as_ptr().add(o * n);
-                let xp = x.as_ptr();
-                let mut acc = [_mm512_setzero_si512(); R];
-                for c in 0..chunks {
-                    let xv = _mm512_loadu_si512(xp.add(32 * c).cast());
-                    for (r, a) in acc.iter_mut().enumerate() {
-                        let b = _mm256_loadu_si256(wp.add(r * n + 32 * c).cast());
-                        *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
-                    }
-                }
-                if rem > 0 {
-                    let k: __mmask32 = (1u32 << rem) - 1;
-                    let xv = _mm512_maskz_loadu_epi16(k, xp.add(32 * chunks));
-                    for (r, a) in acc.iter_mut().enumerate() {
-                        let b = _mm256_maskz_loadu_epi8(k, wp.add(r * n + 32 * chunks).cast());
-                        *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
-                    }
-                }
-                acc
-            }
+            dot_rows_body!($mac, R, w, x, o)
+        }
+
+        /// The dot products of rows `o..o + 16` with `x` as sixteen lanes ([`hsum16`] of the
+        /// accumulators, in the same function so they stay in registers).
+        ///
+        /// # Safety
+        /// The enabled features; `w.len() >= (o + 16) * x.len()`.
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn $dot16(w: &[u8], x: &[i16], o: usize) -> __m512i {
+            let acc: [__m512i; 16] = dot_rows_body!($mac, 16, w, x, o);
+            hsum16(&acc)
         }
 
         /// `sum_k (row[k] as i8) * x[k]` over `min(row.len(), x.len())` terms.
@@ -826,8 +849,7 @@ macro_rules! avx512_kernels {
                 // SAFETY: rows and parameters `o..o + 16` with `o + 16 <= m`: in bounds by
                 // the caller's guarantees (32-byte load of `skip_x`, 32-byte store).
                 unsafe {
-                    let acc = $dot_rows::<16>(w, x, o);
-                    let dots = hsum16(&acc);
+                    let dots = $dot16(w, x, o);
                     let (b, mv, sh) = params16(bias, mult, shift, o);
                     let xs =
                         _mm512_cvtepi16_epi32(_mm256_loadu_si256(skip_x.as_ptr().add(o).cast()));
@@ -972,6 +994,7 @@ avx512_kernels!(
     linear_i16_vnni,
     rows_vnni,
     dot_rows_vnni,
+    dot16_vnni,
     dot_i8_i16_vnni,
     residual_i16_vnni,
     block_i16_vnni,
@@ -984,6 +1007,7 @@ avx512_kernels!(
     linear_i16_bw,
     rows_bw,
     dot_rows_bw,
+    dot16_bw,
     dot_i8_i16_bw,
     residual_i16_bw,
     block_i16_bw,
