@@ -2,7 +2,8 @@
 //!
 //! `x -> [Linear + ReLU -> residual blocks]* -> heads`; a residual block is
 //! `relu(lin2(relu(lin1(x))) + x)`. The heads are (dynamic, static) in the original; the total
-//! is their sum. Working memory is four activation vectors of the widest stage.
+//! is their sum. Working memory is three activation vectors of the widest stage, plus three
+//! blocks of samples for the batched path ([`required_workspace_batched`]).
 
 use crate::blob::Precision;
 use crate::config::PowerConfig;
@@ -449,11 +450,12 @@ fn plan_batched(model: &Model<'_>, c: &PowerConfig, block: usize) -> Plan {
 }
 
 /// Bytes of working memory with which [`predict_fixed`] (and [`predict_embedded`]) run a
-/// fixed-point batch in blocks of `block` samples (rounded up to a multiple of 16, at most
-/// [`BLOCK`], the default; a workspace between two sizes runs the smaller block): [`required_workspace`] plus three activation blocks. With a smaller
-/// workspace (at least [`required_workspace`]) a prediction goes sample by sample, with the
-/// same results. The blocks run on AVX-512 hosts (feature `std`); elsewhere the extra memory
-/// is unused. Returns 0 for a model that is not ANGraph-P.
+/// fixed-point batch in blocks of `block` samples, rounded up to a multiple of 16 (at most
+/// [`BLOCK`] are used; [`BLOCK`] is the default): [`required_workspace`] plus three activation
+/// blocks. A workspace between two block sizes runs the smaller one; with less than the
+/// 16-sample size (but at least [`required_workspace`]) a prediction goes sample by sample.
+/// The results are the same in every case. The blocks run on AVX-512 hosts (feature `std`);
+/// elsewhere the extra memory is unused. Returns 0 for a model that is not ANGraph-P.
 pub fn required_workspace_batched(model: &Model<'_>, block: usize) -> usize {
     match model.power_config() {
         Ok(c) => plan_batched(model, c, block).bytes(),
