@@ -10,7 +10,7 @@
 //! activations with `vpdpbusd`); see `docs/kernels.md`. All give identical results (wrapping
 //! `i32` addition is associative).
 
-use crate::fixed::{sat_i32, Activation};
+use crate::fixed::{sat_i32, Activation, Requant};
 use crate::model::Linear;
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
@@ -763,6 +763,302 @@ pub fn accumulate_with<A: Activation>(p: Path, lin: &Linear<'_>, x: &[A], o: usi
     dot_i8_with(p, lin.row_bytes(o), &x[..lin.in_dim]) as i64 + lin.bias_i32(o) as i64
 }
 
+/// The second layer of an ANGraph-P residual block, `relu(lin(x) + skip(skip_x))`:
+/// `out[o] = sat(max(0, requant_o(sum_k w[o,k] x[k] + bias[o]) + skip.apply32(skip_x[o])))`,
+/// with the accumulator requantized as an unsaturated `i64` ([`Requant::apply64`]) and the
+/// sum saturating. `skip_x` (the block input) has `out_dim` values; `out` is neither input.
+///
+/// On an x86_64 host (feature `std`) with at least 16 outputs the AVX-512 paths run 16 rows
+/// per pass with the requantization on vector lanes; otherwise one dot product per output.
+/// All give identical results.
+#[inline]
+pub fn linear_residual<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[A],
+    skip_x: &[A],
+    skip: Requant,
+    out: &mut [A],
+) {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        linear_residual_with(path(), lin, x, skip_x, skip, out)
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+    {
+        residual_rows(lin, x, skip_x, skip, out, A::dot_i8)
+    }
+}
+
+/// [`linear_residual`] one output at a time with the given dot product.
+#[inline]
+fn residual_rows<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[A],
+    skip_x: &[A],
+    skip: Requant,
+    out: &mut [A],
+    dot: impl Fn(&[u8], &[A]) -> i32,
+) {
+    let x = &x[..lin.in_dim];
+    for (o, (y, &s)) in out[..lin.out_dim].iter_mut().zip(skip_x).enumerate() {
+        let acc = dot(lin.row_bytes(o), x) as i64 + lin.bias_i32(o) as i64;
+        let v = lin.requant(o).apply64(acc);
+        *y = A::sat(v.saturating_add(skip.apply32(s.widen())).max(0));
+    }
+}
+
+/// [`linear_residual`] on a given path (clamped to what the CPU supports).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+pub fn linear_residual_with<A: Activation>(
+    p: Path,
+    lin: &Linear<'_>,
+    x: &[A],
+    skip_x: &[A],
+    skip: Requant,
+    out: &mut [A],
+) {
+    let p = if p > Path::Avx2 {
+        p.min(best_path())
+    } else {
+        p
+    };
+    let (n, m) = (lin.in_dim, lin.out_dim);
+    if p >= Path::Avx512Bw && m >= 16 && x.len() >= n && skip_x.len() >= m && out.len() >= m {
+        let (w, b, mult, shift) = lin.fixed_tensors();
+        if w.len() >= n * m && b.len() >= 4 * m && mult.len() >= 4 * m && shift.len() >= m {
+            let (x, sx, o) = (&x[..n], &skip_x[..m], &mut out[..m]);
+            if let (Some(x16), Some(s16), Some(o16)) =
+                (A::as_i16(x), A::as_i16(sx), A::as_i16_mut(o))
+            {
+                // SAFETY: the path is supported (clamped to `best_path`); lengths checked above.
+                match p {
+                    Path::Avx512Vnni => unsafe {
+                        avx512::residual_i16_vnni(w, b, mult, shift, x16, s16, skip, o16)
+                    },
+                    _ => unsafe { avx512::residual_i16_bw(w, b, mult, shift, x16, s16, skip, o16) },
+                }
+                return;
+            }
+            if let (Path::Avx512Vnni, Some(x8), Some(s8), Some(o8)) =
+                (p, as_i8(x), as_i8(sx), as_i8_mut(o))
+            {
+                // SAFETY: AVX-512 VNNI is supported; lengths checked above.
+                unsafe { avx512::residual_i8_vnni(w, b, mult, shift, x8, s8, skip, o8) };
+                return;
+            }
+        }
+    }
+    residual_rows(lin, x, skip_x, skip, out, |row, x| dot_i8_with(p, row, x))
+}
+
+/// Index of feature `k` of sample `b` in the block layout of `lanes` samples: features in
+/// pairs `(2j, 2j + 1)`, each pair of every sample adjacent (`i16` pairs that one `i32` lane
+/// holds), the samples of a pair consecutive: `2 * ((k / 2) * lanes + b) + k % 2`. A block of
+/// `dim` features takes [`block_len`]`(dim, lanes)` values; an odd `dim` pads its last pair.
+#[inline(always)]
+pub const fn block_index(k: usize, b: usize, lanes: usize) -> usize {
+    2 * ((k / 2) * lanes + b) + (k & 1)
+}
+
+/// Values of a block of `lanes` samples of `dim` features (see [`block_index`]).
+pub const fn block_len(dim: usize, lanes: usize) -> usize {
+    2 * dim.div_ceil(2) * lanes
+}
+
+/// One linear layer over a block of `lanes` samples in the block layout ([`block_index`]):
+/// for every sample the values [`linear_fixed`] gives (activations `A`, stored as `i16`, so
+/// an int8 model's values are sign-extended). The pad half of an odd output is set to 0.
+///
+/// On an x86_64 host (feature `std`) the AVX-512 paths, with `lanes` a multiple of 16, put the
+/// samples in the vector lanes (one weight broadcast serves 16 samples, no horizontal sums);
+/// otherwise [`linear_block_portable`]. All give identical results.
+#[inline]
+pub fn linear_block<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[i16],
+    out: &mut [i16],
+    lanes: usize,
+    relu: bool,
+) {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        linear_block_with::<A>(path(), lin, x, out, lanes, relu)
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+    {
+        linear_block_portable::<A>(lin, x, out, lanes, relu)
+    }
+}
+
+/// [`linear_residual`] over a block of `lanes` samples in the block layout (`x`, `skip_x` and
+/// `out` each a separate block).
+#[inline]
+pub fn residual_block<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[i16],
+    skip_x: &[i16],
+    skip: Requant,
+    out: &mut [i16],
+    lanes: usize,
+) {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        residual_block_with::<A>(path(), lin, x, skip_x, skip, out, lanes)
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+    {
+        residual_block_portable::<A>(lin, x, skip_x, skip, out, lanes)
+    }
+}
+
+/// The portable definition of [`linear_block`]: each sample gathered, then the plain loops.
+pub fn linear_block_portable<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[i16],
+    out: &mut [i16],
+    lanes: usize,
+    relu: bool,
+) {
+    block_rows(lin, x, out, lanes, |o, dot, _| {
+        let acc = sat_i32(dot as i64 + lin.bias_i32(o) as i64);
+        let v = lin.requant(o).apply32(acc);
+        A::sat(if relu { v.max(0) } else { v }).widen() as i16
+    })
+}
+
+/// The portable definition of [`residual_block`].
+pub fn residual_block_portable<A: Activation>(
+    lin: &Linear<'_>,
+    x: &[i16],
+    skip_x: &[i16],
+    skip: Requant,
+    out: &mut [i16],
+    lanes: usize,
+) {
+    block_rows(lin, x, out, lanes, |o, dot, b| {
+        let v = lin.requant(o).apply64(dot as i64 + lin.bias_i32(o) as i64);
+        let s = skip.apply32(skip_x[block_index(o, b, lanes)] as i32);
+        A::sat(v.saturating_add(s).max(0)).widen() as i16
+    })
+}
+
+/// Every sample of a block: gather its features, `out(o, b) = finish(o, dot, b)` with the
+/// plain dot product of row `o`.
+fn block_rows(
+    lin: &Linear<'_>,
+    x: &[i16],
+    out: &mut [i16],
+    lanes: usize,
+    finish: impl Fn(usize, i32, usize) -> i16,
+) {
+    let (n, m) = (lin.in_dim.min(MAX_IN), lin.out_dim);
+    let mut row = [0i16; MAX_IN];
+    for b in 0..lanes {
+        for (k, v) in row[..n].iter_mut().enumerate() {
+            *v = x[block_index(k, b, lanes)];
+        }
+        for o in 0..m {
+            out[block_index(o, b, lanes)] =
+                finish(o, dot_i8_i16_scalar(lin.row_bytes(o), &row[..n]), b);
+        }
+        if m % 2 == 1 {
+            out[block_index(m, b, lanes)] = 0;
+        }
+    }
+}
+
+/// Widest layer input.
+const MAX_IN: usize = crate::config::MAX_LINEAR_IN as usize;
+
+/// [`linear_block`] on a given path (clamped to what the CPU supports).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+pub fn linear_block_with<A: Activation>(
+    p: Path,
+    lin: &Linear<'_>,
+    x: &[i16],
+    out: &mut [i16],
+    lanes: usize,
+    relu: bool,
+) {
+    let lo = if relu { 0 } else { -(A::MAX as i64) - 1 };
+    let fin = avx512::BlockFinish::Plain {
+        lo,
+        hi: A::MAX as i64,
+    };
+    if !block_kernel(p, lin, x, out, lanes, fin) {
+        linear_block_portable::<A>(lin, x, out, lanes, relu)
+    }
+}
+
+/// [`residual_block`] on a given path (clamped to what the CPU supports).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+pub fn residual_block_with<A: Activation>(
+    p: Path,
+    lin: &Linear<'_>,
+    x: &[i16],
+    skip_x: &[i16],
+    skip: Requant,
+    out: &mut [i16],
+    lanes: usize,
+) {
+    let fin = avx512::BlockFinish::Residual {
+        skip_x,
+        skip,
+        hi: A::MAX as i64,
+    };
+    if skip_x.len() < block_len(lin.out_dim, lanes) || !block_kernel(p, lin, x, out, lanes, fin) {
+        residual_block_portable::<A>(lin, x, skip_x, skip, out, lanes)
+    }
+}
+
+/// Whether the block layers have a vector kernel on this path (the others use the portable
+/// definition).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+pub fn has_block_kernel(p: Path) -> bool {
+    p.min(best_path()) >= Path::Avx512Bw
+}
+
+/// The AVX-512 block layer, if the path has it and the shapes fit; `false` otherwise.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[inline]
+fn block_kernel(
+    p: Path,
+    lin: &Linear<'_>,
+    x: &[i16],
+    out: &mut [i16],
+    lanes: usize,
+    fin: avx512::BlockFinish<'_>,
+) -> bool {
+    let (n, m) = (lin.in_dim, lin.out_dim);
+    if !has_block_kernel(p)
+        || lanes == 0
+        || !lanes.is_multiple_of(16)
+        || n == 0
+        || n > MAX_IN
+        || x.len() < block_len(n, lanes)
+        || out.len() < block_len(m, lanes)
+    {
+        return false;
+    }
+    let (w, b, mult, shift) = lin.fixed_tensors();
+    if w.len() < n * m || b.len() < 4 * m || mult.len() < 4 * m || shift.len() < m {
+        return false;
+    }
+    // SAFETY: AVX-512 is supported (`has_block_kernel`); shapes and lengths checked above (a
+    // residual `skip_x` by the caller).
+    unsafe {
+        if p.min(best_path()) == Path::Avx512Vnni {
+            avx512::block_i16_vnni(w, b, mult, shift, n, m, x, out, lanes, fin)
+        } else {
+            avx512::block_i16_bw(w, b, mult, shift, n, m, x, out, lanes, fin)
+        }
+    }
+    true
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn dot_i8_i16_sse2(row: &[u8], x: &[i16]) -> i32 {
@@ -1122,6 +1418,246 @@ mod tests {
         }
         assert!(checked > 100_000, "{checked}");
         assert!(checked8 > 50_000, "{checked8}");
+    }
+
+    /// Random layer tensors (weights, biases, multipliers, shifts) with the extremes of the
+    /// other kernel tests: trial 0 all-extreme weights, biases near `i32::MAX`/`MIN`,
+    /// multipliers 0 and `i32::MAX`, shifts 1..62.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[allow(clippy::type_complexity)]
+    fn random_tensors(
+        next: &mut impl FnMut() -> u32,
+        n: usize,
+        m: usize,
+        trial: usize,
+    ) -> (
+        std::vec::Vec<u8>,
+        std::vec::Vec<u8>,
+        std::vec::Vec<u8>,
+        std::vec::Vec<u8>,
+    ) {
+        let w: std::vec::Vec<u8> = (0..n * m)
+            .map(|_| match trial {
+                0 => [0x80, 0x7f][next() as usize % 2],
+                _ => next() as u8,
+            })
+            .collect();
+        let (mut b, mut mult, mut shift) = (
+            std::vec![0u8; 4 * m],
+            std::vec![0u8; 4 * m],
+            std::vec![0u8; m],
+        );
+        for o in 0..m {
+            let bias: i32 = match (trial + o) % 5 {
+                0 => i32::MAX - (next() % 1000) as i32,
+                1 => i32::MIN + (next() % 1000) as i32,
+                2 => next() as i32,
+                _ => (next() as i32) >> 12,
+            };
+            let mu: i32 = match o % 4 {
+                0 => 0,
+                1 => i32::MAX,
+                _ => (1 << 30) + (next() >> 2) as i32,
+            };
+            b[4 * o..4 * o + 4].copy_from_slice(&bias.to_le_bytes());
+            mult[4 * o..4 * o + 4].copy_from_slice(&mu.to_le_bytes());
+            shift[o] = match o % 3 {
+                0 => 1 + (next() % 62) as u8,
+                1 => [1u8, 2, 62][next() as usize % 3],
+                _ => 20 + (next() % 20) as u8,
+            };
+        }
+        (w, b, mult, shift)
+    }
+
+    /// A random skip requantization (multiplier 0, `i32::MAX` or in range; shifts 1..62).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    fn random_skip(next: &mut impl FnMut() -> u32, trial: usize) -> Requant {
+        Requant {
+            mult: match trial % 4 {
+                0 => i32::MAX,
+                1 => 0,
+                _ => (1 << 30) + (next() >> 2) as i32,
+            },
+            shift: match trial % 3 {
+                0 => 1,
+                1 => 62,
+                _ => 20 + (next() % 20) as u8,
+            },
+        }
+    }
+
+    /// Random activations of `n` values in `A`'s range (trials 0 and 1 at the extremes).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    fn random_acts<A: Activation>(
+        next: &mut impl FnMut() -> u32,
+        n: usize,
+        trial: usize,
+    ) -> std::vec::Vec<A> {
+        (0..n)
+            .map(|_| {
+                let v = match trial {
+                    0 | 1 => [-(A::MAX as i64) - 1, A::MAX as i64][next() as usize % 2],
+                    _ => (next() as i32 >> (32 - A::BITS as u32)) as i64,
+                };
+                A::sat(v)
+            })
+            .collect()
+    }
+
+    /// Every path's residual layer (16-row passes, vector `i64` requantization) against the
+    /// one-output-at-a-time plain loops, int16 and int8, with accumulators and sums at the
+    /// saturation limits.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn every_path_residual_layer_equals_the_reference() {
+        fn check<A: Activation + core::fmt::Debug + PartialEq>(
+            next: &mut impl FnMut() -> u32,
+            paths: &[Path],
+            n: usize,
+            m: usize,
+            trial: usize,
+        ) -> usize {
+            let (w, b, mult, shift) = random_tensors(next, n, m, trial);
+            let lin = Linear::from_raw(n, m, &w, &b, &mult, &shift);
+            let x = random_acts::<A>(next, n, trial);
+            let sx = random_acts::<A>(next, m, trial + 1);
+            let skip = random_skip(next, trial);
+            let mut want = std::vec![A::default(); m];
+            residual_rows(&lin, &x, &sx, skip, &mut want, |r, x| match A::as_i16(x) {
+                Some(x16) => dot_i8_i16_scalar(r, x16),
+                None => A::dot_i8(r, x),
+            });
+            for &p in paths {
+                let mut got = std::vec![A::default(); m];
+                linear_residual_with(p, &lin, &x, &sx, skip, &mut got);
+                assert_eq!(got, want, "n={n} m={m} trial={trial} {p:?}");
+            }
+            want.iter().filter(|&&v| v.widen() == A::MAX).count()
+        }
+        let mut rng = crate::test_rng::Lcg::new(0x0005_e51d);
+        let mut next = || rng.next_u32();
+        let paths = runnable_paths();
+        let mut shapes: std::vec::Vec<(usize, usize)> = std::vec![
+            (128, 128),
+            (64, 64),
+            (16, 16),
+            (200, 17),
+            (33, 15),
+            (1, 1),
+            (5, 31)
+        ];
+        for _ in 0..300 {
+            shapes.push((1 + next() as usize % 300, 1 + next() as usize % 70));
+        }
+        let (mut sat16, mut sat8) = (0, 0);
+        for &(n, m) in &shapes {
+            for trial in 0..4 {
+                sat16 += check::<i16>(&mut next, &paths, n, m, trial);
+                sat8 += check::<i8>(&mut next, &paths, n, m, trial);
+            }
+        }
+        assert!(sat16 > 1000 && sat8 > 1000, "{sat16} {sat8}");
+    }
+
+    /// Every path's block layers (plain and residual) against the per-sample reference, with
+    /// lane counts that are and are not multiples of 16, odd widths (padded pairs) and the
+    /// extremes.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn every_path_block_layer_equals_the_per_sample_reference() {
+        fn check<A: Activation + core::fmt::Debug + PartialEq>(
+            next: &mut impl FnMut() -> u32,
+            paths: &[Path],
+            n: usize,
+            m: usize,
+            lanes: usize,
+            trial: usize,
+        ) {
+            let (w, b, mult, shift) = random_tensors(next, n, m, trial);
+            let lin = Linear::from_raw(n, m, &w, &b, &mult, &shift);
+            let skip = random_skip(next, trial);
+            let xs: std::vec::Vec<std::vec::Vec<A>> = (0..lanes)
+                .map(|_| random_acts::<A>(next, n, trial))
+                .collect();
+            let ss: std::vec::Vec<std::vec::Vec<A>> = (0..lanes)
+                .map(|_| random_acts::<A>(next, m, trial + 1))
+                .collect();
+            let pack = |rows: &[std::vec::Vec<A>], dim: usize| {
+                let mut v = std::vec![0x5a5au16 as i16; block_len(dim, lanes)];
+                for (bi, r) in rows.iter().enumerate() {
+                    for (k, &a) in r.iter().enumerate() {
+                        v[block_index(k, bi, lanes)] = a.widen() as i16;
+                    }
+                }
+                v
+            };
+            let (xb, sb) = (pack(&xs, n), pack(&ss, m));
+            let as_a = |v: i16| A::sat(v as i64);
+            for relu in [false, true] {
+                for &p in paths {
+                    let mut got = std::vec![0x3333i16; block_len(m, lanes)];
+                    linear_block_with::<A>(p, &lin, &xb, &mut got, lanes, relu);
+                    let mut res = std::vec![0x3333i16; block_len(m, lanes)];
+                    residual_block_with::<A>(p, &lin, &xb, &sb, skip, &mut res, lanes);
+                    for bi in 0..lanes {
+                        let mut want = std::vec![A::default(); m];
+                        linear_fixed_with(Path::Scalar, &lin, &xs[bi], &mut want, relu);
+                        let mut want_r = std::vec![A::default(); m];
+                        linear_residual_with(
+                            Path::Scalar,
+                            &lin,
+                            &xs[bi],
+                            &ss[bi],
+                            skip,
+                            &mut want_r,
+                        );
+                        let row: std::vec::Vec<A> = (0..m)
+                            .map(|o| as_a(got[block_index(o, bi, lanes)]))
+                            .collect();
+                        let row_r: std::vec::Vec<A> = (0..m)
+                            .map(|o| as_a(res[block_index(o, bi, lanes)]))
+                            .collect();
+                        let ctx = std::format!("n={n} m={m} lanes={lanes} trial={trial} {p:?}");
+                        assert_eq!(row, want, "{ctx} relu={relu} sample {bi}");
+                        assert_eq!(row_r, want_r, "{ctx} residual sample {bi}");
+                        if m % 2 == 1 {
+                            assert_eq!(got[block_index(m, bi, lanes)], 0, "{ctx} pad");
+                            assert_eq!(res[block_index(m, bi, lanes)], 0, "{ctx} pad");
+                        }
+                    }
+                }
+            }
+        }
+        let mut rng = crate::test_rng::Lcg::new(0xb10c_b10c);
+        let mut next = || rng.next_u32();
+        let paths = runnable_paths();
+        let mut cases: std::vec::Vec<(usize, usize, usize)> = std::vec![
+            (36, 128, 64),
+            (128, 128, 64),
+            (128, 64, 16),
+            (64, 64, 48),
+            (64, 16, 32),
+            (16, 1, 16),
+            (19, 77, 80),
+            (77, 41, 16),
+            (1, 1, 1),
+            (3, 5, 7),
+            (512, 3, 16),
+        ];
+        for _ in 0..120 {
+            let lanes = match next() % 3 {
+                0 => 16 * (1 + next() as usize % 6),
+                _ => 1 + next() as usize % 40,
+            };
+            cases.push((1 + next() as usize % 300, 1 + next() as usize % 40, lanes));
+        }
+        for &(n, m, lanes) in &cases {
+            for trial in 0..3 {
+                check::<i16>(&mut next, &paths, n, m, lanes, trial);
+                check::<i8>(&mut next, &paths, n, m, lanes, trial);
+            }
+        }
     }
 
     /// A fixed-capacity buffer for the tests (the crate is no_std).

@@ -2,7 +2,8 @@
 //!
 //! `x -> [Linear + ReLU -> residual blocks]* -> heads`; a residual block is
 //! `relu(lin2(relu(lin1(x))) + x)`. The heads are (dynamic, static) in the original; the total
-//! is their sum. Working memory is four activation vectors of the widest stage.
+//! is their sum. Working memory is three activation vectors of the widest stage, plus three
+//! blocks of samples for the batched path ([`required_workspace_batched`]).
 
 use crate::blob::Precision;
 use crate::config::PowerConfig;
@@ -216,7 +217,9 @@ pub fn predict_f32_observed<O: Observer>(
     Ok(())
 }
 
-use crate::kernel::{accumulate as acc_fixed, linear_fixed as lin_fixed};
+use crate::kernel::{
+    accumulate as acc_fixed, linear_fixed as lin_fixed, linear_residual as lin_residual,
+};
 
 /// Predict a batch with the fixed-point path. `input` is `batch x in_dim` Q16.16 activities.
 pub fn predict_fixed(
@@ -297,6 +300,187 @@ pub fn predict_assessed(
     })
 }
 
+/// What every fixed-point sample reads: the configuration and the model's tensors.
+struct Net<'m, 'a> {
+    c: &'m PowerConfig,
+    lins: &'m [Linear<'a>],
+    scalars: &'m [Requant],
+    frac_bits: u8,
+}
+
+impl Net<'_, '_> {
+    /// The heads (linears `li..`) of one sample's last hidden vector `a`.
+    fn heads<A: Activation>(&self, li: usize, a: &[A]) -> Energy<Fixed> {
+        let frac_bits = self.frac_bits;
+        let zero = Fixed { raw: 0, frac_bits };
+        let mut res = Energy {
+            heads: [zero; MAX_OUTPUTS],
+            len: self.c.heads,
+            total: zero,
+        };
+        let mut total = 0i64;
+        for hd in 0..self.c.heads as usize {
+            let lin = &self.lins[li + hd];
+            let raw = sat_i32(lin.requant(0).apply64(acc_fixed(lin, a, 0)));
+            res.heads[hd] = Fixed { raw, frac_bits };
+            total += raw as i64;
+        }
+        res.total = Fixed {
+            raw: sat_i32(total),
+            frac_bits,
+        };
+        res
+    }
+
+    /// One sample `s` (`in_dim` Q16.16 activities) through every layer, one layer call per
+    /// sample; `embedding` receives the last hidden vector unless it is empty.
+    fn row<A: Activation>(
+        &self,
+        s: &[i32],
+        bufs: (&mut [A], &mut [A], &mut [A]),
+        embedding: &mut [i32],
+    ) -> Energy<Fixed> {
+        let (mut a, mut b, t) = bufs;
+        let q: Requant = self.scalars[0];
+        for (o, &v) in a.iter_mut().zip(s) {
+            *o = A::sat(q.apply32(v));
+        }
+        let lins = self.lins;
+        let mut li = 0;
+        let mut blk = 0;
+        let mut dim = s.len();
+        for st in &self.c.stages {
+            let sw = st.width as usize;
+            lin_fixed(&lins[li], &a[..dim], &mut b[..sw], true);
+            li += 1;
+            core::mem::swap(&mut a, &mut b);
+            dim = sw;
+            for _ in 0..st.blocks {
+                lin_fixed(&lins[li], &a[..dim], &mut t[..dim], true);
+                let skip = self.scalars[1 + blk];
+                lin_residual(&lins[li + 1], &t[..dim], &a[..dim], skip, &mut b[..dim]);
+                li += 2;
+                blk += 1;
+                core::mem::swap(&mut a, &mut b);
+            }
+        }
+        for (o, v) in embedding.iter_mut().zip(&a[..dim]) {
+            *o = v.widen();
+        }
+        self.heads(li, &a[..dim])
+    }
+
+    /// The samples of `input` (at most `lanes`, `lanes` a multiple of 16) as one block
+    /// through every layer: layer-major, each layer one call over the block
+    /// ([`crate::kernel::linear_block`]); the same values as [`Net::row`] sample by sample.
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    fn block<A: Activation>(
+        &self,
+        input: &[i32],
+        out: &mut [Energy<Fixed>],
+        embedding: &mut [i32],
+        lanes: usize,
+        bufs: (&mut [i16], &mut [i16], &mut [i16]),
+    ) {
+        use crate::kernel::{block_index, linear_block, residual_block};
+        let (mut a, mut b, t) = bufs;
+        let d = self.c.in_dim as usize;
+        let q: Requant = self.scalars[0];
+        for (bi, s) in input.chunks_exact(d).enumerate() {
+            for (k, &v) in s.iter().enumerate() {
+                a[block_index(k, bi, lanes)] = A::sat(q.apply32(v)).widen() as i16;
+            }
+        }
+        let lins = self.lins;
+        let mut li = 0;
+        let mut blk = 0;
+        let mut dim = d;
+        for st in &self.c.stages {
+            linear_block::<A>(&lins[li], a, b, lanes, true);
+            li += 1;
+            core::mem::swap(&mut a, &mut b);
+            dim = st.width as usize;
+            for _ in 0..st.blocks {
+                linear_block::<A>(&lins[li], a, t, lanes, true);
+                let skip = self.scalars[1 + blk];
+                residual_block::<A>(&lins[li + 1], t, a, skip, b, lanes);
+                li += 2;
+                blk += 1;
+                core::mem::swap(&mut a, &mut b);
+            }
+        }
+        let mut row = [A::default(); crate::config::MAX_WIDTH as usize];
+        let row = &mut row[..dim];
+        for (bi, e) in out.iter_mut().enumerate() {
+            for (o, v) in row.iter_mut().enumerate() {
+                *v = A::sat(a[block_index(o, bi, lanes)] as i64);
+            }
+            if !embedding.is_empty() {
+                for (o, v) in embedding[bi * dim..(bi + 1) * dim].iter_mut().zip(&*row) {
+                    *o = v.widen();
+                }
+            }
+            *e = self.heads(li, row);
+        }
+    }
+}
+
+/// Samples per block of the batched fixed-point path: with a workspace of
+/// [`required_workspace_batched`]`(model, BLOCK)` bytes, [`predict_fixed`] runs a batch in
+/// blocks of this many samples, layer by layer (four vectors of 16 samples per weight
+/// broadcast on AVX-512 hosts).
+pub const BLOCK: usize = 64;
+
+/// Fewest samples the batched path runs as a block; fewer left-over samples go one by one.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+const MIN_BLOCK: usize = 8;
+
+/// Lanes of a block of up to `block` samples (a multiple of 16).
+const fn block_lanes(block: usize) -> usize {
+    block.div_ceil(16) * 16
+}
+
+fn plan_batched(model: &Model<'_>, c: &PowerConfig, block: usize) -> Plan {
+    let mut p = plan(model, c);
+    if model.precision() != Precision::F32 && block > 0 {
+        let n = crate::kernel::block_len(c.max_width(), block_lanes(block));
+        p.take::<i16>(n).take::<i16>(n).take::<i16>(n);
+    }
+    p
+}
+
+/// Bytes of working memory with which [`predict_fixed`] (and [`predict_embedded`]) run a
+/// fixed-point batch in blocks of `block` samples, rounded up to a multiple of 16 (at most
+/// [`BLOCK`] are used; [`BLOCK`] is the default): [`required_workspace`] plus three activation
+/// blocks. A workspace between two block sizes runs the smaller one; with less than the
+/// 16-sample size (but at least [`required_workspace`]) a prediction goes sample by sample.
+/// The results are the same in every case. The blocks run on AVX-512 hosts (feature `std`);
+/// elsewhere the extra memory is unused. Returns 0 for a model that is not ANGraph-P.
+pub fn required_workspace_batched(model: &Model<'_>, block: usize) -> usize {
+    match model.power_config() {
+        Ok(c) => plan_batched(model, c, block).bytes(),
+        Err(_) => 0,
+    }
+}
+
+/// The block lanes a fixed-point batch of `batch` samples runs with in `ws_len` bytes (0:
+/// sample by sample).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", feature = "std")),
+    allow(unused_variables)
+)]
+fn batched_lanes(model: &Model<'_>, c: &PowerConfig, ws_len: usize, batch: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    if batch >= MIN_BLOCK && crate::kernel::has_block_kernel(crate::kernel::path()) {
+        for block in (1..=BLOCK / 16).rev().map(|v| 16 * v) {
+            if ws_len >= plan_batched(model, c, block).bytes() {
+                return block_lanes(block);
+            }
+        }
+    }
+    0
+}
+
 fn run_fixed<A: Activation + Plain>(
     model: &Model<'_>,
     input: &[i32],
@@ -315,66 +499,57 @@ fn run_fixed<A: Activation + Plain>(
             given: embedding.len(),
         });
     }
-    let p = plan(model, c);
+    let lanes = batched_lanes(model, c, workspace.len(), batch);
+    let p = plan_batched(model, c, lanes);
     let mut ws = Carver::new(workspace, &p)?;
     let w = c.max_width();
-    let mut a = ws.take::<A>(w)?;
-    let mut b = ws.take::<A>(w)?;
+    let a = ws.take::<A>(w)?;
+    let b = ws.take::<A>(w)?;
     let t = ws.take::<A>(w)?;
-    let lins = model.linears();
-    let scalars = model.scalars();
-    let frac_bits = model.out_frac_bits();
-    let zero = Fixed { raw: 0, frac_bits };
-    for (k, (s, e)) in input.chunks_exact(d).zip(out.iter_mut()).enumerate() {
-        let q: Requant = scalars[0];
-        for (o, &v) in a.iter_mut().zip(s) {
-            *o = A::sat(q.apply32(v));
+    let net = Net {
+        c,
+        lins: model.linears(),
+        scalars: model.scalars(),
+        frac_bits: model.out_frac_bits(),
+    };
+    let emb_of = |e: &mut [i32], k: usize, n: usize| -> core::ops::Range<usize> {
+        if e.is_empty() {
+            0..0
+        } else {
+            k * ew..(k + n) * ew
         }
-        let mut li = 0;
-        let mut blk = 0;
-        let mut dim = d;
-        for st in &c.stages {
-            let sw = st.width as usize;
-            lin_fixed(&lins[li], &a[..dim], &mut b[..sw], true);
-            li += 1;
-            core::mem::swap(&mut a, &mut b);
-            dim = sw;
-            for _ in 0..st.blocks {
-                lin_fixed(&lins[li], &a[..dim], &mut t[..dim], true);
-                let l2 = &lins[li + 1];
-                let skip = scalars[1 + blk];
-                for o in 0..dim {
-                    let y = l2.requant(o).apply64(acc_fixed(l2, t, o));
-                    let x = skip.apply32(a[o].widen());
-                    b[o] = A::sat(y.saturating_add(x).max(0));
-                }
-                li += 2;
-                blk += 1;
-                core::mem::swap(&mut a, &mut b);
-            }
+    };
+    #[cfg_attr(not(all(target_arch = "x86_64", feature = "std")), allow(unused_mut))]
+    let mut done = 0;
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    if lanes > 0 {
+        let len = crate::kernel::block_len(w, lanes);
+        let (x, y, z) = (
+            ws.take::<i16>(len)?,
+            ws.take::<i16>(len)?,
+            ws.take::<i16>(len)?,
+        );
+        while batch - done >= MIN_BLOCK {
+            let n = (batch - done).min(lanes);
+            let r = emb_of(embedding, done, n);
+            net.block::<A>(
+                &input[done * d..(done + n) * d],
+                &mut out[done..done + n],
+                &mut embedding[r],
+                block_lanes(n),
+                (&mut *x, &mut *y, &mut *z),
+            );
+            done += n;
         }
-        if !embedding.is_empty() {
-            for (o, v) in embedding[k * ew..(k + 1) * ew].iter_mut().zip(&a[..dim]) {
-                *o = v.widen();
-            }
-        }
-        let mut res = Energy {
-            heads: [zero; MAX_OUTPUTS],
-            len: c.heads,
-            total: zero,
-        };
-        let mut total = 0i64;
-        for hd in 0..c.heads as usize {
-            let lin = &lins[li + hd];
-            let raw = sat_i32(lin.requant(0).apply64(acc_fixed(lin, &a[..dim], 0)));
-            res.heads[hd] = Fixed { raw, frac_bits };
-            total += raw as i64;
-        }
-        res.total = Fixed {
-            raw: sat_i32(total),
-            frac_bits,
-        };
-        *e = res;
+    }
+    let _ = lanes;
+    for k in done..batch {
+        let r = emb_of(embedding, k, 1);
+        out[k] = net.row::<A>(
+            &input[k * d..(k + 1) * d],
+            (&mut *a, &mut *b, &mut *t),
+            &mut embedding[r],
+        );
     }
     Ok(())
 }

@@ -84,6 +84,13 @@ fn power_benches(c: &mut Criterion) {
                 power::predict_fixed(&mq, black_box(&fixed_rows), &mut out_q, &mut ws).unwrap()
             })
         });
+        // The same call with a workspace for blocks of 64 samples (layer-major batches).
+        let mut ws_b = vec![0u8; power::required_workspace_batched(&mq, power::BLOCK)];
+        group.bench_function("fixed_batched", |b| {
+            b.iter(|| {
+                power::predict_fixed(&mq, black_box(&fixed_rows), &mut out_q, &mut ws_b).unwrap()
+            })
+        });
         group.bench_function("core_f32", |b| {
             b.iter(|| power::predict_f32(&mf, black_box(&rows), &mut out_f, &mut ws, None).unwrap())
         });

@@ -15,6 +15,7 @@
 use core::arch::x86_64::*;
 
 use super::finish_avx2;
+use crate::fixed::Requant;
 
 /// Lane `r` of the result is the (wrapping) sum of the eight lanes of `h[r]`.
 #[target_feature(enable = "avx2")]
@@ -114,32 +115,100 @@ unsafe fn requant16(
         let b = _mm512_loadu_si512(bias.as_ptr().add(4 * o).cast());
         let mv = _mm512_loadu_si512(mult.as_ptr().add(4 * o).cast());
         let sh = _mm512_cvtepu8_epi32(_mm_loadu_si128(shift.as_ptr().add(o).cast()));
-        // acc = sat_i32(dot + bias): on signed overflow the result is i32::MAX or i32::MIN by
-        // the sign of the bias.
-        let s = _mm512_add_epi32(dots, b);
-        let both = _mm512_and_si512(_mm512_xor_si512(s, dots), _mm512_xor_si512(s, b));
-        let ovf = _mm512_cmplt_epi32_mask(both, _mm512_setzero_si512());
-        let sat = _mm512_xor_si512(_mm512_srai_epi32::<31>(b), _mm512_set1_epi32(i32::MAX));
-        let acc = _mm512_mask_blend_epi32(ovf, s, sat);
-        let one = _mm512_set1_epi64(1);
-        let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
-        // Requant::apply32 on eight i64 lanes: (a * m + 2^(s-1)) >> s, then the clamp.
-        let apply = |a: __m512i, m: __m512i, s: __m512i| -> __m512i {
-            let p = _mm512_add_epi64(
-                _mm512_mul_epi32(a, m),
-                _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one)),
-            );
-            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(p, s), lo), hi)
-        };
-        let lo32 = _mm512_set1_epi64(0xffff_ffff);
-        let even = apply(acc, mv, _mm512_and_si512(sh, lo32));
-        let odd = apply(
-            _mm512_srli_epi64::<32>(acc),
-            _mm512_srli_epi64::<32>(mv),
-            _mm512_srli_epi64::<32>(sh),
-        );
-        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+        requant_lanes(dots, b, mv, sh, lo, hi)
     }
+}
+
+/// The arithmetic of [`requant16`] with the bias, multiplier and shift of each lane given as
+/// `i32` lanes (a lane's own channel, or one channel broadcast to every lane).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+fn requant_lanes(dots: __m512i, b: __m512i, mv: __m512i, sh: __m512i, lo: i64, hi: i64) -> __m512i {
+    // acc = sat_i32(dot + bias): on signed overflow the result is i32::MAX or i32::MIN by
+    // the sign of the bias.
+    let s = _mm512_add_epi32(dots, b);
+    let both = _mm512_and_si512(_mm512_xor_si512(s, dots), _mm512_xor_si512(s, b));
+    let ovf = _mm512_cmplt_epi32_mask(both, _mm512_setzero_si512());
+    let sat = _mm512_xor_si512(_mm512_srai_epi32::<31>(b), _mm512_set1_epi32(i32::MAX));
+    let acc = _mm512_mask_blend_epi32(ovf, s, sat);
+    let one = _mm512_set1_epi64(1);
+    let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+    // Requant::apply32 on eight i64 lanes: (a * m + 2^(s-1)) >> s, then the clamp.
+    let apply = |a: __m512i, m: __m512i, s: __m512i| -> __m512i {
+        let p = _mm512_add_epi64(
+            _mm512_mul_epi32(a, m),
+            _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one)),
+        );
+        _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(p, s), lo), hi)
+    };
+    let lo32 = _mm512_set1_epi64(0xffff_ffff);
+    let even = apply(acc, mv, _mm512_and_si512(sh, lo32));
+    let odd = apply(
+        _mm512_srli_epi64::<32>(acc),
+        _mm512_srli_epi64::<32>(mv),
+        _mm512_srli_epi64::<32>(sh),
+    );
+    _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+}
+
+/// The second layer of an ANGraph-P residual block on sixteen lanes:
+/// `clamp(requant64(dot + bias) + skip(x), 0, hi)` with `requant64` = [`Requant::apply64`] of
+/// the unsaturated `i64` accumulator and `skip` = [`Requant::apply32`] of the block input `xs`
+/// (`i32` lanes holding activations), as the portable [`super::linear_residual_portable`].
+///
+/// Exact in `i64`: `(dot + bias) * m = dot * m + bias * m` with both products below `2^62`
+/// in magnitude, so the sum fits; the rounding `(p + 2^(s-1)) >> s` is computed as
+/// `((p >> 1) + 2^(s-2)) >> (s-1)` (equal for `s >= 2`, and free of overflow) or, for `s = 1`,
+/// `(p >> 1) + (p & 1)`. `|requant64| < 2^62` and `|skip| < 2^46`, so the sum neither
+/// saturates nor needs the `i64` clamp of `apply64`.
+///
+/// [`Requant::apply64`]: crate::fixed::Requant::apply64
+/// [`Requant::apply32`]: crate::fixed::Requant::apply32
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn residual_lanes(
+    dots: __m512i,
+    b: __m512i,
+    mv: __m512i,
+    sh: __m512i,
+    xs: __m512i,
+    skip_mult: __m512i,
+    skip_shift: __m512i,
+    hi: i64,
+) -> __m512i {
+    let one = _mm512_set1_epi64(1);
+    let two = _mm512_set1_epi64(2);
+    let zero = _mm512_setzero_si512();
+    let hi = _mm512_set1_epi64(hi);
+    let skip_round = _mm512_sllv_epi64(one, _mm512_sub_epi64(skip_shift, one));
+    let lane = |d: __m512i, b: __m512i, m: __m512i, s: __m512i, x: __m512i| -> __m512i {
+        let p = _mm512_add_epi64(_mm512_mul_epi32(d, m), _mm512_mul_epi32(b, m));
+        // 2^(s-2), which is 0 for s = 1 (shift count 2^64 - 1); p & 1 for s = 1 only.
+        let t = _mm512_add_epi64(
+            _mm512_sllv_epi64(one, _mm512_sub_epi64(s, two)),
+            _mm512_and_si512(p, _mm512_srlv_epi64(one, _mm512_sub_epi64(s, one))),
+        );
+        let y = _mm512_srav_epi64(
+            _mm512_add_epi64(_mm512_srai_epi64::<1>(p), t),
+            _mm512_sub_epi64(s, one),
+        );
+        let x = _mm512_srav_epi64(
+            _mm512_add_epi64(_mm512_mul_epi32(x, skip_mult), skip_round),
+            skip_shift,
+        );
+        _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(y, x), zero), hi)
+    };
+    let lo32 = _mm512_set1_epi64(0xffff_ffff);
+    let even = lane(dots, b, mv, _mm512_and_si512(sh, lo32), xs);
+    let odd = lane(
+        _mm512_srli_epi64::<32>(dots),
+        _mm512_srli_epi64::<32>(b),
+        _mm512_srli_epi64::<32>(mv),
+        _mm512_srli_epi64::<32>(sh),
+        _mm512_srli_epi64::<32>(xs),
+    );
+    _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
 }
 
 /// [`requant16`] to int16, stored at `out[o..o + 16]`.
@@ -279,6 +348,268 @@ pub(super) unsafe fn linear_i8_vnni(
     }
 }
 
+/// The second layer of an ANGraph-P residual block with int8 activations and AVX-512 VNNI:
+/// passes of 16 rows ([`dot16_i8`], [`residual_lanes`]), the last one over the last sixteen
+/// rows (the overlap is recomputed to the same values; `out` is neither input).
+///
+/// # Safety
+/// AVX-512F/BW/VL/VNNI; `out.len() >= 16`, `skip_x.len() >= out.len()`,
+/// `w.len() >= out.len() * x.len()`, `bias.len() >= 4 * out.len()`,
+/// `mult.len() >= 4 * out.len()`, `shift.len() >= out.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn residual_i8_vnni(
+    w: &[u8],
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    x: &[i8],
+    skip_x: &[i8],
+    skip: Requant,
+    out: &mut [i8],
+) {
+    let m = out.len();
+    let x_sum = x.iter().fold(0i32, |s, &v| s.wrapping_add(v as i32));
+    let (skm, sks) = skip_vectors(skip);
+    let pass = |o: usize, out: &mut [i8]| {
+        // SAFETY: rows and parameters `o..o + 16` with `o + 16 <= m`: in bounds by the
+        // caller's guarantees (16-byte loads of `skip_x` and `shift`, a 16-byte store).
+        unsafe {
+            let dots = dot16_i8(w, x, o, x_sum);
+            let (b, mv, sh) = params16(bias, mult, shift, o);
+            let xs = _mm512_cvtepi8_epi32(_mm_loadu_si128(skip_x.as_ptr().add(o).cast()));
+            let r = residual_lanes(dots, b, mv, sh, xs, skm, sks, i8::MAX as i64);
+            _mm_storeu_si128(out.as_mut_ptr().add(o).cast(), _mm512_cvtepi32_epi8(r));
+        }
+    };
+    let mut o = 0;
+    while o + 16 <= m {
+        pass(o, out);
+        o += 16;
+    }
+    if o < m {
+        pass(m - 16, out);
+    }
+}
+
+/// Bias, multiplier and shift of channels `o..o + 16` as `i32` lanes.
+///
+/// # Safety
+/// `bias.len() >= 4 * (o + 16)`, `mult.len() >= 4 * (o + 16)`, `shift.len() >= o + 16`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn params16(
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    o: usize,
+) -> (__m512i, __m512i, __m512i) {
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        (
+            _mm512_loadu_si512(bias.as_ptr().add(4 * o).cast()),
+            _mm512_loadu_si512(mult.as_ptr().add(4 * o).cast()),
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(shift.as_ptr().add(o).cast())),
+        )
+    }
+}
+
+/// The skip requantization's multiplier and shift as `i64` lanes.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn skip_vectors(skip: Requant) -> (__m512i, __m512i) {
+    (
+        _mm512_set1_epi64(skip.mult as i64),
+        _mm512_set1_epi64(skip.shift as i64),
+    )
+}
+
+/// What a block layer does after the dot products (see [`super::linear_block_with`]).
+#[derive(Clone, Copy)]
+pub(super) enum BlockFinish<'s> {
+    /// Bias (saturating), requantization, clamp to `lo..=hi`.
+    Plain { lo: i64, hi: i64 },
+    /// [`residual_lanes`] with the block input `skip_x` (same layout as the output) and the
+    /// clamp `0..=hi`.
+    Residual {
+        skip_x: &'s [i16],
+        skip: Requant,
+        hi: i64,
+    },
+}
+
+/// Weight pairs of the widest layer input (`MAX_LINEAR_IN / 2`).
+const WB: usize = crate::config::MAX_LINEAR_IN as usize / 2;
+
+/// Rows `o..o + R` of an int8 weight matrix (row length `n <= 2 * WB`) sign-extended to
+/// int16 pairs, one `i32` per pair `(w[2j], w[2j + 1])` (the odd tail pairs with 0): what one
+/// broadcast per pair feeds to `vpdpwssd` / `vpmaddwd` against the samples' pairs.
+///
+/// # Safety
+/// `w.len() >= (o + R) * n`, `n <= 2 * WB`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn widen_rows<const R: usize>(
+    w: &[u8],
+    n: usize,
+    o: usize,
+    wb: &mut core::mem::MaybeUninit<[[i32; WB]; R]>,
+) -> *const i32 {
+    // Not zeroed first (4 KB per group of four rows): only pairs `< n.div_ceil(2)` are read,
+    // and all of them are written here.
+    let base = wb.as_mut_ptr().cast::<i32>();
+    // SAFETY: masked loads read only `w[(o+r)*n + 32c..]` up to the row's end; the stores
+    // write 16 pairs at `16c < n.div_ceil(2) <= WB`, `16c + 16 <= WB` (WB is a multiple of 16)
+    // of row `r < R`. The unwritten pairs (beyond the row length) are never read: the
+    // result is a raw pointer to the pairs of row 0 (row `r` at `r * WB`).
+    unsafe {
+        for r in 0..R {
+            let src = w.as_ptr().add((o + r) * n);
+            let dst = base.add(r * WB);
+            for c in 0..n.div_ceil(32) {
+                let rem = n - 32 * c;
+                let k: __mmask32 = if rem >= 32 { !0 } else { (1u32 << rem) - 1 };
+                let v = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(k, src.add(32 * c).cast()));
+                _mm512_storeu_si512(dst.add(16 * c).cast(), v);
+            }
+        }
+    }
+    base
+}
+
+/// Finish the dot products `acc[r][v]` (row `o + r`, samples `16 (s0 + v)..` of the block)
+/// and store them as pairs in the block layout of `out` (an odd last row pairs with 0).
+///
+/// # Safety
+/// `o` even; rows `o..o + R` exist in the parameter tensors; `out` (and a residual `skip_x`)
+/// hold `(o + R).div_ceil(2)` pairs of `lanes` samples, `16 (s0 + SV) <= lanes`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn finish_block<const R: usize, const SV: usize>(
+    acc: &[[__m512i; SV]; R],
+    bias: &[u8],
+    mult: &[u8],
+    shift: &[u8],
+    o: usize,
+    s0: usize,
+    lanes: usize,
+    fin: BlockFinish<'_>,
+    out: &mut [i16],
+) {
+    let at = |pair: usize, v: usize| 2 * (pair * lanes + 16 * (s0 + v));
+    for p in 0..R.div_ceil(2) {
+        let rows = (R - 2 * p).min(2);
+        let q: [RowQuant; 2] =
+            core::array::from_fn(|h| RowQuant::new(bias, mult, shift, o + 2 * p + h.min(rows - 1)));
+        for v in 0..SV {
+            let mut vals = [_mm512_setzero_si512(); 2];
+            for (h, val) in vals.iter_mut().enumerate().take(rows) {
+                let d = acc[2 * p + h][v];
+                *val = match fin {
+                    BlockFinish::Plain { lo, hi } => q[h].plain(d, lo, hi),
+                    BlockFinish::Residual { skip_x, skip, hi } => {
+                        // SAFETY: `skip_x` holds this pair (caller's guarantee).
+                        let xv = unsafe {
+                            _mm512_loadu_si512(skip_x.as_ptr().add(at(o / 2 + p, v)).cast())
+                        };
+                        let xs = if h == 0 {
+                            _mm512_srai_epi32::<16>(_mm512_slli_epi32::<16>(xv))
+                        } else {
+                            _mm512_srai_epi32::<16>(xv)
+                        };
+                        q[h].residual(d, xs, skip, hi)
+                    }
+                };
+            }
+            let packed = _mm512_or_si512(
+                _mm512_and_si512(vals[0], _mm512_set1_epi32(0xffff)),
+                _mm512_slli_epi32::<16>(vals[1]),
+            );
+            // SAFETY: the pair exists in `out` (caller's guarantee).
+            unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(at(o / 2 + p, v)).cast(), packed) };
+        }
+    }
+}
+
+/// One output channel's bias and requantization, prepared once for every sample vector of a
+/// block: [`requant_lanes`] and [`residual_lanes`] with the per-channel terms precomputed
+/// (same integers).
+#[derive(Clone, Copy)]
+struct RowQuant {
+    bias: i32,
+    mult: i64,
+    shift: u8,
+}
+
+impl RowQuant {
+    fn new(bias: &[u8], mult: &[u8], shift: &[u8], c: usize) -> RowQuant {
+        let le =
+            |t: &[u8]| i32::from_le_bytes([t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]]);
+        RowQuant {
+            bias: le(bias),
+            mult: le(mult) as i64,
+            shift: shift[c],
+        }
+    }
+
+    /// `clamp(requant(sat_i32(dots + bias)), lo, hi)` on 16 lanes. The saturating add is
+    /// `min(max(d, MIN - min(b, 0)), MAX - max(b, 0)) + b` (no overflow, the same value).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[inline]
+    fn plain(self, d: __m512i, lo: i64, hi: i64) -> __m512i {
+        let b = self.bias;
+        let acc = _mm512_add_epi32(
+            _mm512_min_epi32(
+                _mm512_max_epi32(d, _mm512_set1_epi32(i32::MIN - b.min(0))),
+                _mm512_set1_epi32(i32::MAX - b.max(0)),
+            ),
+            _mm512_set1_epi32(b),
+        );
+        let s = self.shift as i64;
+        let (m, round, sh) = (
+            _mm512_set1_epi64(self.mult),
+            _mm512_set1_epi64(1i64 << (s - 1)),
+            _mm512_set1_epi64(s),
+        );
+        let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+        let apply = |a: __m512i| {
+            let p = _mm512_add_epi64(_mm512_mul_epi32(a, m), round);
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(p, sh), lo), hi)
+        };
+        let even = apply(acc);
+        let odd = apply(_mm512_srli_epi64::<32>(acc));
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+    }
+
+    /// [`residual_lanes`] on 16 lanes with this channel's terms: `bias * mult` and the
+    /// rounding term computed once.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[inline]
+    fn residual(self, d: __m512i, xs: __m512i, skip: Requant, hi: i64) -> __m512i {
+        let s = self.shift as i64;
+        let m = _mm512_set1_epi64(self.mult);
+        let pb = _mm512_set1_epi64(self.bias as i64 * self.mult);
+        // ((p >> 1) + c + (p & 1 if s = 1)) >> (s - 1), c = 2^(s-2) (0 for s = 1).
+        let c = _mm512_set1_epi64(if s >= 2 { 1i64 << (s - 2) } else { 0 });
+        let odd_bit = _mm512_set1_epi64((s == 1) as i64);
+        let sh = _mm512_set1_epi64(s - 1);
+        let (skm, sks) = skip_vectors(skip);
+        let skr = _mm512_set1_epi64(1i64 << (skip.shift - 1));
+        let (zero, hi) = (_mm512_setzero_si512(), _mm512_set1_epi64(hi));
+        let lane = |d: __m512i, x: __m512i| {
+            let p = _mm512_add_epi64(_mm512_mul_epi32(d, m), pb);
+            let t = _mm512_add_epi64(c, _mm512_and_si512(p, odd_bit));
+            let y = _mm512_srav_epi64(_mm512_add_epi64(_mm512_srai_epi64::<1>(p), t), sh);
+            let x = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, skm), skr), sks);
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(y, x), zero), hi)
+        };
+        let even = lane(d, xs);
+        let odd = lane(_mm512_srli_epi64::<32>(d), _mm512_srli_epi64::<32>(xs));
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+    }
+}
+
 /// `sum_k (row[k] as i8) * x[k]` for int8 activations over `min(row.len(), x.len())` terms.
 ///
 /// # Safety
@@ -309,8 +640,58 @@ pub(super) unsafe fn dot_i8_i8_vnni(row: &[u8], x: &[i8]) -> i32 {
     }
 }
 
+/// The accumulators of rows `o..o + R` (row length `x.len()`) against `x`, with the
+/// multiply-add `$mac`: the sum of the sixteen lanes of accumulator `r` is row `o + r`'s dot
+/// product. A macro so that the 16-row passes keep the accumulators in registers (functions
+/// with `target_feature` cannot be forced inline). Unsafe: `w.len() >= (o + R) * x.len()`.
+macro_rules! dot_rows_body {
+    ($mac:ident, $r:expr, $w:expr, $x:expr, $o:expr) => {{
+        let (w, x, o): (&[u8], &[i16], usize) = ($w, $x, $o);
+        let n = x.len();
+        let chunks = n / 32;
+        let rem = n - 32 * chunks;
+        // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by
+        // the caller's guarantee; a 32-weight load at `(o+r)*n + 32c` and a 32-activation
+        // load at `32c` need `32c + 32 <= n` (true for `c < chunks`); the tail loads are
+        // masked to the `rem` elements that exist (masked-off lanes are not accessed).
+        unsafe {
+            let wp = w.as_ptr().add(o * n);
+            let xp = x.as_ptr();
+            let mut acc = [_mm512_setzero_si512(); $r];
+            for c in 0..chunks {
+                let xv = _mm512_loadu_si512(xp.add(32 * c).cast());
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_loadu_si256(wp.add(r * n + 32 * c).cast());
+                    *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
+                }
+            }
+            if rem > 0 {
+                let k: __mmask32 = (1u32 << rem) - 1;
+                let xv = _mm512_maskz_loadu_epi16(k, xp.add(32 * chunks));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_maskz_loadu_epi8(k, wp.add(r * n + 32 * chunks).cast());
+                    *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
+                }
+            }
+            acc
+        }
+    }};
+}
+
 macro_rules! avx512_kernels {
-    ($features:literal, $mac:ident, $linear:ident, $rows:ident, $dot_rows:ident, $dot:ident) => {
+    (
+        $features:literal,
+        $mac:ident,
+        $linear:ident,
+        $rows:ident,
+        $dot_rows:ident,
+        $dot16:ident,
+        $dot:ident,
+        $residual:ident,
+        $block:ident,
+        $group:ident,
+        $block_dots:ident
+    ) => {
         /// A whole int16 linear layer (see [`super::linear_fixed`]): passes of 16, 8 and 4
         /// rows; fewer than four left-over rows take a four-row pass over the last four rows
         /// (the overlap is recomputed to the same values).
@@ -370,11 +751,10 @@ macro_rules! avx512_kernels {
         ) {
             // SAFETY: forwarded caller guarantees.
             unsafe {
-                let acc = $dot_rows::<R>(w, x, o);
                 if R == 16 {
-                    let a16: &[__m512i; 16] = (&acc[..]).try_into().unwrap_unchecked();
-                    finish16(hsum16(a16), bias, mult, shift, o, relu, out);
+                    finish16($dot16(w, x, o), bias, mult, shift, o, relu, out);
                 } else {
+                    let acc = $dot_rows::<R>(w, x, o);
                     let mut h = [_mm256_setzero_si256(); 8];
                     for (r, a) in acc.iter().enumerate() {
                         h[r] = _mm256_add_epi32(
@@ -399,34 +779,19 @@ macro_rules! avx512_kernels {
         #[target_feature(enable = $features)]
         #[inline]
         unsafe fn $dot_rows<const R: usize>(w: &[u8], x: &[i16], o: usize) -> [__m512i; R] {
-            let n = x.len();
-            let chunks = n / 32;
-            let rem = n - 32 * chunks;
-            // SAFETY (all loads): row `o + r` covers `w[(o+r)*n..(o+r+1)*n]`, in bounds by
-            // the caller's guarantee; a 32-weight load at `(o+r)*n + 32c` and a 32-activation
-            // load at `32c` need `32c + 32 <= n` (true for `c < chunks`); the tail loads are
-            // masked to the `rem` elements that exist (masked-off lanes are not accessed).
-            unsafe {
-                let wp = w.as_ptr().add(o * n);
-                let xp = x.as_ptr();
-                let mut acc = [_mm512_setzero_si512(); R];
-                for c in 0..chunks {
-                    let xv = _mm512_loadu_si512(xp.add(32 * c).cast());
-                    for (r, a) in acc.iter_mut().enumerate() {
-                        let b = _mm256_loadu_si256(wp.add(r * n + 32 * c).cast());
-                        *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
-                    }
-                }
-                if rem > 0 {
-                    let k: __mmask32 = (1u32 << rem) - 1;
-                    let xv = _mm512_maskz_loadu_epi16(k, xp.add(32 * chunks));
-                    for (r, a) in acc.iter_mut().enumerate() {
-                        let b = _mm256_maskz_loadu_epi8(k, wp.add(r * n + 32 * chunks).cast());
-                        *a = $mac(*a, _mm512_cvtepi8_epi16(b), xv);
-                    }
-                }
-                acc
-            }
+            dot_rows_body!($mac, R, w, x, o)
+        }
+
+        /// The dot products of rows `o..o + 16` with `x` as sixteen lanes ([`hsum16`] of the
+        /// accumulators, in the same function so they stay in registers).
+        ///
+        /// # Safety
+        /// The enabled features; `w.len() >= (o + 16) * x.len()`.
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn $dot16(w: &[u8], x: &[i16], o: usize) -> __m512i {
+            let acc: [__m512i; 16] = dot_rows_body!($mac, 16, w, x, o);
+            hsum16(&acc)
         }
 
         /// `sum_k (row[k] as i8) * x[k]` over `min(row.len(), x.len())` terms.
@@ -457,6 +822,169 @@ macro_rules! avx512_kernels {
                 _mm512_reduce_add_epi32(acc)
             }
         }
+
+        /// The second layer of an ANGraph-P residual block with int16 activations (see
+        /// [`super::linear_residual`]): passes of 16 rows, the last one over the last sixteen
+        /// rows (the overlap is recomputed to the same values; `out` is neither input).
+        ///
+        /// # Safety
+        /// The enabled features; `out.len() >= 16`, `skip_x.len() >= out.len()`,
+        /// `w.len() >= out.len() * x.len()`, `bias.len() >= 4 * out.len()`,
+        /// `mult.len() >= 4 * out.len()`, `shift.len() >= out.len()`.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn $residual(
+            w: &[u8],
+            bias: &[u8],
+            mult: &[u8],
+            shift: &[u8],
+            x: &[i16],
+            skip_x: &[i16],
+            skip: Requant,
+            out: &mut [i16],
+        ) {
+            let m = out.len();
+            let (skm, sks) = skip_vectors(skip);
+            let pass = |o: usize, out: &mut [i16]| {
+                // SAFETY: rows and parameters `o..o + 16` with `o + 16 <= m`: in bounds by
+                // the caller's guarantees (32-byte load of `skip_x`, 32-byte store).
+                unsafe {
+                    let dots = $dot16(w, x, o);
+                    let (b, mv, sh) = params16(bias, mult, shift, o);
+                    let xs =
+                        _mm512_cvtepi16_epi32(_mm256_loadu_si256(skip_x.as_ptr().add(o).cast()));
+                    let r = residual_lanes(dots, b, mv, sh, xs, skm, sks, i16::MAX as i64);
+                    _mm256_storeu_si256(out.as_mut_ptr().add(o).cast(), _mm512_cvtepi32_epi16(r));
+                }
+            };
+            let mut o = 0;
+            while o + 16 <= m {
+                pass(o, out);
+                o += 16;
+            }
+            if o < m {
+                pass(m - 16, out);
+            }
+        }
+
+        /// A layer over a block of `lanes` samples in the block layout (see
+        /// [`super::block_index`]): samples in the vector lanes, so no horizontal sums. Rows
+        /// in groups of 4 (then 2, 1), each group's weights widened once to int16 pairs and
+        /// broadcast, against 4 (then 2, 1) vectors of 16 samples' pairs.
+        ///
+        /// # Safety
+        /// The enabled features; `lanes` a multiple of 16; `n <= MAX_LINEAR_IN`;
+        /// `w.len() >= m * n`, `bias.len() >= 4 * m`, `mult.len() >= 4 * m`,
+        /// `shift.len() >= m`; `x` holds `n.div_ceil(2)` pairs of `lanes` samples, `out` (and a
+        /// residual `skip_x`) `m.div_ceil(2)`.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn $block(
+            w: &[u8],
+            bias: &[u8],
+            mult: &[u8],
+            shift: &[u8],
+            n: usize,
+            m: usize,
+            x: &[i16],
+            out: &mut [i16],
+            lanes: usize,
+            fin: BlockFinish<'_>,
+        ) {
+            let mut o = 0;
+            // SAFETY (every group): rows `o..o + R` with `o + R <= m`, `o` even.
+            while o + 4 <= m {
+                unsafe { $group::<4>(w, bias, mult, shift, n, o, x, out, lanes, fin) };
+                o += 4;
+            }
+            if o + 2 <= m {
+                unsafe { $group::<2>(w, bias, mult, shift, n, o, x, out, lanes, fin) };
+                o += 2;
+            }
+            if o < m {
+                unsafe { $group::<1>(w, bias, mult, shift, n, o, x, out, lanes, fin) };
+            }
+        }
+
+        /// Rows `o..o + R` of the block layer for every sample of the block.
+        ///
+        /// # Safety
+        /// As the block layer, `o` even and `o + R <= m`.
+        #[target_feature(enable = $features)]
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $group<const R: usize>(
+            w: &[u8],
+            bias: &[u8],
+            mult: &[u8],
+            shift: &[u8],
+            n: usize,
+            o: usize,
+            x: &[i16],
+            out: &mut [i16],
+            lanes: usize,
+            fin: BlockFinish<'_>,
+        ) {
+            let np = n.div_ceil(2);
+            let nv = lanes / 16;
+            // SAFETY: forwarded caller guarantees; `s + SV <= nv`.
+            unsafe {
+                let mut store = core::mem::MaybeUninit::uninit();
+                let wb = widen_rows::<R>(w, n, o, &mut store);
+                let mut s = 0;
+                while s + 4 <= nv {
+                    let acc = $block_dots::<R, 4>(wb, np, x, lanes, s);
+                    finish_block::<R, 4>(&acc, bias, mult, shift, o, s, lanes, fin, out);
+                    s += 4;
+                }
+                if s + 2 <= nv {
+                    let acc = $block_dots::<R, 2>(wb, np, x, lanes, s);
+                    finish_block::<R, 2>(&acc, bias, mult, shift, o, s, lanes, fin, out);
+                    s += 2;
+                }
+                if s < nv {
+                    let acc = $block_dots::<R, 1>(wb, np, x, lanes, s);
+                    finish_block::<R, 1>(&acc, bias, mult, shift, o, s, lanes, fin, out);
+                }
+            }
+        }
+
+        /// The dot products of the `R` widened rows `wb` (`np` pairs) with the sample
+        /// vectors `s0..s0 + SV` of the block: `R x SV` accumulators, one broadcast per row
+        /// and pair, one 16-sample load per vector and pair.
+        ///
+        /// # Safety
+        /// The enabled features; `wb` from [`widen_rows`] of `R` rows of `2 np` or `2 np - 1` weights; `x` holds `np` pairs of `lanes` samples,
+        /// `16 (s0 + SV) <= lanes`.
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn $block_dots<const R: usize, const SV: usize>(
+            wb: *const i32,
+            np: usize,
+            x: &[i16],
+            lanes: usize,
+            s0: usize,
+        ) -> [[__m512i; SV]; R] {
+            let mut acc = [[_mm512_setzero_si512(); SV]; R];
+            // SAFETY: pair `j < np` of sample vector `s0 + v` is at
+            // `2 * (j * lanes + 16 * (s0 + v))`, 64 bytes inside `x`; pair `j` of row `r` at
+            // `wb + r * WB + j`, written by `widen_rows` (`j < np`).
+            unsafe {
+                let xp = x.as_ptr().add(32 * s0);
+                for j in 0..np {
+                    let row = xp.add(2 * j * lanes);
+                    let xs: [__m512i; SV] =
+                        core::array::from_fn(|v| _mm512_loadu_si512(row.add(32 * v).cast()));
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let wv = _mm512_set1_epi32(*wb.add(r * WB + j));
+                        for (v, av) in a.iter_mut().enumerate() {
+                            *av = $mac(*av, wv, xs[v]);
+                        }
+                    }
+                }
+            }
+            acc
+        }
     };
 }
 
@@ -466,7 +994,12 @@ avx512_kernels!(
     linear_i16_vnni,
     rows_vnni,
     dot_rows_vnni,
-    dot_i8_i16_vnni
+    dot16_vnni,
+    dot_i8_i16_vnni,
+    residual_i16_vnni,
+    block_i16_vnni,
+    group_vnni,
+    block_dots_vnni
 );
 avx512_kernels!(
     "avx512f,avx512bw,avx512vl",
@@ -474,5 +1007,10 @@ avx512_kernels!(
     linear_i16_bw,
     rows_bw,
     dot_rows_bw,
-    dot_i8_i16_bw
+    dot16_bw,
+    dot_i8_i16_bw,
+    residual_i16_bw,
+    block_i16_bw,
+    group_bw,
+    block_dots_bw
 );
