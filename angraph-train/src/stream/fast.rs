@@ -29,6 +29,8 @@ pub(super) struct TimedParts {
 }
 
 struct Scan<'a> {
+    /// The document (sliced at `"` bytes only, which are always character boundaries).
+    text: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -74,7 +76,7 @@ impl<'a> Scan<'a> {
                 _ => self.i += 1,
             }
         }
-        let s = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let s = self.text.get(start..self.i)?;
         self.i += 1;
         Some(s)
     }
@@ -211,6 +213,7 @@ impl<'a> Scan<'a> {
 /// Read a timed document, or `None` where the serde reader must decide.
 pub(super) fn parse_timed(text: &str) -> Option<TimedParts> {
     let mut s = Scan {
+        text,
         b: text.as_bytes(),
         i: 0,
     };
