@@ -33,28 +33,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-/// A minimal copy of `angraph_train::fsio::write_atomic` (the home of the rule): this crate
-/// cannot depend on angraph-train, which links libtorch. Temporary `.NAME.tmp-<pid>` in the same
-/// folder, fsync, rename, removed on error; a non-regular target is refused.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(std::io::Error::other("exists and is not a regular file"));
-    }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut source, mut dir) = (None, None);
@@ -104,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for (name, bytes) in &files {
         let p = dir.join(name);
-        write_atomic(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+        support::write_atomic(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
         println!("wrote {} ({} bytes)", p.display(), bytes.len());
     }
     let y = support::host_latency(&latency, &stream);

@@ -8,6 +8,8 @@
 //! ```
 //!
 //! and commit it with the change. A normal run never writes the file.
+mod support;
+
 use std::path::Path;
 
 fn manifest() -> &'static Path {
@@ -27,13 +29,6 @@ fn generated() -> Vec<u8> {
     let mut out = Vec::new();
     bindings.write(&mut out);
     out
-}
-
-/// Replace `path` by `bytes` atomically (a sibling temporary file, renamed over it).
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension(format!("h.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
-    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("renaming to {}: {e}", path.display()));
 }
 
 /// The first line where the two differ, for the failure message.
@@ -64,7 +59,8 @@ fn committed_header_is_what_cbindgen_generates() {
         return;
     }
     if std::env::var_os("ANGRAPH_BLESS_HEADER").is_some_and(|v| v == "1") {
-        write_atomically(&path, &want);
+        support::write_atomic(&path, &want)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         eprintln!("wrote {}", path.display());
         return;
     }

@@ -581,3 +581,25 @@ pub fn host_energy(blob: &[u8], s: &Stream) -> angraph_core::power::Energy<Fixed
         .expect("predict");
     out[0]
 }
+
+/// A minimal copy of `angraph_train::fsio::write_atomic` (the home of the rule): this crate
+/// cannot depend on angraph-train, which links libtorch. Temporary `.NAME.tmp-<pid>` in the same
+/// folder, fsync, rename, removed on error; a non-regular target is refused.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other("exists and is not a regular file"));
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
