@@ -87,7 +87,8 @@ impl Requant {
     }
 }
 
-/// Saturate an `i64` to the activation type's range.
+/// Saturate an `i64` to the activation type's range. The two activation types (`i16`, `i8`)
+/// implement it in [`crate::kernel`], next to the dot products they call.
 pub trait Activation: Copy + Default + 'static {
     /// Largest value.
     const MAX: i32;
@@ -97,7 +98,7 @@ pub trait Activation: Copy + Default + 'static {
     fn sat(x: i64) -> Self;
     /// Widen to `i32`.
     fn widen(self) -> i32;
-    /// `sum_k (row[k] as i8) * x[k]` (see [`crate::kernel`]).
+    /// `sum_k (row[k] as i8) * x[k]` (implemented with the kernels, [`crate::kernel`]).
     fn dot_i8(row: &[u8], x: &[Self]) -> i32;
     /// The slice as int16 activations, if that is the type (selects the 4-row kernel).
     fn as_i16(x: &[Self]) -> Option<&[i16]> {
@@ -108,48 +109,6 @@ pub trait Activation: Copy + Default + 'static {
     fn as_i16_mut(x: &mut [Self]) -> Option<&mut [i16]> {
         let _ = x;
         None
-    }
-}
-
-impl Activation for i16 {
-    const MAX: i32 = i16::MAX as i32;
-    const BITS: u8 = 16;
-    #[inline(always)]
-    fn sat(x: i64) -> i16 {
-        x.clamp(i16::MIN as i64, i16::MAX as i64) as i16
-    }
-    #[inline(always)]
-    fn widen(self) -> i32 {
-        self as i32
-    }
-    #[inline(always)]
-    fn dot_i8(row: &[u8], x: &[i16]) -> i32 {
-        crate::kernel::dot_i8_i16(row, x)
-    }
-    #[inline(always)]
-    fn as_i16(x: &[i16]) -> Option<&[i16]> {
-        Some(x)
-    }
-    #[inline(always)]
-    fn as_i16_mut(x: &mut [i16]) -> Option<&mut [i16]> {
-        Some(x)
-    }
-}
-
-impl Activation for i8 {
-    const MAX: i32 = i8::MAX as i32;
-    const BITS: u8 = 8;
-    #[inline(always)]
-    fn sat(x: i64) -> i8 {
-        x.clamp(i8::MIN as i64, i8::MAX as i64) as i8
-    }
-    #[inline(always)]
-    fn widen(self) -> i32 {
-        self as i32
-    }
-    #[inline(always)]
-    fn dot_i8(row: &[u8], x: &[i8]) -> i32 {
-        crate::kernel::dot_i8_i8(row, x)
     }
 }
 

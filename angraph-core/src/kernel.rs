@@ -11,7 +11,7 @@
 //! `i32` addition is associative).
 
 use crate::fixed::{sat_i32, Activation, Requant};
-use crate::model::Linear;
+use crate::layer::Linear;
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod avx512;
@@ -112,6 +112,50 @@ pub fn set_path(p: Path) -> Path {
     let p = p.min(best_path());
     SELECTED.store(p as u8, core::sync::atomic::Ordering::Relaxed);
     p
+}
+
+/// The activation types' arithmetic ([`Activation`]): saturation from the fixed-point module's
+/// rules, the dot products from here.
+impl Activation for i16 {
+    const MAX: i32 = i16::MAX as i32;
+    const BITS: u8 = 16;
+    #[inline(always)]
+    fn sat(x: i64) -> i16 {
+        x.clamp(i16::MIN as i64, i16::MAX as i64) as i16
+    }
+    #[inline(always)]
+    fn widen(self) -> i32 {
+        self as i32
+    }
+    #[inline(always)]
+    fn dot_i8(row: &[u8], x: &[i16]) -> i32 {
+        dot_i8_i16(row, x)
+    }
+    #[inline(always)]
+    fn as_i16(x: &[i16]) -> Option<&[i16]> {
+        Some(x)
+    }
+    #[inline(always)]
+    fn as_i16_mut(x: &mut [i16]) -> Option<&mut [i16]> {
+        Some(x)
+    }
+}
+
+impl Activation for i8 {
+    const MAX: i32 = i8::MAX as i32;
+    const BITS: u8 = 8;
+    #[inline(always)]
+    fn sat(x: i64) -> i8 {
+        x.clamp(i8::MIN as i64, i8::MAX as i64) as i8
+    }
+    #[inline(always)]
+    fn widen(self) -> i32 {
+        self as i32
+    }
+    #[inline(always)]
+    fn dot_i8(row: &[u8], x: &[i8]) -> i32 {
+        dot_i8_i8(row, x)
+    }
 }
 
 /// `sum_k (row[k] as i8) * x[k]` over `min(row.len(), x.len())` terms.

@@ -14,7 +14,8 @@
 //!    calibrated intervals and training envelope a blob may carry.
 //! 3. **Inference.** [`latency`] and [`power`]: the f32 reference path and the fixed-point
 //!    path; [`fixed`]: the integer arithmetic (requantization, saturation, the [`Fixed`]
-//!    output); [`observe`]: the calibration hooks of the f32 path; [`kernel`]: the
+//!    output); [`layer`]: one layer's borrowed tensors; [`observe`]: the calibration hooks of the
+//!    f32 path; [`kernel`]: the
 //!    layer kernels (portable, Cortex-M DSP, x86 SSE2 / AVX2 / AVX-512, chosen at run time);
 //!    [`workspace`]: the caller's working memory ([`latency::required_workspace`],
 //!    [`power::required_workspace`]).
@@ -49,6 +50,7 @@ pub mod trust;
 pub mod fixed;
 pub mod kernel;
 pub mod latency;
+pub mod layer;
 pub mod observe;
 pub mod power;
 pub mod workspace;
