@@ -9,9 +9,8 @@
 //!
 //! The fixed-point error of the imported `.angq` is reported on the same inputs.
 //!
-//! The originals are read from `../shared/reference/angraph-original/` when it exists, otherwise
-//! from the committed `saved_model/*.safetensors` (which hold the same tensors under the same
-//! keys).
+//! The originals are the committed `saved_model/*.safetensors` (the original tensors under their
+//! original key names).
 
 mod common;
 
@@ -34,16 +33,9 @@ const NAMES: [&str; 5] = [
 ];
 
 fn original(name: &str) -> PathBuf {
-    let shared = root()
-        .join("../shared/reference/angraph-original")
-        .join(format!("{name}.safetensors"));
-    if shared.exists() {
-        shared
-    } else {
-        root()
-            .join("saved_model")
-            .join(format!("{name}.safetensors"))
-    }
+    root()
+        .join("saved_model")
+        .join(format!("{name}.safetensors"))
 }
 
 type Tensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
