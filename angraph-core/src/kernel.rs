@@ -1387,33 +1387,7 @@ mod tests {
         let (mut checked, mut checked8) = (0usize, 0usize);
         for (si, &(n, m)) in shapes.iter().enumerate() {
             for trial in 0..3 {
-                let w: std::vec::Vec<u8> = (0..n * m)
-                    .map(|_| match trial {
-                        0 => [0x80, 0x7f][next() as usize % 2],
-                        _ => next() as u8,
-                    })
-                    .collect();
-                let (mut b, mut mult, mut shift) = (
-                    std::vec![0u8; 4 * m],
-                    std::vec![0u8; 4 * m],
-                    std::vec![0u8; m],
-                );
-                for o in 0..m {
-                    let bias: i32 = match (trial + o) % 5 {
-                        0 => i32::MAX - (next() % 1000) as i32,
-                        1 => i32::MIN + (next() % 1000) as i32,
-                        2 => next() as i32,
-                        _ => (next() as i32) >> 12,
-                    };
-                    let mu: i32 = match o % 4 {
-                        0 => 0,
-                        1 => i32::MAX,
-                        _ => (1 << 30) + (next() >> 2) as i32,
-                    };
-                    b[4 * o..4 * o + 4].copy_from_slice(&bias.to_le_bytes());
-                    mult[4 * o..4 * o + 4].copy_from_slice(&mu.to_le_bytes());
-                    shift[o] = 1 + (next() % 62) as u8;
-                }
+                let (w, b, mult, shift) = random_tensors(&mut next, n, m, trial);
                 let x: std::vec::Vec<i16> = (0..n)
                     .map(|_| match trial {
                         0 | 1 => [i16::MIN, i16::MAX][next() as usize % 2],
