@@ -512,8 +512,8 @@ pub fn quantize_and_compare(
             crate::dataset::check_label_unit(&data[0], &set.unit, model_path, &ck.meta.unit)?;
             let cal: Vec<_> = spread(&set.splits.train, calib)
                 .into_iter()
-                .map(|i| set.graphs[i].clone())
-                .collect();
+                .map(|i| set.graphs.get(i).map(std::borrow::Cow::into_owned))
+                .collect::<Result<Vec<_>>>()?;
             if cal.is_empty() {
                 bail!("{}: no training graphs to calibrate on", set.name);
             }
@@ -528,7 +528,7 @@ pub fn quantize_and_compare(
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut ws = Vec::new();
             for &i in &idx {
-                let g = &set.graphs[i];
+                let g = set.graphs.get(i)?;
                 let v = g
                     .view()
                     .map_err(|e| anyhow::anyhow!("{gname} graph {i}: {e}"))?;
@@ -662,7 +662,7 @@ mod tests {
     fn set(estimate: Option<Vec<f32>>) -> LatencySet {
         LatencySet {
             name: "s".into(),
-            graphs: Vec::new(),
+            graphs: Default::default(),
             labels: Vec::new(),
             estimate,
             unit: "ns".into(),

@@ -31,7 +31,7 @@ pub fn fit_latency(
     let mut ws = Vec::new();
     let mut emb = vec![0i32; d];
     let mut run = |i: usize, emb: &mut [i32]| -> Result<(f64, i32, Vec<i32>)> {
-        let g = set.graphs[i].to_fixed();
+        let g = set.graphs.get(i)?.to_fixed();
         let v = g
             .view()
             .map_err(|e| anyhow!("{} graph {i}: {e}", set.name))?;
@@ -189,7 +189,7 @@ pub fn judge_latency(q: &Model<'_>, set: &LatencySet, idx: &[usize]) -> Result<V
     let mut ws = Vec::new();
     let mut out = Vec::with_capacity(idx.len());
     for &i in idx {
-        let g = set.graphs[i].to_fixed();
+        let g = set.graphs.get(i)?.to_fixed();
         let v = g
             .view()
             .map_err(|e| anyhow!("{} graph {i}: {e}", set.name))?;

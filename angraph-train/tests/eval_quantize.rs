@@ -57,7 +57,7 @@ fn check(pre: Preprocess, drop_features: Vec<usize>) {
     }
     let set = LatencySet {
         name: "q".into(),
-        graphs,
+        graphs: graphs.into(),
         labels,
         estimate: None,
         unit: "ns".into(),
@@ -116,7 +116,7 @@ fn check(pre: Preprocess, drop_features: Vec<usize>) {
         .splits
         .train
         .iter()
-        .map(|&i| set.graphs[i].clone())
+        .map(|&i| set.graphs.get(i).unwrap().into_owned())
         .collect();
     let blob = mf
         .quantize(&Calibration::Latency(&cal), Precision::Int16, "t")
@@ -127,7 +127,7 @@ fn check(pre: Preprocess, drop_features: Vec<usize>) {
     let (mut pf, mut px, mut t) = (Vec::new(), Vec::new(), Vec::new());
     let mut ws = vec![0u8; 1 << 20];
     for &i in &set.splits.test {
-        let g = &set.graphs[i];
+        let g = set.graphs.get(i).unwrap();
         pf.push(latency::predict_f32(&f, &g.view().unwrap(), &mut ws, None).unwrap() * 20.0);
         let fx = g.to_fixed();
         px.push(

@@ -1,11 +1,12 @@
-//! ANGraph-L training on a tiny synthetic graph set: it learns, a resumed run is byte-identical
-//! to an uninterrupted one, and the exported (standardisation folded) model predicts the same.
+//! ANGraph-L training on a tiny synthetic graph set: it learns, a resumed run (its second half
+//! reading the graphs from disk) is byte-identical to an uninterrupted one, and the exported (standardisation folded) model predicts the same.
 
 use angraph_core::quantize::{OwnedGraph, SplitMix64};
 use angraph_train::dataset::Split;
 use angraph_train::metrics::Metrics;
 use angraph_train::nn::Checkpoint;
 use angraph_train::train::data::LatencySet;
+use angraph_train::train::graph_store::{StoreBuilder, StoreMode, StoreOptions};
 use angraph_train::train::latency::best_config;
 use angraph_train::train::latency::{train, LatencyModel, LatencyRecipe};
 use tch::Device;
@@ -40,7 +41,7 @@ fn synthetic_set(n: usize, seed: u64) -> LatencySet {
     let estimate = labels.iter().map(|&l| 0.8 * l + 5.0).collect();
     LatencySet {
         name: "synthetic".into(),
-        graphs,
+        graphs: graphs.into(),
         labels,
         estimate: Some(estimate),
         unit: "ns".into(),
@@ -105,7 +106,9 @@ fn learns_resumes_exactly_and_exports_folded() {
     let csv = std::fs::read_to_string(tmp.join("full/log.csv")).unwrap();
     assert_eq!(csv.lines().count(), 41, "{csv}");
 
-    // Interrupted after 3 epochs, resumed to 6: same bytes.
+    // Interrupted after 20 epochs, resumed to 40 with the graphs read from a spill file on
+    // disk instead of memory: same bytes (the stores give the same values, the resume the same
+    // state).
     train(
         &set,
         &recipe(&set, 20),
@@ -115,8 +118,24 @@ fn learns_resumes_exactly_and_exports_folded() {
         false,
     )
     .unwrap();
+    let on_disk = {
+        let opts = StoreOptions {
+            mode: StoreMode::Disk,
+            spill_dir: None,
+        };
+        let mut budget = opts.memory_budget();
+        let mut b = StoreBuilder::new(&opts, &mut budget);
+        for i in 0..set.graphs.len() {
+            b.push(set.graphs.get(i).unwrap().into_owned()).unwrap();
+        }
+        LatencySet {
+            graphs: b.finish().unwrap(),
+            ..set.clone()
+        }
+    };
+    assert!(on_disk.graphs.on_disk());
     train(
-        &set,
+        &on_disk,
         &recipe(&set, 40),
         &tmp.join("resumed"),
         Device::Cpu,

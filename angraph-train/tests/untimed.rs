@@ -86,7 +86,7 @@ fn tch_predictions(ck: Checkpoint, graphs: Vec<OwnedGraph>) -> Vec<f32> {
     let n = graphs.len();
     let set = LatencySet {
         name: "forms".into(),
-        graphs,
+        graphs: graphs.into(),
         labels: vec![1.0; n],
         estimate: None,
         unit: "ns".into(),

@@ -13,6 +13,7 @@ use tch::Device;
 
 use crate::fsio::write_atomic;
 use crate::train::data::LatencySet;
+use crate::train::graph_store::{StoreMode, StoreOptions};
 
 /// Options every training command shares.
 #[derive(Args, Debug, Clone)]
@@ -51,6 +52,28 @@ pub struct RunArgs {
     /// No progress bars or per-epoch lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Where the graphs of a latency dataset are kept while training: `memory`, `disk` (a spill
+    /// file read one batch at a time: peak memory then depends on the batch, not the dataset;
+    /// about 4 bytes per node feature of disk, freed when the run ends) or `auto` (memory up to
+    /// 1 GiB of graphs, about 28,000 4x4 graphs; disk beyond). Power datasets are always in
+    /// memory (42 values a sample).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub graphs: GraphsIn,
+    /// Folder of the spill file of `--graphs disk|auto` (default: the system's temporary
+    /// folder, `$TMPDIR` or /tmp).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// `--graphs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphsIn {
+    /// In memory up to 1 GiB of graphs, on disk beyond.
+    Auto,
+    /// Always in memory.
+    Memory,
+    /// Always in a spill file on disk.
+    Disk,
 }
 
 impl RunArgs {
@@ -60,6 +83,19 @@ impl RunArgs {
             tch::set_num_threads(self.threads);
         }
         crate::nn::parse_device(&self.device)
+    }
+
+    /// The latency datasets `--data`, stored as `--graphs` and `--spill-dir` say.
+    pub fn latency_sets(&self) -> Result<LatencySet> {
+        let opts = StoreOptions {
+            mode: match self.graphs {
+                GraphsIn::Auto => StoreMode::Auto,
+                GraphsIn::Memory => StoreMode::Memory,
+                GraphsIn::Disk => StoreMode::Disk,
+            },
+            spill_dir: self.spill_dir.clone(),
+        };
+        crate::train::load::latency_sets_stored(&self.data, self.split_seed, &opts)
     }
 }
 

@@ -137,77 +137,128 @@ pub fn parse_rows<T: CsvNumber>(
     width: Option<usize>,
     max_rows: Option<usize>,
 ) -> Result<(usize, Vec<T>)> {
-    let mut reader = BufReader::new(MultiGzDecoder::new(gz));
+    let mut rows = RowReader::new(gz, file, width, max_rows);
     let mut out = Vec::new();
-    let mut w = width;
-    let mut rows = 0usize;
-    let mut buf = Vec::new();
-    for i in 0.. {
-        buf.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("{file}: line {}: cannot read (not gzip text?)", i + 1))?;
-        if n == 0 {
-            break;
-        }
-        if buf.len() > MAX_LINE_BYTES {
-            bail!(
-                "{file}: line {}: longer than {MAX_LINE_BYTES} bytes (no table row is; a \
-                 decompression bomb or not a csv table)",
-                i + 1
-            );
-        }
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-        }
-        let line = std::str::from_utf8(&buf)
-            .map_err(|_| anyhow!("{file}: line {}: cannot read (not gzip text?)", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        rows += 1;
-        if let Some(max) = max_rows {
-            if rows > max {
-                bail!(
-                    "{file}: line {}: more than the {max} rows the other files allow",
-                    i + 1
-                );
-            }
-        }
-        let mut n = 0;
-        for (j, cell) in line.split(',').enumerate() {
-            let shown = || crate::text::printable(cell).into_owned();
-            let v = cell.trim().parse::<T>().map_err(|_| {
-                anyhow!(
-                    "{file}: line {}, column {}: {:?} is not a valid number",
-                    i + 1,
-                    j + 1,
-                    shown()
-                )
-            })?;
-            if let Some(why) = v.invalid() {
-                bail!(
-                    "{file}: line {}, column {}: {:?} {why}",
-                    i + 1,
-                    j + 1,
-                    shown()
-                );
-            }
-            out.push(v);
-            n += 1;
-        }
-        match w {
-            None => w = Some(n),
-            Some(k) if k != n => bail!("{file}: line {}: {} columns, expected {}", i + 1, n, k),
-            _ => {}
+    while rows.read_row(&mut out)? {}
+    Ok((rows.width().unwrap_or(width.unwrap_or(0)), out))
+}
+
+/// A gzip csv read one row at a time (what [`read_rows`] does for a whole file, with the same
+/// checks and errors), so a table of any size is read in constant memory.
+pub struct RowReader<R: Read> {
+    reader: BufReader<MultiGzDecoder<R>>,
+    file: String,
+    width: Option<usize>,
+    max_rows: Option<usize>,
+    rows: usize,
+    line_no: usize,
+    buf: Vec<u8>,
+}
+
+impl RowReader<File> {
+    /// Open `path` ([`read_rows`]'s `width` and `max_rows`).
+    pub fn open(path: &Path, width: Option<usize>, max_rows: Option<usize>) -> Result<Self> {
+        let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        Ok(RowReader::new(
+            f,
+            &path.display().to_string(),
+            width,
+            max_rows,
+        ))
+    }
+}
+
+impl<R: Read> RowReader<R> {
+    /// Read gzip bytes from `gz`; `file` names the source in errors.
+    pub fn new(gz: R, file: &str, width: Option<usize>, max_rows: Option<usize>) -> Self {
+        RowReader {
+            reader: BufReader::new(MultiGzDecoder::new(gz)),
+            file: file.to_string(),
+            width,
+            max_rows,
+            rows: 0,
+            line_no: 0,
+            buf: Vec::new(),
         }
     }
-    let w = w.unwrap_or(width.unwrap_or(0));
-    Ok((w, out))
+
+    /// The column count: given, or of the first row once it is read.
+    pub fn width(&self) -> Option<usize> {
+        self.width
+    }
+
+    /// Rows read so far (blank lines are not rows).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The file's name as errors show it.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Append the next row's values to `out`; `false` at the end of the file.
+    pub fn read_row<T: CsvNumber>(&mut self, out: &mut Vec<T>) -> Result<bool> {
+        let file = &self.file;
+        loop {
+            self.buf.clear();
+            self.line_no += 1;
+            let i = self.line_no;
+            let n = (&mut self.reader)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("{file}: line {i}: cannot read (not gzip text?)"))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let buf = &mut self.buf;
+            if buf.len() > MAX_LINE_BYTES {
+                bail!(
+                    "{file}: line {i}: longer than {MAX_LINE_BYTES} bytes (no table row is; a \
+                     decompression bomb or not a csv table)"
+                );
+            }
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            let line = std::str::from_utf8(buf)
+                .map_err(|_| anyhow!("{file}: line {i}: cannot read (not gzip text?)"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            self.rows += 1;
+            if let Some(max) = self.max_rows {
+                if self.rows > max {
+                    bail!("{file}: line {i}: more than the {max} rows the other files allow");
+                }
+            }
+            let mut n = 0;
+            for (j, cell) in line.split(',').enumerate() {
+                let shown = || crate::text::printable(cell).into_owned();
+                let v = cell.trim().parse::<T>().map_err(|_| {
+                    anyhow!(
+                        "{file}: line {i}, column {}: {:?} is not a valid number",
+                        j + 1,
+                        shown()
+                    )
+                })?;
+                if let Some(why) = v.invalid() {
+                    bail!("{file}: line {i}, column {}: {:?} {why}", j + 1, shown());
+                }
+                out.push(v);
+                n += 1;
+            }
+            match self.width {
+                None => self.width = Some(n),
+                Some(k) if k != n => bail!("{file}: line {i}: {n} columns, expected {k}"),
+                _ => {}
+            }
+            return Ok(true);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub mod report;
 pub mod shard;
 pub mod split;
 
-pub use ogb::OgbGraphs;
+pub use ogb::{OgbGraphs, OgbStream};
 pub use split::Split;
 
 use crate::sim::SimConfig;
@@ -348,14 +348,49 @@ impl GraphDataset {
     /// `meta.json`, the system-level estimate and the split when present. Every count is
     /// cross-checked; errors name the file and line.
     pub fn load(dir: &Path) -> Result<GraphDataset> {
-        let meta = read_meta(dir, Kind::Latency)?;
-        let OgbGraphs {
+        let mut r = GraphDatasetReader::open(dir)?;
+        let (mut graphs, mut edge_attr) = (Vec::with_capacity(r.len()), Vec::new());
+        while let Some((g, a)) = r.graphs.next_graph()? {
+            graphs.push(g);
+            edge_attr.push(a);
+        }
+        Ok(GraphDataset {
+            dir: r.dir,
             graphs,
             edge_attr,
-            edge_attr_width,
-            labels,
-        } = OgbGraphs::read(dir, meta.as_ref())?;
-        let labels = labels.ok_or_else(|| {
+            edge_attr_width: r.graphs.edge_attr_width(),
+            labels: r.labels,
+            estimates: r.estimates,
+            meta: r.meta,
+            split: r.split,
+        })
+    }
+}
+
+/// A labelled latency dataset opened for reading its graphs one at a time
+/// ([`GraphDataset::load`] without holding them): labels, estimate, split and `meta.json` in
+/// memory (a few numbers per graph), the graphs from [`OgbStream`], with the same checks.
+pub struct GraphDatasetReader {
+    /// Directory it is read from.
+    pub dir: PathBuf,
+    /// Labels (reference latency; ns for this project's datasets).
+    pub labels: Vec<f32>,
+    /// System-level estimate per graph (same unit), absent in the original files.
+    pub estimates: Option<Vec<f32>>,
+    /// `meta.json`, absent in the original files.
+    pub meta: Option<Meta>,
+    /// The stored split, or the original recipe (seed 2024, 80/10/10) when none is stored.
+    pub split: Split,
+    /// The graphs, in order.
+    pub graphs: OgbStream,
+}
+
+impl GraphDatasetReader {
+    /// Open the dataset under `dir` (see [`GraphDataset::load`]).
+    pub fn open(dir: &Path) -> Result<GraphDatasetReader> {
+        let meta = read_meta(dir, Kind::Latency)?;
+        let mut graphs = OgbStream::open(dir, meta.as_ref())?;
+        let labels = graphs.labels.take().ok_or_else(|| {
             anyhow!(
                 "{}: missing: a labelled dataset needs one label per graph",
                 dir.join("raw/graph-label.csv.gz").display()
@@ -389,16 +424,24 @@ impl GraphDataset {
         } else {
             Split::random(g, SPLIT_SEED)
         };
-        Ok(GraphDataset {
+        Ok(GraphDatasetReader {
             dir: dir.to_path_buf(),
-            graphs,
-            edge_attr,
-            edge_attr_width,
             labels,
             estimates,
             meta,
             split,
+            graphs,
         })
+    }
+
+    /// Number of graphs.
+    pub fn len(&self) -> usize {
+        self.graphs.len()
+    }
+
+    /// No graphs.
+    pub fn is_empty(&self) -> bool {
+        self.graphs.is_empty()
     }
 }
 

@@ -3,8 +3,9 @@
 
 use crate::dataset::Split;
 use angraph_core::config::Preprocess;
-use angraph_core::quantize::OwnedGraph;
 use angraph_core::rng::SplitMix64;
+
+pub use super::graph_store::GraphStore;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -88,38 +89,11 @@ impl FeatureNorm {
 
     /// Measure over `rows` (row-major, `width` columns).
     pub fn measure<'a>(width: usize, rows: impl Iterator<Item = &'a [f32]>) -> Self {
-        let mut s = vec![0f64; width];
-        let mut s2 = vec![0f64; width];
-        let mut mx = vec![0f32; width];
-        let mut n = 0f64;
+        let mut st = NormStats::new(width);
         for r in rows {
-            for (((a, b), m), &v) in s.iter_mut().zip(s2.iter_mut()).zip(mx.iter_mut()).zip(r) {
-                *a += v as f64;
-                *b += v as f64 * v as f64;
-                *m = m.max(v.abs());
-            }
-            n += 1.0;
+            st.add(r);
         }
-        let n = n.max(1.0);
-        let sd_of = |j: usize| ((s2[j] / n - (s[j] / n) * (s[j] / n)).max(0.0)).sqrt();
-        let dropped = (0..width)
-            .filter(|&j| mx[j] >= SATURATED_FEATURE || sd_of(j) < CONSTANT_FEATURE_STD)
-            .collect();
-        let mean: Vec<f32> = s.iter().map(|a| (a / n) as f32).collect();
-        let std = s
-            .iter()
-            .zip(&s2)
-            .map(|(a, b)| {
-                let var = (b / n - (a / n) * (a / n)).max(0.0);
-                let sd = var.sqrt();
-                if sd < CONSTANT_FEATURE_STD {
-                    1.0
-                } else {
-                    sd.max(MIN_FEATURE_STD) as f32
-                }
-            })
-            .collect();
-        FeatureNorm { mean, std, dropped }
+        st.finish()
     }
 
     /// Also drop the features `indices` (kept sorted and unique).
@@ -160,14 +134,78 @@ impl FeatureNorm {
     }
 }
 
+/// Running sums of [`FeatureNorm::measure`], one row at a time (so rows can come from a
+/// dataset that is read as it goes).
+#[derive(Debug, Clone)]
+pub struct NormStats {
+    s: Vec<f64>,
+    s2: Vec<f64>,
+    mx: Vec<f32>,
+    n: f64,
+}
+
+impl NormStats {
+    /// No rows yet, `width` columns.
+    pub fn new(width: usize) -> Self {
+        NormStats {
+            s: vec![0.0; width],
+            s2: vec![0.0; width],
+            mx: vec![0.0; width],
+            n: 0.0,
+        }
+    }
+
+    /// Add one row.
+    pub fn add(&mut self, r: &[f32]) {
+        for (((a, b), m), &v) in self
+            .s
+            .iter_mut()
+            .zip(self.s2.iter_mut())
+            .zip(self.mx.iter_mut())
+            .zip(r)
+        {
+            *a += v as f64;
+            *b += v as f64 * v as f64;
+            *m = m.max(v.abs());
+        }
+        self.n += 1.0;
+    }
+
+    /// The standardisation of the rows added.
+    pub fn finish(self) -> FeatureNorm {
+        let NormStats { s, s2, mx, n } = self;
+        let width = s.len();
+        let n = n.max(1.0);
+        let sd_of = |j: usize| ((s2[j] / n - (s[j] / n) * (s[j] / n)).max(0.0)).sqrt();
+        let dropped = (0..width)
+            .filter(|&j| mx[j] >= SATURATED_FEATURE || sd_of(j) < CONSTANT_FEATURE_STD)
+            .collect();
+        let mean: Vec<f32> = s.iter().map(|a| (a / n) as f32).collect();
+        let std = s
+            .iter()
+            .zip(&s2)
+            .map(|(a, b)| {
+                let var = (b / n - (a / n) * (a / n)).max(0.0);
+                let sd = var.sqrt();
+                if sd < CONSTANT_FEATURE_STD {
+                    1.0
+                } else {
+                    sd.max(MIN_FEATURE_STD) as f32
+                }
+            })
+            .collect();
+        FeatureNorm { mean, std, dropped }
+    }
+}
+
 /// A latency dataset ready for training: graphs, labels and the system-level estimate in the
 /// label unit, and the splits.
 #[derive(Debug, Clone)]
 pub struct LatencySet {
     /// Name (the dataset folder's name).
     pub name: String,
-    /// Graphs with raw features and activity edge weights.
-    pub graphs: Vec<OwnedGraph>,
+    /// Graphs with raw features and activity edge weights (in memory or in a spill file).
+    pub graphs: GraphStore,
     /// Reference latency per graph.
     pub labels: Vec<f32>,
     /// The system-level simulator's latency estimate per graph, when the dataset has it.
@@ -181,28 +219,31 @@ pub struct LatencySet {
 impl LatencySet {
     /// Feature width (0 for an empty set).
     pub fn feature_width(&self) -> usize {
-        self.graphs.first().map_or(0, |g| g.feature_width as usize)
+        self.graphs.feature_width()
     }
 
     /// Graph `i`'s system-level estimate as the model sees it (ns): node feature
     /// `graph_span_us` of its first node, the anchor of a `Log2Ratio` model (0 for an empty graph).
     pub fn anchor_ns(&self, i: usize) -> f32 {
-        let g = &self.graphs[i];
-        let w = (g.feature_width as usize).min(g.x.len());
-        angraph_core::preprocess::anchor_ns_f32(&g.x[..w])
+        self.graphs.anchor_ns(i)
     }
 
-    /// Standardisation measured over the nodes of the `indices` graphs, after `pre`.
-    pub fn feature_norm(&self, indices: &[usize], pre: Preprocess) -> FeatureNorm {
+    /// Standardisation measured over the nodes of the `indices` graphs, after `pre` (one graph
+    /// in memory at a time).
+    pub fn feature_norm(&self, indices: &[usize], pre: Preprocess) -> Result<FeatureNorm> {
         let w = self.feature_width();
-        let rows = indices
-            .iter()
-            .flat_map(|&i| self.graphs[i].x.chunks(w.max(1)));
-        if pre == Preprocess::None {
-            return FeatureNorm::measure(w, rows);
+        let mut st = NormStats::new(w);
+        for &i in indices {
+            let g = self.graphs.get(i)?;
+            for r in g.x.chunks(w.max(1)) {
+                if pre == Preprocess::None {
+                    st.add(r);
+                } else {
+                    st.add(&preprocess_row(pre, r));
+                }
+            }
         }
-        let x: Vec<f32> = rows.flat_map(|r| preprocess_row(pre, r)).collect();
-        FeatureNorm::measure(w, x.chunks(w.max(1)))
+        Ok(st.finish())
     }
 
     /// Append `other` (graphs after this set's, each set keeping its own splits; name
@@ -237,7 +278,7 @@ impl LatencySet {
             _ => None,
         };
         self.name = format!("{}+{}", self.name, other.name);
-        self.graphs.extend(other.graphs);
+        self.graphs.append(other.graphs);
         self.labels.extend(other.labels);
         Ok(())
     }
@@ -308,6 +349,7 @@ impl PowerSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use angraph_core::quantize::OwnedGraph;
 
     fn line_set(name: &str, n: u32, width: u32, estimate: bool, unit: &str) -> LatencySet {
         let graphs: Vec<OwnedGraph> = (0..n)
@@ -322,7 +364,7 @@ mod tests {
             estimate: estimate.then(|| (0..n).map(|k| k as f32 / 2.0).collect()),
             unit: unit.into(),
             splits: Split::fractions(n as usize, 5, 0.6, 0.2).unwrap(),
-            graphs,
+            graphs: graphs.into(),
         }
     }
 

@@ -114,8 +114,9 @@ impl LatencyModel {
 
     /// One batch of graphs with standardised features on `device`.
     pub fn batch(&self, set: &LatencySet, idx: &[usize], device: Device) -> Result<GraphBatch> {
-        let gs: Vec<&_> = idx.iter().map(|&i| &set.graphs[i]).collect();
-        let mut b = GraphBatch::from_graphs(&gs, Device::Cpu)?;
+        let gs = set.graphs.get_many(idx)?;
+        let refs: Vec<&_> = gs.iter().map(|g| g.as_ref()).collect();
+        let mut b = GraphBatch::from_graphs(&refs, Device::Cpu)?;
         if self.norm != FeatureNorm::identity(self.norm.mean.len()) || self.pre != Preprocess::None
         {
             let w = self.norm.mean.len();
@@ -297,7 +298,7 @@ pub fn train(
         Preprocess::None
     };
     let mut norm = if recipe.standardize {
-        set.feature_norm(&set.splits.train, pre)
+        set.feature_norm(&set.splits.train, pre)?
     } else {
         FeatureNorm::identity(set.feature_width())
     };

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::data::{LatencySet, PowerSet};
-use crate::dataset::{GraphDataset, PowerDataset, Split};
+use super::graph_store::{StoreBuilder, StoreOptions};
+use crate::dataset::{GraphDatasetReader, PowerDataset, Split};
 
 fn name_of(dir: &Path) -> String {
     dir.file_name()
@@ -23,40 +24,72 @@ fn splits(stored: &Split, n: usize, split_seed: Option<u64>) -> Split {
 }
 
 /// Load a latency graph dataset; `split_seed` = None uses the dataset's own split files (or the
-/// original recipe when it has none), `Some(seed)` re-splits 80/10/10.
+/// original recipe when it has none), `Some(seed)` re-splits 80/10/10. The graphs are stored as
+/// [`StoreOptions::default`] says (in memory up to 1 GiB, else in a spill file).
 pub fn latency_set(dir: &Path, split_seed: Option<u64>) -> Result<LatencySet> {
-    let ds = GraphDataset::load(dir)?;
-    if ds.graphs.is_empty() {
+    let opts = StoreOptions::default();
+    latency_set_stored(dir, split_seed, &opts, &mut opts.memory_budget())
+}
+
+/// [`latency_set`] with the graphs stored as `opts` say, taking what it keeps in memory from
+/// `budget` (bytes). The dataset is read one graph at a time, so the load itself never holds
+/// more than the store keeps.
+pub fn latency_set_stored(
+    dir: &Path,
+    split_seed: Option<u64>,
+    opts: &StoreOptions,
+    budget: &mut u64,
+) -> Result<LatencySet> {
+    let mut r = GraphDatasetReader::open(dir)?;
+    if r.is_empty() {
         bail!("{}: the dataset has no graphs", dir.display());
     }
-    let unit = ds
+    let unit = r
         .meta
         .as_ref()
         .and_then(|m| m.labels.first().map(|c| c.unit.clone()))
         .unwrap_or_else(|| "ns".to_string());
-    let n = ds.graphs.len();
+    let n = r.len();
+    let mut store = StoreBuilder::new(opts, budget);
+    while let Some((g, _)) = r.graphs.next_graph()? {
+        store.push(g)?;
+    }
     Ok(LatencySet {
         name: name_of(dir),
-        splits: splits(&ds.split, n, split_seed),
-        graphs: ds.graphs,
-        labels: ds.labels,
-        estimate: ds.estimates,
+        splits: splits(&r.split, n, split_seed),
+        graphs: store.finish()?,
+        labels: r.labels,
+        estimate: r.estimates,
         unit,
     })
+}
+
+/// Several latency datasets as one ([`LatencySet::append`]), stored as `opts` say (the memory
+/// budget is shared by all of them).
+pub fn latency_sets_stored(
+    dirs: &[PathBuf],
+    split_seed: Option<u64>,
+    opts: &StoreOptions,
+) -> Result<LatencySet> {
+    let mut budget = opts.memory_budget();
+    load_all(
+        dirs,
+        |d| latency_set_stored(d, split_seed, opts, &mut budget),
+        LatencySet::append,
+    )
 }
 
 /// Several datasets as one: `load` each folder, then `append` it to the first (each keeps its
 /// own splits); errors name the folder.
 fn load_all<S>(
     dirs: &[PathBuf],
-    split_seed: Option<u64>,
-    load: fn(&Path, Option<u64>) -> Result<S>,
+    mut load: impl FnMut(&Path) -> Result<S>,
     append: fn(&mut S, S) -> Result<()>,
 ) -> Result<S> {
     let (first, rest) = dirs.split_first().context("no dataset given")?;
-    let mut set = load(first, split_seed)?;
+    let mut set = load(first)?;
     for d in rest {
-        append(&mut set, load(d, split_seed)?).with_context(|| {
+        append(&mut set, load(d)?).with_context(|| {
             format!(
                 "training on {} together with {}",
                 d.display(),
@@ -67,9 +100,10 @@ fn load_all<S>(
     Ok(set)
 }
 
-/// Several latency datasets as one ([`LatencySet::append`]).
+/// Several latency datasets as one ([`LatencySet::append`]), stored as
+/// [`StoreOptions::default`] says.
 pub fn latency_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<LatencySet> {
-    load_all(dirs, split_seed, latency_set, LatencySet::append)
+    latency_sets_stored(dirs, split_seed, &StoreOptions::default())
 }
 
 /// Several power datasets as one, each read for a model of `in_dim` inputs
@@ -79,20 +113,16 @@ pub fn power_sets_for(
     split_seed: Option<u64>,
     in_dim: usize,
 ) -> Result<PowerSet> {
-    let Some((first, rest)) = dirs.split_first() else {
-        bail!("no power dataset given");
-    };
-    let mut set = power_set_for(first, split_seed, in_dim)?;
-    for d in rest {
-        set.append(power_set_for(d, split_seed, in_dim)?)
-            .with_context(|| format!("{} together with {}", d.display(), first.display()))?;
-    }
-    Ok(set)
+    load_all(
+        dirs,
+        |d| power_set_for(d, split_seed, in_dim),
+        PowerSet::append,
+    )
 }
 
 /// Several power datasets as one ([`PowerSet::append`]).
 pub fn power_sets(dirs: &[PathBuf], split_seed: Option<u64>) -> Result<PowerSet> {
-    load_all(dirs, split_seed, power_set, PowerSet::append)
+    load_all(dirs, |d| power_set(d, split_seed), PowerSet::append)
 }
 
 /// Load a power dataset (labels as `[dynamic, static]`, total = their sum).
@@ -160,6 +190,7 @@ pub fn power_set_for(dir: &Path, split_seed: Option<u64>, in_dim: usize) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::GraphDataset;
     use crate::dataset::SPLIT_SEED;
 
     /// `--split-seed 2024` (the generator's seed) reproduces every committed sample set's own
@@ -188,5 +219,36 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 4);
+    }
+
+    /// A dataset read into a spill file gives the graphs, labels, estimate and split that the
+    /// in-memory reader gives, and a budget too small for it sends it to disk under `Auto`.
+    #[test]
+    fn a_dataset_on_disk_reads_as_in_memory() {
+        use crate::train::graph_store::StoreMode;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/samples/digits_4x4");
+        let ds = GraphDataset::load(&dir).unwrap();
+        for (mode, budget) in [(StoreMode::Disk, u64::MAX), (StoreMode::Auto, 1 << 20)] {
+            let opts = StoreOptions {
+                mode,
+                spill_dir: None,
+            };
+            let mut b = if mode == StoreMode::Auto {
+                budget
+            } else {
+                opts.memory_budget()
+            };
+            let set = latency_set_stored(&dir, None, &opts, &mut b).unwrap();
+            assert!(set.graphs.on_disk(), "{mode:?}");
+            assert_eq!(set.graphs.len(), ds.graphs.len());
+            for (i, g) in ds.graphs.iter().enumerate() {
+                assert_eq!(set.graphs.get(i).unwrap().as_ref(), g, "graph {i}");
+            }
+            assert_eq!(set.labels, ds.labels);
+            assert_eq!(set.estimate, ds.estimates);
+            assert_eq!(set.splits, ds.split);
+        }
+        // The default keeps a small set in memory.
+        assert!(!latency_set(&dir, None).unwrap().graphs.on_disk());
     }
 }

@@ -12,6 +12,7 @@
 pub mod adam;
 pub mod data;
 pub mod epochs;
+pub mod graph_store;
 pub mod latency;
 pub mod load;
 pub mod log;

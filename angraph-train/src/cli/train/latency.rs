@@ -248,17 +248,18 @@ struct LatencyTrainReport<'a> {
 /// it on the test split and write the report.
 pub fn run(a: &LatencyArgs) -> Result<()> {
     let device = a.run.setup()?;
-    let mut set = crate::train::load::latency_sets(&a.run.data, a.run.split_seed)?;
+    let mut set = a.run.latency_sets()?;
     restrict_train(&mut set, a.run.max_train);
     let recipe = latency_recipe(&a.opts, &set, a.run.seed)?;
     eprintln!(
-        "ANGraph-L on {} ({} train / {} valid / {} test graphs, {} node features, device {:?})",
+        "ANGraph-L on {} ({} train / {} valid / {} test graphs, {} node features, device {:?}, graphs {})",
         set.name,
         set.splits.train.len(),
         set.splits.valid.len(),
         set.splits.test.len(),
         set.feature_width(),
-        device
+        device,
+        if set.graphs.on_disk() { "on disk" } else { "in memory" }
     );
     let (model, outcome) = latency::train(
         &set,

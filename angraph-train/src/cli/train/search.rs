@@ -35,7 +35,7 @@ struct SearchRow {
 /// by validation RMSE.
 pub fn run(a: &SearchArgs) -> Result<()> {
     let device = a.run.setup()?;
-    let mut set = crate::train::load::latency_sets(&a.run.data, a.run.split_seed)?;
+    let mut set = a.run.latency_sets()?;
     restrict_train(&mut set, a.run.max_train);
     let base = LatencyOpts {
         recipe: "best".into(),
