@@ -267,37 +267,103 @@ pub fn predict_assessed(
     input: &[i32],
     workspace: &mut [u8],
 ) -> Result<Assessed> {
-    let c = model.power_config()?;
-    let frac_bits = model.out_frac_bits();
-    let zero = Fixed { raw: 0, frac_bits };
-    let mut out = [Energy::<Fixed>::ZERO];
+    let mut out = [Assessed::UNASSESSED];
     let mut emb = [0i32; crate::config::MAX_WIDTH as usize];
-    let w = c.head_input_width().min(emb.len());
-    predict_embedded(model, input, &mut out, workspace, &mut emb[..w])?;
-    let energy = out[0];
-    Ok(match model.trust() {
-        Some(t) => {
-            let mut iv = [Interval { lo: zero, hi: zero }; MAX_INTERVALS];
-            for (k, slot) in iv.iter_mut().enumerate().take(energy.len as usize + 1) {
-                let y = if k < energy.len as usize {
-                    energy.heads[k]
-                } else {
-                    energy.total
-                };
-                *slot = t.interval(k, y, 0).unwrap_or(Interval { lo: y, hi: y });
-            }
-            Assessed {
-                energy,
-                intervals: Some(iv),
-                envelope: Some(t.assess(t.check_row(0, input), &emb[..w])),
-            }
+    predict_assessed_batch(model, input, &mut out, workspace, &mut emb)?;
+    Ok(out[0])
+}
+
+/// Samples [`predict_assessed_batch`] runs at once: a block where the batched kernels exist,
+/// else one (so the chip's stack holds one output, not a block of them).
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+const ASSESS_CHUNK: usize = BLOCK;
+#[cfg(not(all(target_arch = "x86_64", feature = "std")))]
+const ASSESS_CHUNK: usize = 1;
+
+impl Assessed {
+    /// A zero prediction without trust (the initial value of an output slot).
+    pub const UNASSESSED: Assessed = Assessed {
+        energy: Energy::<Fixed>::ZERO,
+        intervals: None,
+        envelope: None,
+    };
+}
+
+/// [`predict_assessed`] of a batch (`out.len()` samples of `in_dim` activities each): the
+/// batched kernels of [`predict_embedded`] when `workspace` holds
+/// [`required_workspace_batched`] bytes, then each sample's intervals and envelope verdict.
+/// `embedding` is scratch of at least `out.len() x` [`PowerConfig::head_input_width`] values
+/// (only the first sample's when the blob has no trust section). Bit-identical to
+/// [`predict_assessed`] sample by sample.
+pub fn predict_assessed_batch(
+    model: &Model<'_>,
+    input: &[i32],
+    out: &mut [Assessed],
+    workspace: &mut [u8],
+    embedding: &mut [i32],
+) -> Result<()> {
+    let c = model.power_config()?;
+    let d = c.in_dim as usize;
+    let n = out.len();
+    check_input(c, input.len(), n, n)?;
+    let w = c.head_input_width();
+    let trust = model.trust();
+    let need = if trust.is_some() { n * w } else { 0 };
+    if embedding.len() < need {
+        return Err(Error::OutputLength {
+            needed: need,
+            given: embedding.len(),
+        });
+    }
+    let emb = &mut embedding[..need];
+    let mut energies = [Energy::<Fixed>::ZERO; ASSESS_CHUNK];
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(ASSESS_CHUNK);
+        let e = if emb.is_empty() {
+            &mut [][..]
+        } else {
+            &mut emb[done * w..(done + k) * w]
+        };
+        predict_embedded(
+            model,
+            &input[done * d..(done + k) * d],
+            &mut energies[..k],
+            workspace,
+            e,
+        )?;
+        for (j, energy) in energies[..k].iter().enumerate() {
+            let frac_bits = model.out_frac_bits();
+            let zero = Fixed { raw: 0, frac_bits };
+            out[done + j] = match &trust {
+                Some(t) => {
+                    let mut iv = [Interval { lo: zero, hi: zero }; MAX_INTERVALS];
+                    for (h, slot) in iv.iter_mut().enumerate().take(energy.len as usize + 1) {
+                        let y = if h < energy.len as usize {
+                            energy.heads[h]
+                        } else {
+                            energy.total
+                        };
+                        *slot = t.interval(h, y, 0).unwrap_or(Interval { lo: y, hi: y });
+                    }
+                    let row = &input[(done + j) * d..(done + j + 1) * d];
+                    let u = &emb[(done + j) * w..(done + j + 1) * w];
+                    Assessed {
+                        energy: *energy,
+                        intervals: Some(iv),
+                        envelope: Some(t.assess(t.check_row(0, row), u)),
+                    }
+                }
+                None => Assessed {
+                    energy: *energy,
+                    intervals: None,
+                    envelope: None,
+                },
+            };
         }
-        None => Assessed {
-            energy,
-            intervals: None,
-            envelope: None,
-        },
-    })
+        done += k;
+    }
+    Ok(())
 }
 
 /// What every fixed-point sample reads: the configuration and the model's tensors.

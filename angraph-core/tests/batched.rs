@@ -133,3 +133,56 @@ fn the_batched_workspace_is_larger_and_the_plain_one_unchanged() {
         "{extra}"
     );
 }
+
+/// `predict_assessed_batch` (batched kernels, then each sample's intervals and envelope) gives
+/// what `predict_assessed` gives sample by sample, with and without a trust section; too
+/// little embedding scratch is an error.
+#[test]
+fn assessed_batches_equal_assessed_samples() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../saved_model");
+    let with_trust = std::fs::read(dir.join("angraph_p.angq")).unwrap();
+    let mut rng = SplitMix64(0xa55e);
+    let pc = PowerConfig::original();
+    let prow: Vec<f32> = (0..64 * pc.in_dim as usize)
+        .map(|_| rng.uniform(0.0, 2.0))
+        .collect();
+    let plain = ModelF32::random(Config::Power(pc), 9)
+        .unwrap()
+        .quantize(&Calibration::Power(&prow), Precision::Int16, "assessed")
+        .unwrap();
+    for (name, blob) in [("angraph_p", &with_trust), ("no trust", &plain)] {
+        let m = Model::from_bytes(blob).unwrap();
+        assert_eq!(m.trust().is_some(), name == "angraph_p");
+        let c = m.power_config().unwrap();
+        let (d, w) = (c.in_dim as usize, c.head_input_width());
+        let mut one_ws = vec![0u8; power::required_workspace(&m)];
+        let mut ws = vec![0u8; power::required_workspace_batched(&m, power::BLOCK)];
+        for batch in [1usize, 17, 64, 65, 130] {
+            let mut r = SplitMix64(7 + batch as u64);
+            let rows: Vec<i32> = (0..batch * d)
+                .map(|_| angraph_core::fixed::feature_to_fixed(r.uniform(0.0, 3.0)))
+                .collect();
+            let want: Vec<_> = rows
+                .chunks_exact(d)
+                .map(|row| power::predict_assessed(&m, row, &mut one_ws).unwrap())
+                .collect();
+            let mut got = vec![power::Assessed::UNASSESSED; batch];
+            let mut emb = vec![0i32; batch * w];
+            power::predict_assessed_batch(&m, &rows, &mut got, &mut ws, &mut emb).unwrap();
+            assert_eq!(got, want, "{name}: batch {batch}");
+            if m.trust().is_some() {
+                assert!(want
+                    .iter()
+                    .all(|a| a.intervals.is_some() && a.envelope.is_some()));
+                let e = power::predict_assessed_batch(
+                    &m,
+                    &rows,
+                    &mut got,
+                    &mut ws,
+                    &mut emb[..batch * w - 1],
+                );
+                assert!(e.is_err(), "{name}: short embedding accepted");
+            }
+        }
+    }
+}

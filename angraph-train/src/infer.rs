@@ -271,14 +271,30 @@ pub fn predict_graph_assessed(
     Ok((latency_estimate(lat, &a), a.envelope))
 }
 
-/// ANGraph-P's energies on one `.npy` row (`row` already cut to [`npy_row_width`]).
-pub fn predict_row(pw: &Model<'_>, row: &[f32]) -> Result<(EnergyEstimate, Option<Envelope>)> {
-    let fixed: Vec<i32> = row
-        .iter()
+/// ANGraph-P's energies on `.npy` rows of `width` values each, of which the model reads the
+/// first `used` ([`npy_row_width`]): all at once through the batched fixed-point kernels
+/// (`power::predict_assessed_batch`, bit-identical to one row at a time).
+pub fn predict_rows(
+    pw: &Model<'_>,
+    rows: &[f32],
+    width: usize,
+    used: usize,
+) -> Result<Vec<(EnergyEstimate, Option<Envelope>)>> {
+    let c = pw.power_config()?;
+    let fixed: Vec<i32> = rows
+        .chunks_exact(width.max(1))
+        .flat_map(|r| r[..used.min(r.len())].iter())
         .map(|&v| angraph_core::fixed::feature_to_fixed(v))
         .collect();
-    let a = power_assessed(pw, &fixed)?;
-    Ok((energy_estimate_assessed(pw, &a), a.envelope))
+    let n = rows.len() / width.max(1);
+    let mut out = vec![power::Assessed::UNASSESSED; n];
+    let mut emb = vec![0i32; n * c.head_input_width()];
+    let mut ws = vec![0u8; power::required_workspace_batched(pw, power::BLOCK)];
+    power::predict_assessed_batch(pw, &fixed, &mut out, &mut ws, &mut emb)?;
+    Ok(out
+        .iter()
+        .map(|a| (energy_estimate_assessed(pw, a), a.envelope))
+        .collect())
 }
 
 /// A stream's graph through the one transform, and ANGraph-P's input for a model of `power_in`

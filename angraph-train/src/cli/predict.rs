@@ -317,16 +317,14 @@ fn predict_input(models: &Models<'_>, input: &Input, times: &Times) -> Vec<Row> 
                     let input = format!("{name}#{i}");
                     let result = infer::predict_graph_assessed(lat, lp, g, &input)
                         .map(|(v, env)| {
-                            let mut p = Prediction {
-                                latency: Some(v),
-                                ..Prediction::default()
-                            };
-                            let verdicts = infer::Verdicts {
-                                latency: env,
-                                power: None,
-                            };
-                            infer::apply_trust(&verdicts, &mut p);
-                            p
+                            judged(
+                                Prediction {
+                                    latency: Some(v),
+                                    ..Prediction::default()
+                                },
+                                env,
+                                None,
+                            )
                         })
                         .map_err(|e| format!("{e:#}"));
                     Row { input, result }
@@ -363,32 +361,47 @@ fn predict_input(models: &Models<'_>, input: &Input, times: &Times) -> Vec<Row> 
                 );
             };
             let t1 = Instant::now();
+            // Chunks of rows per task, each through the batched kernels.
+            let chunk = 4 * angraph_core::power::BLOCK;
             let rows = values
-                .par_chunks_exact(width)
+                .par_chunks(width * chunk)
                 .enumerate()
-                .map(|(i, r)| {
-                    let input = format!("{name}#{i}");
-                    let result = infer::predict_row(pw, &r[..used])
-                        .map(|(e, env)| {
-                            let mut p = Prediction {
-                                energy: Some(e),
-                                ..Prediction::default()
-                            };
-                            let verdicts = infer::Verdicts {
-                                latency: None,
-                                power: env,
-                            };
-                            infer::apply_trust(&verdicts, &mut p);
-                            p
-                        })
-                        .map_err(|e| format!("{input}: {e:#}"));
-                    Row { input, result }
+                .flat_map_iter(|(c, part)| {
+                    let first = c * chunk;
+                    let n = part.len() / width;
+                    let got = infer::predict_rows(pw, part, width, used);
+                    let name = name.as_str();
+                    (0..n).map(move |k| {
+                        let input = format!("{name}#{}", first + k);
+                        let result = match &got {
+                            Ok(v) => {
+                                let (e, env) = v[k];
+                                let p = Prediction {
+                                    energy: Some(e),
+                                    ..Prediction::default()
+                                };
+                                Ok(judged(p, None, env))
+                            }
+                            Err(e) => Err(format!("{input}: {e:#}")),
+                        };
+                        Row { input, result }
+                    })
                 })
                 .collect();
             times.models.fetch_add(ns_since(t1), Ordering::Relaxed);
             rows
         }
     }
+}
+
+/// `p` with the envelope verdicts of its models applied.
+fn judged(
+    mut p: Prediction,
+    latency: Option<angraph_core::trust::Envelope>,
+    power: Option<angraph_core::trust::Envelope>,
+) -> Prediction {
+    infer::apply_trust(&infer::Verdicts { latency, power }, &mut p);
+    p
 }
 
 /// A number cell: the shortest form that reads back (f32 when the value is one, as the
