@@ -621,3 +621,34 @@ fn per_graph_errors_name_the_input() {
     );
     std::fs::remove_dir_all(root).ok();
 }
+
+/// A spill folder that does not exist is refused with its path (exit 1), and the run folder
+/// gets no checkpoint.
+#[test]
+fn a_missing_spill_folder_is_refused() {
+    let out = std::env::temp_dir().join(format!("angraph-spill-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    refused(
+        &[
+            "train",
+            "latency",
+            "--data",
+            "data/samples/digits_4x4",
+            "--out",
+            &s(&out),
+            "--epochs",
+            "1",
+            "--graphs",
+            "disk",
+            "--spill-dir",
+            "/nonexistent-angraph-spill",
+            "--quiet",
+        ],
+        &[
+            "/nonexistent-angraph-spill",
+            "cannot create the graph spill file",
+        ],
+    );
+    assert!(!out.join("last.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}

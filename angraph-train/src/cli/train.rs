@@ -55,8 +55,8 @@ pub struct RunArgs {
     /// Where the graphs of a latency dataset are kept while training: `memory`, `disk` (a spill
     /// file read one batch at a time: peak memory then depends on the batch, not the dataset;
     /// about 4 bytes per node feature of disk, freed when the run ends) or `auto` (memory up to
-    /// 1 GiB of graphs, about 28,000 4x4 graphs; disk beyond). Power datasets are always in
-    /// memory (42 values a sample).
+    /// 1 GiB of graphs, about 30,000 4x4 graphs; disk beyond). Power datasets are always in
+    /// memory (48 values a sample).
     #[arg(long, value_enum, default_value = "auto")]
     pub graphs: GraphsIn,
     /// Folder of the spill file of `--graphs disk|auto` (default: the system's temporary
