@@ -367,8 +367,9 @@ fn decode(b: &[u8]) -> Result<OwnedGraph> {
     }
     let u = |w: [u8; 4]| u32::from_le_bytes(w) as usize;
     let (n, fw, e, weighted) = (u(words[0]), u(words[1]), u(words[2]), words[3] != [0; 4]);
-    let want = 4 + n * fw + (n + 1) + e + if weighted { e } else { 0 };
-    if words.len() != want {
+    // In u128: a damaged header's counts (up to 2^32 each) cannot overflow it.
+    let want = 4 + n as u128 * fw as u128 + (n as u128 + 1) + e as u128 * (1 + weighted as u128);
+    if words.len() as u128 != want {
         bail!("{} words, the header needs {want}", words.len());
     }
     let mut at = 4;
@@ -470,6 +471,9 @@ mod tests {
             assert!(decode(&rec[..cut]).is_err(), "cut at {cut}");
         }
         rec[0] = 0xff;
+        assert!(decode(&rec).is_err());
+        // Counts whose product overflows 64 bits: an error, not an overflow.
+        rec[..8].copy_from_slice(&[0xff; 8]);
         assert!(decode(&rec).is_err());
     }
 }
